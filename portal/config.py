@@ -1,0 +1,104 @@
+"""Settings: every knob is an environment variable `PORTAL_*` (00-decisions.md §2, 08 §12).
+
+Build one `Settings` object and hand it to `create_container` / `create_app`; tests build their own.
+Secrets that are not configured are generated once into `var_dir` so a fresh clone just works.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_ignore_empty=True, extra="ignore")
+
+    var_dir: Path = Path("./var")
+    database_url: str = "sqlite+aiosqlite:///./var/portal.db"
+    redis_url: str | None = None
+    redis_prefix: str = "portal"
+    public_api_key: str | None = None
+    secret_key: str | None = None
+    allowed_origins: str = DEFAULT_ORIGINS
+    cookie_secure: bool = False
+    rate_limits: Literal["on", "off"] = "on"
+    trusted_proxies: str = ""
+    console_codes: Literal["on", "off"] | None = None
+    geoip_db: str = ""
+
+    browser_backend: Literal["auto", "chromium", "neko-docker", "none"] = "auto"
+    vm_idle_timeout: int = 300
+    vm_max: int = 4
+
+    bot_login_web_required_every: int = Field(default=5, ge=1)
+    admin_chat_slots: int = 10
+    match_disconnect_grace: int = 60
+    match_queue_ttl: int = 600
+    direct_chat_ttl: int = 86400
+    direct_archive_ttl: int = 86400
+    key_distributor_timeout: int = 5
+    message_rate_user: str = "30/10"
+    message_rate_chat: str = "300/10"
+    janitor_interval: int = 30
+
+    login_code_ttl: int = 600
+    max_pending_codes_per_ip: int = 5
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @field_validator("redis_url", "public_api_key", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    # ---- derived values -------------------------------------------------------------------------
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits == "on"
+
+    @property
+    def console_codes_enabled(self) -> bool:
+        if self.console_codes is None:
+            return self.is_sqlite
+        return self.console_codes == "on"
+
+    @cached_property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @cached_property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @cached_property
+    def resolved_public_api_key(self) -> str:
+        return self.public_api_key or _read_or_create_secret(self.var_dir / "public_api_key", "ppub_")
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        return self.secret_key or _read_or_create_secret(self.var_dir / "secret_key", "")
+
+
+def _read_or_create_secret(path: Path, prefix: str) -> str:
+    """Return the secret stored in `path`, generating it (mode 0600) on first use."""
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = prefix + secrets.token_urlsafe(32)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value

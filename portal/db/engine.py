@@ -1,0 +1,84 @@
+"""Engine, sessions and pool statistics for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        _prepare_sqlite_file(url)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """The durable store: one engine and a session factory. Repositories take the session."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (no commit)."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def ping(self) -> float:
+        """Round-trip a trivial query; answer the latency in ms. Raises when the database is down."""
+        started = time.perf_counter()
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return round((time.perf_counter() - started) * 1000, 3)
+
+    def pool_stats(self) -> dict[str, int | None]:
+        pool: Any = self.engine.pool
+        stats: dict[str, int | None] = {"size": None, "checked_in": None, "checked_out": None, "overflow": None}
+        for key, method in (("size", "size"), ("checked_in", "checkedin"), ("checked_out", "checkedout"),
+                            ("overflow", "overflow")):
+            if hasattr(pool, method):
+                stats[key] = int(getattr(pool, method)())
+        known = [v for k, v in stats.items() if k in ("checked_in", "checked_out") and v is not None]
+        stats["total"] = sum(known) if known else None
+        return stats
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

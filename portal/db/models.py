@@ -1,0 +1,218 @@
+"""Durable tables (00-decisions.md §1.2). Every change here needs an Alembic migration.
+
+Time columns are `UTCDateTime` and always written from the application clock (never a database
+default), so a test clock controls expiry the same way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db.base import Base, JSONType, UTCDateTime
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    avatar_source: Mapped[str | None] = mapped_column(String(32))
+    permission_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    permission_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 0 active, 1 timeout, 2 banned; `state_expires_at` lifts a timeout or a timed ban by itself.
+    state: Mapped[int] = mapped_column(SmallInteger, default=0)
+    state_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subscription_tier: Mapped[int] = mapped_column(SmallInteger, default=0)
+    subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subscription_granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    trial_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    chat_slots_override: Mapped[int | None] = mapped_column(Integer)
+    is_stranger: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Verified bot-code logins since the last web login (00 §3.3, 08 §56).
+    bot_login_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_users_username_lower", func.lower(username), unique=True),
+        Index("ix_users_is_stranger", "is_stranger"),
+    )
+
+
+class LinkedPlatform(Base):
+    __tablename__ = "linked_platforms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    platform_username: Mapped[str | None] = mapped_column(String(100))
+    platform_avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_authenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id", name="uq_linked_platforms_identity"),)
+
+
+class UserSession(Base):
+    """A login session. Only the SHA-256 of the token is stored, plus its last 6 characters."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_suffix: Mapped[str] = mapped_column(String(6))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    geo: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (Index("ix_user_sessions_user_ended", "user_id", "ended_at"),)
+
+
+class LoginCode(Base):
+    """A one-time login code (00 §3.3). `kind` is "web" (IP-bound) or "bot" (bot/send-code).
+
+    The plain code is kept because `bot/login-code` hands it to the bot; lookups go through
+    `code_hash` (a keyed hash) so comparing a guess never walks the secret character by character.
+    """
+
+    __tablename__ = "login_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    platform: Mapped[str] = mapped_column(String(32))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    # What the bot last reported for a not-yet-registered identity (used at signup).
+    platform_username: Mapped[str | None] = mapped_column(String(100))
+    platform_avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_login_codes_identity", "platform", "platform_user_id", "kind"),
+        Index("ix_login_codes_client_ip", "client_ip"),
+        Index("ix_login_codes_expires_at", "expires_at"),
+    )
+
+
+class SubscriptionHistory(Base):
+    __tablename__ = "subscription_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    old_tier: Mapped[int] = mapped_column(SmallInteger)
+    new_tier: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PermissionHistory(Base):
+    __tablename__ = "permission_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    old_level: Mapped[int] = mapped_column(SmallInteger)
+    new_level: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ModerationAction(Base):
+    """Platform and chat punishments (02 §3.6, 08 §38)."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    action_type: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    chat_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    is_lifted: Mapped[bool] = mapped_column(Boolean, default=False)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_moderation_actions_user_id_id", "user_id", "id"),)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+        Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+    )
+
+
+class Bot(Base):
+    __tablename__ = "bots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    bot_type: Mapped[int] = mapped_column(SmallInteger, default=3)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    rate_limit_per_hour: Mapped[int] = mapped_column(Integer, default=1000)
+    groups: Mapped[int] = mapped_column(Integer, default=0)
+    users: Mapped[int] = mapped_column(Integer, default=0)
+    group_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_type: Mapped[str | None] = mapped_column(String(16))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    event_type: Mapped[str] = mapped_column(String(48), index=True)
+    event_metadata: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
