@@ -71,9 +71,18 @@ class Database:
 
     def pool_stats(self) -> dict[str, int | None]:
         pool: Any = self.engine.pool
-        stats: dict[str, int | None] = {"size": None, "checked_in": None, "checked_out": None, "overflow": None}
-        for key, method in (("size", "size"), ("checked_in", "checkedin"), ("checked_out", "checkedout"),
-                            ("overflow", "overflow")):
+        stats: dict[str, int | None] = {
+            "size": None,
+            "checked_in": None,
+            "checked_out": None,
+            "overflow": None,
+        }
+        for key, method in (
+            ("size", "size"),
+            ("checked_in", "checkedin"),
+            ("checked_out", "checkedout"),
+            ("overflow", "overflow"),
+        ):
             if hasattr(pool, method):
                 stats[key] = int(getattr(pool, method)())
         known = [v for k, v in stats.items() if k in ("checked_in", "checked_out") and v is not None]

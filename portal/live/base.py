@@ -60,7 +60,9 @@ class LiveStore(Protocol):
     # ---- plain keys ------------------------------------------------------------------------------
     async def get(self, key: str) -> str | None: ...
 
-    async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+    async def set(
+        self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False
+    ) -> bool:
         """Store `value`. With `only_if_absent`, do nothing and answer False when the key exists."""
 
     async def delete(self, *keys: str) -> int:

@@ -1,0 +1,192 @@
+"""Typed FastAPI dependencies: the container, the caller's identity, keys and rate limits.
+
+A route states what it needs in its signature (`user: UserDep`); the rules behind each dependency live
+here once, so every route answers the same texts in the same order (08 §4).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+
+from portal.container import Container
+from portal.db.models import Bot
+from portal.errors import AccessDenied, AuthRequired, InvalidApiKey, LevelRequired
+from portal.security import constant_time_equals, sha256_hex
+from portal.services.auth import ClientInfo
+from portal.services.bots import is_bot_key
+from portal.services.permissions import Level
+from portal.services.ratelimit import RateLimitExceeded, Tier
+from portal.services.sessions import AuthContext
+
+SESSION_COOKIE = "psession"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+LEVEL_TEXT = {Level.MODERATOR: "Moderator", Level.ADMIN: "Admin", Level.OWNER: "Owner"}
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+# ---- the client -------------------------------------------------------------------------------------
+
+
+def client_ip(request: Request) -> str:
+    """The socket peer, or the first untrusted hop of `X-Forwarded-For` when the peer is a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_container(request).settings.trusted_proxy_list
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted and _is_ip(hop):
+            return hop
+    return peer
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+
+
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+
+# ---- rate limits ------------------------------------------------------------------------------------
+
+
+class RateLimit:
+    """Router dependency counting one request in a tier, per client IP (or per bot key for BOT)."""
+
+    def __init__(self, tier: Tier) -> None:
+        self.tier = tier
+
+    async def __call__(self, request: Request) -> None:
+        container = get_container(request)
+        key = client_ip(request)
+        presented = request.headers.get("x-api-key")
+        if self.tier == Tier.BOT and is_bot_key(presented):
+            key = "key:" + sha256_hex(presented or "")
+        try:
+            window = await container.rate_limiter.hit_tier(self.tier, key)
+        except RateLimitExceeded as exc:
+            request.state.rate_limit_headers = exc.window.headers()
+            raise
+        if window is not None:
+            request.state.rate_limit_headers = window.headers()
+
+
+def rate_limit(tier: Tier) -> Any:
+    """`dependencies=[rate_limit(Tier.AUTH)]` on a router or route."""
+    return Depends(RateLimit(tier))
+
+
+# ---- keys -------------------------------------------------------------------------------------------
+
+
+def require_public_key(request: Request) -> None:
+    presented = request.headers.get("x-api-key") or ""
+    expected = get_container(request).settings.resolved_public_api_key
+    if not constant_time_equals(presented, expected):
+        raise InvalidApiKey()
+
+
+PublicKey = Depends(require_public_key)
+
+
+async def current_bot(request: Request) -> Bot:
+    """The bot behind `X-API-Key`, charged one request against its hourly quota."""
+    container = get_container(request)
+    bot = await container.bots.authenticate(request.headers.get("x-api-key"))
+    await container.rate_limiter.hit(
+        "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600
+    )
+    return bot
+
+
+BotDep = Annotated[Bot, Depends(current_bot)]
+
+
+# ---- sessions ---------------------------------------------------------------------------------------
+
+
+async def optional_auth(request: Request) -> AuthContext | None:
+    cached = getattr(request.state, "auth", None)
+    if cached is not None:
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    ctx = await get_container(request).sessions.authenticate(token) if token else None
+    request.state.auth = ctx
+    return ctx
+
+
+def _check_origin(request: Request) -> None:
+    """Cookie-authenticated unsafe requests from a foreign web origin are refused (00 §3.3)."""
+    origin = request.headers.get("origin")
+    if request.method in UNSAFE_METHODS and origin is not None:
+        allowed = get_container(request).settings.allowed_origin_list
+        if origin.rstrip("/") not in allowed:
+            raise AccessDenied("Origin not allowed")
+
+
+async def current_auth(request: Request) -> AuthContext:
+    """Any signed-in caller, strangers included."""
+    ctx = await optional_auth(request)
+    if ctx is None:
+        raise AuthRequired()
+    _check_origin(request)
+    return ctx
+
+
+async def current_user(ctx: Annotated[AuthContext, Depends(current_auth)]) -> AuthContext:
+    """A registered user: strangers get 403 (08 §32)."""
+    if ctx.user.is_stranger:
+        raise AccessDenied()
+    return ctx
+
+
+def require_level(level: Level):
+    async def gate(ctx: Annotated[AuthContext, Depends(current_user)]) -> AuthContext:
+        if ctx.user.permission_level < level:
+            raise LevelRequired(LEVEL_TEXT[level])
+        return ctx
+
+    return gate
+
+
+AuthDep = Annotated[AuthContext, Depends(current_auth)]
+UserDep = Annotated[AuthContext, Depends(current_user)]
+AdminDep = Annotated[AuthContext, Depends(require_level(Level.ADMIN))]
+
+
+# ---- cookies ----------------------------------------------------------------------------------------
+
+
+def set_session_cookie(response: Response, container: Container, token: str, max_age: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.cookie_secure,
+    )
+
+
+def clear_session_cookie(response: Response, container: Container) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=container.settings.cookie_secure
+    )

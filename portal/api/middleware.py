@@ -1,0 +1,110 @@
+"""Pure ASGI middleware: correlation ids, body size limit, rate-limit headers and the last-resort 500.
+
+Pure ASGI (not BaseHTTPMiddleware) so streaming and exceptions keep their normal behaviour. This is the
+outermost layer of the FastAPI app, so every response, errors included, carries `X-Correlation-ID`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("portal.api")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while the body streams in; an HTTPException so FastAPI's body parsing passes it through."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="Request body too large")
+
+
+def correlation_id(scope: Scope) -> str:
+    return scope.setdefault("state", {}).setdefault("correlation_id", str(uuid.uuid4()))
+
+
+def _json_response(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> list[Message]:
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *headers,
+    ]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": payload},
+    ]
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = correlation_id(scope)
+        state = scope["state"]
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-correlation-id", cid.encode()))
+                for name, value in (state.get("rate_limit_headers") or {}).items():
+                    headers.append((name.lower().encode(), value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        declared = _declared_length(scope)
+        if declared is not None and declared > MAX_BODY_BYTES:
+            await self._send_error(send_with_headers, 413, "Request body too large", cid)
+            return
+        try:
+            await self.app(scope, _limited(receive), send_with_headers)
+        except Exception:
+            log.exception(
+                "unhandled error [correlation_id=%s] %s %s", cid, scope.get("method"), scope.get("path")
+            )
+            if not started:
+                await self._send_error(send_with_headers, 500, "Internal server error", cid)
+
+    @staticmethod
+    async def _send_error(send: Send, status: int, text: str, cid: str) -> None:
+        for message in _json_response(status, {"error": text, "correlation_id": cid}, []):
+            await send(message)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _limited(receive: Receive) -> Receive:
+    """Count body bytes as they arrive (chunked uploads have no Content-Length)."""
+    total = 0
+
+    async def wrapped() -> Message:
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > MAX_BODY_BYTES:
+                raise BodyTooLarge()
+        return message
+
+    return wrapped

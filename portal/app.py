@@ -1,0 +1,82 @@
+"""The ASGI application: FastAPI for REST, Socket.IO beside it, one container behind both."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from portal import __version__
+from portal.api import authentication, monitoring, users
+from portal.api import errors as api_errors
+from portal.api.middleware import RequestContextMiddleware
+from portal.container import Container
+from portal.realtime.notifier import SocketNotifier
+from portal.realtime.server import create_socket_server
+
+log = logging.getLogger("portal")
+
+DESCRIPTION = """\
+Portal: shared virtual browsers, end-to-end-encrypted group chat and 1-on-1 matchmaking.
+
+Authenticate with the `psession` cookie (after `/v1/authentication/verify`), the public API key or a bot
+key in `X-API-Key`. Every error is `{"error": ..., "correlation_id": ...}`. The realtime protocol
+(Socket.IO at `/socket.io/`) is described in `docs/realtime.md`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable `tag-name` operation ids for generated clients."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(container: Container) -> socketio.ASGIApp:
+    """Build the whole ASGI app around `container` (tests pass their own settings and clock)."""
+    sio = create_socket_server(container)
+    notifier = SocketNotifier(sio, container.live)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        container.notifier = notifier
+        await notifier.start()
+        try:
+            yield
+        finally:
+            await notifier.close()
+            await container.close()
+
+    api = FastAPI(
+        title="Portal API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    api.state.container = container
+    api.state.sio = sio
+    for router in (authentication.router, authentication.bot_router, users.router, monitoring.router):
+        api.include_router(router)
+    api_errors.install(api)
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=container.settings.allowed_origin_list,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[
+            "X-Correlation-ID",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+    )
+    api.add_middleware(RequestContextMiddleware)
+    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

@@ -1,0 +1,96 @@
+"""The composition root: one object that builds and owns every component (Synapse's HomeServer, lighter).
+
+FastAPI dependencies, Socket.IO handlers and `portal admin` all take their services from here; nothing
+else constructs a service. Components are built lazily on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from portal.clock import Clock
+from portal.config import Settings
+from portal.db.engine import Database
+from portal.live import LiveStore, create_live_store
+from portal.services.auth import AuthService
+from portal.services.bots import BotService
+from portal.services.geo import GeoLookup, create_geo_lookup
+from portal.services.health import HealthService
+from portal.services.notifications import NotificationService
+from portal.services.notifier import Notifier, NullNotifier
+from portal.services.ratelimit import RateLimiter
+from portal.services.sessions import SessionService
+from portal.services.subscriptions import SubscriptionService
+from portal.services.users import UserService
+
+log = logging.getLogger(__name__)
+
+
+class Container:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.started_at = self.clock.now()
+        self.notifier: Notifier = NullNotifier()  # replaced by the realtime layer when it runs
+
+    # ---- infrastructure ---------------------------------------------------------------------------
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url, pool_size=self.settings.db_pool_size)
+
+    @cached_property
+    def live(self) -> LiveStore:
+        return create_live_store(self.settings, self.clock)
+
+    @cached_property
+    def geo(self) -> GeoLookup:
+        return create_geo_lookup(self.settings.geoip_db)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        return RateLimiter(self.live, self.clock, enabled=self.settings.rate_limits_enabled)
+
+    # ---- services ---------------------------------------------------------------------------------
+
+    @cached_property
+    def auth(self) -> AuthService:
+        return AuthService(self)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        return SessionService(self)
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionService:
+        return SubscriptionService(self)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        return NotificationService(self)
+
+    @cached_property
+    def bots(self) -> BotService:
+        return BotService(self)
+
+    @cached_property
+    def health(self) -> HealthService:
+        return HealthService(self)
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        _ = self.geo  # fail early on a bad PORTAL_GEOIP_DB
+        await self.live.start()
+
+    async def close(self) -> None:
+        await self.live.close()
+        await self.db.dispose()
+        close = getattr(self.geo, "close", None)
+        if close:
+            close()

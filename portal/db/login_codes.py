@@ -1,0 +1,102 @@
+"""One-time login codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db.models import LoginCode
+
+
+class CodeClash(Exception):
+    """The random code's hash is already stored (retry with another code)."""
+
+
+def _pending(now: datetime) -> tuple[object, ...]:
+    return (LoginCode.used_at.is_(None), LoginCode.cancelled_at.is_(None), LoginCode.expires_at > now)
+
+
+async def insert(session: AsyncSession, row: LoginCode) -> LoginCode:
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        raise CodeClash() from exc
+    return row
+
+
+async def by_hash(session: AsyncSession, code_hash: str) -> LoginCode | None:
+    query = select(LoginCode).where(LoginCode.code_hash == code_hash)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def cancel_pending_web(
+    session: AsyncSession, platform: str, platform_user_id: str, now: datetime
+) -> None:
+    await session.execute(
+        update(LoginCode)
+        .where(
+            LoginCode.platform == platform,
+            LoginCode.platform_user_id == platform_user_id,
+            LoginCode.kind == "web",
+            *_pending(now),
+        )
+        .values(cancelled_at=now)
+    )
+
+
+async def pending_web_count_for_ip(session: AsyncSession, client_ip: str, now: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(LoginCode)
+        .where(LoginCode.client_ip == client_ip, LoginCode.kind == "web", *_pending(now))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def oldest_pending_web_expiry_for_ip(
+    session: AsyncSession, client_ip: str, now: datetime
+) -> datetime | None:
+    query = select(func.min(LoginCode.expires_at)).where(
+        LoginCode.client_ip == client_ip, LoginCode.kind == "web", *_pending(now)
+    )
+    value = (await session.execute(query)).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:  # min() over SQLite bypasses the column type
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def newest_pending(
+    session: AsyncSession, platform: str, platform_user_id: str, kind: str, now: datetime
+) -> LoginCode | None:
+    query = (
+        select(LoginCode)
+        .where(
+            LoginCode.platform == platform,
+            LoginCode.platform_user_id == platform_user_id,
+            LoginCode.kind == kind,
+            *_pending(now),
+        )
+        .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def consume(session: AsyncSession, code_id: int, now: datetime) -> bool:
+    """Mark a pending code used; False when another request consumed it first."""
+    result = await session.execute(
+        update(LoginCode).where(LoginCode.id == code_id, *_pending(now)).values(used_at=now)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def delete_stale(session: AsyncSession, before: datetime) -> None:
+    """Forget codes that expired long ago (the janitor's housekeeping)."""
+    await session.execute(delete(LoginCode).where(LoginCode.expires_at < before))

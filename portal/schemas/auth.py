@@ -1,0 +1,69 @@
+"""Authentication requests and answers (01-foundations.md §4, 00 §3.3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from portal.schemas.common import Platform, PlatformUserId, RequestModel, Username, text_length
+from portal.schemas.users import UserPrivate
+
+
+class LookupIn(RequestModel):
+    username: Username = Field(examples=["championoftheworld"])
+
+
+class PlatformRef(BaseModel):
+    platform: str = Field(examples=["discord"])
+    platform_user_id: str = Field(examples=["1185865881356615713"])
+
+
+class LookupOut(BaseModel):
+    id: int = Field(examples=[42])
+    username: str = Field(examples=["championoftheworld"])
+    avatar_url: str | None
+    permission_level: int = Field(examples=[0])
+    subscription_tier: int = Field(examples=[0])
+    platforms: list[PlatformRef]
+
+
+class CodeRequestIn(RequestModel):
+    platform: Platform = Field(examples=["discord"])
+    platform_user_id: PlatformUserId = Field(examples=["1185865881356615713"])
+
+
+class CodeRequestOut(BaseModel):
+    message: str = Field(examples=["Login code generated."])
+    expires_at: datetime
+
+
+class VerifyIn(RequestModel):
+    code: Annotated[str, text_length(8, 8)] = Field(examples=["Vy8nFKq2"])
+
+
+class VerifyOut(UserPrivate):
+    user_created: bool = Field(examples=[False])
+    subscription_level: int = Field(examples=[0], description="the same value as `subscription_tier`")
+
+
+class BotCodeIn(RequestModel):
+    platform: Platform = Field(examples=["discord"])
+    platform_user_id: PlatformUserId = Field(examples=["1185865881356615713"])
+    platform_username: Annotated[str, text_length(1, 100)] = Field(examples=["niels"])
+    platform_avatar_url: Annotated[str, text_length(0, 2048)] | None = Field(
+        examples=["https://cdn.discordapp.com/avatars/1185865881356615713/abc.png"]
+    )
+
+
+class BotCodeOut(BaseModel):
+    code: str | None = Field(examples=["Vy8nFKq2"])
+    expires_at: datetime | None
+
+
+class StrangerOut(BaseModel):
+    id: int = Field(examples=[512])
+    username: str = Field(examples=["neon-wanderer"])
+    is_stranger: bool = True
+    expires_at: datetime

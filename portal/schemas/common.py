@@ -1,0 +1,161 @@
+"""Request base model, reusable constrained types and the 400-message translator (08 §6, §7).
+
+Request bodies are strict (no "5" for 5) and reject unknown top-level fields. Constraints raise
+`PydanticCustomError("portal", "<rest of sentence>")` so the translator can prefix the field name and the
+wording follows the templates of 08 §6 exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+INVALID_REQUEST = "Invalid request"
+
+
+class RequestModel(BaseModel):
+    """Base of every JSON request body."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Message(BaseModel):
+    message: str = Field(examples=["Logged out"])
+
+
+class ErrorBody(BaseModel):
+    """The error envelope (00 §3.2). Some errors add fields such as `ttl`."""
+
+    error: str = Field(examples=["Authentication required"])
+    correlation_id: str = Field(examples=["a1b2c3d4-e5f6-7890-abcd-ef1234567890"])
+
+
+def _fail(message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError("portal", message, context)
+
+
+def text_length(minimum: int, maximum: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) < minimum:
+            raise _fail(f"must be at least {minimum} characters")
+        if len(value) > maximum:
+            raise _fail(f"must be at most {maximum} characters")
+        return value
+
+    return AfterValidator(check)
+
+
+def matches(pattern: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise _fail("contains invalid characters")
+        return value
+
+    return AfterValidator(check)
+
+
+def int_range(minimum: int, maximum: int) -> AfterValidator:
+    def check(value: int) -> int:
+        if not minimum <= value <= maximum:
+            raise _fail(f"must be between {minimum} and {maximum}")
+        return value
+
+    return AfterValidator(check)
+
+
+def one_of(*choices: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise _fail(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Reusable field types -------------------------------------------------------------------------------
+
+USERNAME_PATTERN = r"[A-Za-z0-9._-]+"
+PLATFORM_PATTERN = r"[a-z][a-z0-9_]{1,31}"
+
+Username = Annotated[str, text_length(3, 32), matches(USERNAME_PATTERN)]
+Platform = Annotated[str, text_length(2, 32), matches(PLATFORM_PATTERN)]
+PlatformUserId = Annotated[str, text_length(1, 64), matches(r"[A-Za-z0-9._:@-]+")]
+Offset = Annotated[int, int_range(0, 1_000_000_000)]
+
+
+def limit_type(maximum: int) -> Any:
+    return Annotated[int, int_range(1, maximum)]
+
+
+# Translation of validation errors ------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "list_type": "a list",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "datetime_type": "an ISO-8601 date-time",
+    "datetime_parsing": "an ISO-8601 date-time",
+    "datetime_from_date_parsing": "an ISO-8601 date-time",
+}
+_LOCATION_ROOTS = {"body", "query", "path", "header", "cookie"}
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """Dotted field name without the request location and list indexes (`browser_config.start_url`)."""
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if parts and parts[0] in _LOCATION_ROOTS:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def error_message(error: dict[str, Any]) -> str:
+    """One pydantic error → the sentence shown to the client."""
+    kind = error.get("type", "")
+    name = field_name(error.get("loc", ()))
+    ctx = error.get("ctx") or {}
+    if kind == "json_invalid" or not name:
+        return INVALID_REQUEST
+    if kind == "missing":
+        return f"{name} is required"
+    if kind == "extra_forbidden":
+        return f"{name} is not allowed"
+    if kind == "portal":
+        return f"{name} {error.get('msg', 'is invalid')}"
+    if kind in _TYPE_WORDS:
+        return f"{name} must be {_TYPE_WORDS[kind]}"
+    if kind == "string_too_short":
+        return f"{name} must be at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"{name} must be at most {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return f"{name} contains invalid characters"
+    if kind in ("literal_error", "enum"):
+        return f"{name} must be one of: {ctx.get('expected', '')}".replace("'", "")
+    return f"{name} is invalid"
+
+
+def first_error_message(errors: Sequence[dict[str, Any]]) -> str:
+    return error_message(errors[0]) if errors else INVALID_REQUEST
+
+
+def utc(value: datetime) -> datetime:
+    """Read a client datetime as UTC (naive values are taken to be UTC)."""
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,44 @@
+"""Tokens, codes and keyed hashes. Every secret comparison is constant-time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+CODE_ALPHABET = string.ascii_letters + string.digits
+LOGIN_CODE_LENGTH = 8
+BOT_KEY_PREFIX = "hbot_"
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """HMAC-SHA256(secret, value) as hex: for lookups of short secrets (login codes, stranger blocks)."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_session_token() -> str:
+    """256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def session_public_id(token_hash: str) -> str:
+    """The protocol's `session_id`: first 16 hex characters of SHA-256(token) (00 §5)."""
+    return token_hash[:16]
+
+
+def new_login_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(LOGIN_CODE_LENGTH))
+
+
+def new_bot_key() -> str:
+    """`hbot_` + 32 random URL-safe characters (00 §3.3)."""
+    return BOT_KEY_PREFIX + secrets.token_urlsafe(24)[:32]

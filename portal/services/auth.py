@@ -1,0 +1,298 @@
+"""Login with one-time codes, logout and stranger sessions (00 §3.3, 01 §4, 08 §51, §56)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import login_codes as codes_db
+from portal.db import users as users_db
+from portal.db.models import LoginCode, User
+from portal.db.uow import unit_of_work
+from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
+from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
+from portal.security import keyed_hash, new_login_code
+from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
+from portal.services.subscriptions import effective_tier
+from portal.services.users import avatar_url, private_view
+from portal.services.words import stranger_name
+
+if TYPE_CHECKING:
+    from portal.container import Container
+    from portal.db.models import Bot
+
+log = logging.getLogger("portal.auth")
+INVALID_CODE = "Invalid or expired code"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    body: VerifyOut | StrangerOut
+    session: NewSession
+    max_age: int
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """What a bot says about the platform user it acts for."""
+
+    platform: str
+    platform_user_id: str
+    platform_username: str | None
+    platform_avatar_url: str | None
+
+
+class AuthService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    @property
+    def settings(self):
+        return self.c.settings
+
+    def _code_hash(self, code: str) -> str:
+        return keyed_hash(self.settings.resolved_secret_key, "login-code:" + code)
+
+    # ---- lookup -----------------------------------------------------------------------------------
+
+    async def lookup(self, username: str) -> LookupOut:
+        async with self.c.db.read() as session:
+            user = await users_db.by_username(session, username)
+            if user is None or user.is_stranger:
+                raise NotFound("User")
+            platforms = await users_db.platforms_of(session, user.id)
+        return LookupOut(
+            id=user.id,
+            username=user.username,
+            avatar_url=avatar_url(user, platforms),
+            permission_level=user.permission_level,
+            subscription_tier=effective_tier(user, self.c.clock.now()),
+            platforms=[
+                PlatformRef(platform=p.platform, platform_user_id=p.platform_user_id) for p in platforms
+            ],
+        )
+
+    # ---- issuing codes ----------------------------------------------------------------------------
+
+    async def request_code(self, platform: str, platform_user_id: str, client: ClientInfo) -> CodeRequestOut:
+        """A web code bound to the caller's IP; older pending web codes of the identity are cancelled."""
+        ip = client.ip or "unknown"
+        now = self.c.clock.now()
+        async with self.c.live.lock(f"login-codes:ip:{ip}"), unit_of_work(self.c.db) as session:
+            await codes_db.cancel_pending_web(session, platform, platform_user_id, now)
+            pending = await codes_db.pending_web_count_for_ip(session, ip, now)
+            if pending >= self.settings.max_pending_codes_per_ip:
+                oldest = await codes_db.oldest_pending_web_expiry_for_ip(session, ip, now)
+                wait = math.ceil((oldest - now).total_seconds()) if oldest else self.settings.login_code_ttl
+                raise RateLimited("Too many pending login codes", retry_after=wait)
+            found = await users_db.user_by_identity(session, platform, platform_user_id)
+            row = await self._issue(
+                session,
+                kind="web",
+                platform=platform,
+                platform_user_id=platform_user_id,
+                user_id=found[0].id if found else None,
+                client_ip=ip,
+                now=now,
+            )
+        self._console(row)
+        return CodeRequestOut(message="Login code generated.", expires_at=row.expires_at)
+
+    async def bot_login_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
+        """The newest pending web code of an identity, for the bot to deliver."""
+        self._check_platform(bot, who)
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
+            if found:
+                self._refresh_link(found[1], who)
+            row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "web", now)
+            if row is not None and not found:
+                row.platform_username, row.platform_avatar_url = (
+                    who.platform_username,
+                    who.platform_avatar_url,
+                )
+        if row is None:
+            return BotCodeOut(code=None, expires_at=None)
+        return BotCodeOut(code=row.code, expires_at=row.expires_at)
+
+    async def bot_send_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
+        """A bot-delivered code for an existing identity; the same code while it lives (01 §4.5)."""
+        self._check_platform(bot, who)
+        now = self.c.clock.now()
+        key = f"login-codes:identity:{who.platform}:{who.platform_user_id}"
+        async with self.c.live.lock(key), unit_of_work(self.c.db) as session:
+            found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
+            if found is None:
+                raise NotFound("User")
+            user, link = found
+            self._refresh_link(link, who)
+            if is_restricted(user, now):
+                raise AccountRestricted()
+            if user.bot_login_streak >= self.settings.bot_login_web_required_every:
+                raise AccessDenied("Web login required")
+            row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "bot", now)
+            fresh = row is None
+            if row is None:
+                row = await self._issue(
+                    session,
+                    kind="bot",
+                    platform=who.platform,
+                    platform_user_id=who.platform_user_id,
+                    user_id=user.id,
+                    client_ip=None,
+                    now=now,
+                )
+        if fresh:
+            self._console(row)
+        return BotCodeOut(code=row.code, expires_at=row.expires_at)
+
+    def _check_platform(self, bot: Bot, who: BotIdentity) -> None:
+        if bot.platform != who.platform:
+            raise AccessDenied()
+
+    @staticmethod
+    def _refresh_link(link, who: BotIdentity) -> None:
+        link.platform_username = who.platform_username
+        link.platform_avatar_url = who.platform_avatar_url
+
+    async def _issue(
+        self,
+        session: AsyncSession,
+        *,
+        kind: str,
+        platform: str,
+        platform_user_id: str,
+        user_id: int | None,
+        client_ip: str | None,
+        now: datetime,
+    ) -> LoginCode:
+        for _attempt in range(8):
+            code = new_login_code()
+            try:
+                return await codes_db.insert(
+                    session,
+                    LoginCode(
+                        code=code,
+                        code_hash=self._code_hash(code),
+                        kind=kind,
+                        platform=platform,
+                        platform_user_id=platform_user_id,
+                        user_id=user_id,
+                        client_ip=client_ip,
+                        created_at=now,
+                        expires_at=now + timedelta(seconds=self.settings.login_code_ttl),
+                    ),
+                )
+            except codes_db.CodeClash:
+                continue
+        raise RuntimeError("could not issue a unique login code")  # pragma: no cover
+
+    def _console(self, row: LoginCode) -> None:
+        if self.settings.console_codes_enabled:
+            log.warning("login code for %s:%s: %s", row.platform, row.platform_user_id, row.code)
+
+    # ---- verify -----------------------------------------------------------------------------------
+
+    async def verify(self, code: str, client: ClientInfo) -> LoginResult:
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            row = await codes_db.by_hash(session, self._code_hash(code))
+            if row is None or not self._usable(row, client, now):
+                raise AuthRequired(INVALID_CODE)
+            user, link, created = await self._account_for(session, row, now)
+            if not await codes_db.consume(session, row.id, now):
+                raise AuthRequired(INVALID_CODE)
+            user.bot_login_streak = user.bot_login_streak + 1 if row.kind == "bot" else 0
+            user.last_activity_at = now
+            link.last_authenticated_at = now
+            new = await self.c.sessions.create(
+                session, user, client_ip=client.ip, user_agent=client.user_agent, now=now
+            )
+            platforms = await users_db.platforms_of(session, user.id)
+        me = private_view(user, platforms, now)
+        body = VerifyOut(**me.model_dump(), user_created=created, subscription_level=me.subscription_tier)
+        return LoginResult(body=body, session=new, max_age=new.max_age(now))
+
+    @staticmethod
+    def _usable(row: LoginCode, client: ClientInfo, now: datetime) -> bool:
+        if row.used_at is not None or row.cancelled_at is not None or row.expires_at <= now:
+            return False
+        return row.kind != "web" or row.client_ip == (client.ip or "unknown")
+
+    async def _account_for(self, session: AsyncSession, row: LoginCode, now: datetime):
+        found = await users_db.user_by_identity(session, row.platform, row.platform_user_id)
+        if found is None:
+            user, link = await self.c.users.signup(
+                session,
+                platform=row.platform,
+                platform_user_id=row.platform_user_id,
+                platform_username=row.platform_username,
+                platform_avatar_url=row.platform_avatar_url,
+                now=now,
+            )
+            return user, link, True
+        user, link = found
+        user = await users_db.get_for_update(session, user.id) or user
+        if is_restricted(user, now):
+            raise AccountRestricted()
+        if user.state != 0:  # a timeout or timed ban that has run out lifts itself
+            user.state, user.state_expires_at = 0, None
+        return user, link, False
+
+    # ---- logout and strangers ---------------------------------------------------------------------
+
+    async def logout(self, ctx: AuthContext) -> None:
+        await self.c.sessions.end_sessions([ctx.session.id], reason="logout")
+
+    async def stranger(self, client: ClientInfo) -> LoginResult:
+        """An anonymous level-0 account with a 24-hour session (00 §3.3)."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            user = await self._new_stranger(session, now)
+            new = await self.c.sessions.create(
+                session,
+                user,
+                client_ip=client.ip,
+                user_agent=client.user_agent,
+                now=now,
+                ttl=STRANGER_SESSION_TTL,
+            )
+        body = StrangerOut(
+            id=user.id, username=user.username, is_stranger=True, expires_at=new.row.expires_at
+        )
+        return LoginResult(body=body, session=new, max_age=new.max_age(now))
+
+    async def _new_stranger(self, session: AsyncSession, now: datetime) -> User:
+        name = stranger_name()
+        for attempt in range(10):
+            candidate = name if attempt == 0 else f"{name}-{secrets.randbelow(10_000):04d}"
+            user = User(
+                username=candidate,
+                permission_level=0,
+                state=0,
+                subscription_tier=0,
+                trial_used=False,
+                is_stranger=True,
+                bot_login_streak=0,
+                last_activity_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                return await users_db.insert(session, user)
+            except users_db.UsernameTaken:
+                continue
+        raise RuntimeError("could not pick a stranger name")  # pragma: no cover

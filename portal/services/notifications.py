@@ -1,0 +1,51 @@
+"""Notifications: creation (welcome, admin sends) and `notification:new` after commit (02 §5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import notifications as notifications_db
+from portal.db.models import Notification
+from portal.db.uow import on_commit
+from portal.schemas.notifications import NotificationOut
+from portal.services.notifier import user_room
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+NOTIFICATION_TYPES = ("info", "success", "warning", "error")
+
+
+def notification_view(row: Notification) -> NotificationOut:
+    return NotificationOut.model_validate(row, from_attributes=True)
+
+
+class NotificationService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def create(
+        self, session: AsyncSession, *, user_id: int, title: str, body: str, type: str, created_by: int | None
+    ) -> Notification:
+        """Store one notification inside the caller's transaction; push it once that commits."""
+        row = await notifications_db.insert(
+            session,
+            Notification(
+                user_id=user_id,
+                title=title,
+                body=body,
+                type=type,
+                read_at=None,
+                created_at=self.c.clock.now(),
+                created_by=created_by,
+            ),
+        )
+        payload = notification_view(row).model_dump(mode="json")
+
+        async def push() -> None:
+            await self.c.notifier.emit("notification:new", payload, room=user_room(user_id))
+
+        on_commit(session, push)
+        return row

@@ -1,0 +1,31 @@
+"""Permission levels and the hierarchy predicate (00-decisions.md §3.5)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Protocol
+
+
+class Level(IntEnum):
+    USER = 0
+    MODERATOR = 1
+    ADMIN = 2
+    OWNER = 3
+
+
+LEVEL_NAMES = {Level.USER: "user", Level.MODERATOR: "moderator", Level.ADMIN: "admin", Level.OWNER: "owner"}
+LEVELS_BY_NAME = {name: level for level, name in LEVEL_NAMES.items()}
+
+
+class HasLevel(Protocol):
+    permission_level: int
+
+
+def can_act_on(actor: HasLevel, target: HasLevel) -> bool:
+    """Owners act on everyone (other Owners and themselves included); others only on lower levels."""
+    return actor.permission_level == Level.OWNER or actor.permission_level > target.permission_level
+
+
+def session_ttl_seconds(level: int) -> int:
+    """30 days for levels 0–1, 1 day for staff of level 2–3 (00 §3.3)."""
+    return 86400 if level >= Level.ADMIN else 30 * 86400

@@ -1,0 +1,79 @@
+"""Request rate limits: fixed windows aligned to the clock, counted in the LiveStore (00 §3.4, 08 §61).
+
+A hit is one `INCR` of `rl:{bucket}:{key}:{window_start}`; the window is in the key, so expiry in the
+store is only garbage collection and every node agrees on the count through Redis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from portal.clock import Clock
+from portal.errors import RateLimited
+from portal.live.base import LiveStore
+
+
+class Tier(StrEnum):
+    LOGIN = "LOGIN"
+    AUTH = "AUTH"
+    ADMIN = "ADMIN"
+    PUBLIC = "PUBLIC"
+    BOT = "BOT"
+    HEALTH = "HEALTH"
+
+
+PER_MINUTE = {
+    Tier.LOGIN: 20,
+    Tier.AUTH: 120,
+    Tier.ADMIN: 60,
+    Tier.PUBLIC: 120,
+    Tier.BOT: 600,
+    Tier.HEALTH: 60,
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a caller stands in one window; becomes the `X-RateLimit-*` headers."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window resets
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+class RateLimitExceeded(RateLimited):
+    def __init__(self, window: Window, message: str | None = None) -> None:
+        super().__init__(message, retry_after=window.reset)
+        self.window = window
+
+
+class RateLimiter:
+    def __init__(self, live: LiveStore, clock: Clock, *, enabled: bool) -> None:
+        self.live = live
+        self.clock = clock
+        self.enabled = enabled
+
+    async def hit(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> Window | None:
+        """Count one request; raise `RateLimitExceeded` past the limit. None when limits are off."""
+        if not self.enabled:
+            return None
+        now = self.clock.time()
+        start = int(now // window_seconds) * window_seconds
+        reset = max(1, math.ceil(start + window_seconds - now))
+        count = await self.live.incr(f"rl:{bucket}:{key}:{start}", ttl=window_seconds + 5)
+        window = Window(limit=limit, remaining=max(0, limit - count), reset=reset)
+        if count > limit:
+            raise RateLimitExceeded(window)
+        return window
+
+    async def hit_tier(self, tier: Tier, key: str) -> Window | None:
+        return await self.hit(tier.value, key, limit=PER_MINUTE[tier], window_seconds=60)

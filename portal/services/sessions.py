@@ -1,0 +1,215 @@
+"""Login sessions: creation, the authentication lookup, listing and ending (00 §3.3, 08 §57)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import sessions as sessions_db
+from portal.db import users as users_db
+from portal.db.models import User, UserSession
+from portal.db.uow import on_commit, unit_of_work
+from portal.errors import AccountRestricted, BadRequest, NotFound
+from portal.schemas.users import GeoOut, SessionHistoryOut, SessionOut, SessionsOut
+from portal.security import new_session_token, session_public_id, sha256_hex
+from portal.services.permissions import session_ttl_seconds
+from portal.services.subscriptions import effective_tier
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+STRANGER_SESSION_TTL = 86400
+ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 128
+
+
+@dataclass
+class AuthContext:
+    """Who is calling: the user and the session the request came with."""
+
+    user: User
+    session: UserSession
+
+    @property
+    def token_hash(self) -> str:
+        return self.session.token_hash
+
+    @property
+    def session_id(self) -> str:
+        return session_public_id(self.session.token_hash)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    row: UserSession
+
+    def max_age(self, now: datetime) -> int:
+        """Seconds of life left: the cookie's Max-Age (08 §57)."""
+        return max(0, math.floor((self.row.expires_at - now).total_seconds()))
+
+
+def _geo_view(geo: dict[str, object] | None) -> GeoOut:
+    return GeoOut.model_validate(geo or {})
+
+
+def session_history_view(row: UserSession) -> SessionHistoryOut:
+    return SessionHistoryOut(
+        token_suffix=row.token_suffix,
+        created_at=row.created_at,
+        client_ip=row.client_ip,
+        user_agent=row.user_agent,
+        geo=_geo_view(row.geo),
+    )
+
+
+def is_restricted(user: User, now: datetime) -> bool:
+    """Timed-out or banned right now (a timeout or timed ban past its end no longer counts)."""
+    if user.state == 0:
+        return False
+    return user.state_expires_at is None or user.state_expires_at > now
+
+
+class SessionService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def create(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        client_ip: str | None,
+        user_agent: str | None,
+        now: datetime,
+        ttl: int | None = None,
+    ) -> NewSession:
+        token = new_session_token()
+        geo = self.c.geo.lookup(client_ip).to_dict()
+        row = await sessions_db.insert(
+            session,
+            UserSession(
+                user_id=user.id,
+                token_hash=sha256_hex(token),
+                token_suffix=token[-6:],
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl or session_ttl_seconds(user.permission_level)),
+                client_ip=client_ip,
+                user_agent=(user_agent or "")[:512] or None,
+                geo=geo,
+            ),
+        )
+        return NewSession(token=token, row=row)
+
+    async def authenticate(self, token: str | None) -> AuthContext | None:
+        """The hot path: one indexed read; writes only when something is due (expiry, activity).
+
+        None for a missing, unknown, ended or expired session; `AccountRestricted` (after ending every
+        session of the user) when the account is timed out or banned.
+        """
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        async with self.c.db.read() as session:
+            found = await sessions_db.with_user_by_hash(session, sha256_hex(token))
+        if found is None:
+            return None
+        row, user = found
+        now = self.c.clock.now()
+        if row.expires_at <= now:
+            await self.end_sessions([row.id], reason="expired")
+            return None
+        if is_restricted(user, now):
+            await self.end_user_sessions(user.id, reason="banned" if user.state == 2 else "timeout")
+            raise AccountRestricted()
+        await self._refresh_due(user, now)
+        return AuthContext(user=user, session=row)
+
+    async def _refresh_due(self, user: User, now: datetime) -> None:
+        """Lift a finished timeout, apply subscription expiry, bump last activity (at most once a minute)."""
+        lift = user.state != 0  # restricted users were turned away above, so a non-zero state has ended
+        expire = effective_tier(user, now) != user.subscription_tier
+        touch = user.last_activity_at < now - ACTIVITY_WRITE_INTERVAL
+        if not (lift or expire or touch):
+            return
+        async with unit_of_work(self.c.db) as session:
+            fresh = await users_db.get_for_update(session, user.id)
+            if fresh is None:
+                return
+            if lift and not is_restricted(fresh, now):
+                fresh.state, fresh.state_expires_at, fresh.updated_at = 0, None, now
+            if expire:
+                await self.c.subscriptions.apply_expiry(session, fresh, now)
+            if touch:
+                fresh.last_activity_at = now
+        for name in (
+            "state",
+            "state_expires_at",
+            "subscription_tier",
+            "subscription_expires_at",
+            "last_activity_at",
+            "updated_at",
+        ):
+            setattr(user, name, getattr(fresh, name))
+
+    # ---- listing and ending -----------------------------------------------------------------------
+
+    async def list_for(self, ctx: AuthContext) -> SessionsOut:
+        now = self.c.clock.now()
+        async with self.c.db.read() as session:
+            active = await sessions_db.active_of(session, ctx.user.id, now)
+            history = await sessions_db.history_of(session, ctx.user.id, now, 50)
+        return SessionsOut(
+            sessions=[
+                SessionOut(
+                    **session_history_view(row).model_dump(),
+                    expires_at=row.expires_at,
+                    is_current=row.id == ctx.session.id,
+                )
+                for row in active
+            ],
+            history=[session_history_view(row) for row in history],
+        )
+
+    async def destroy_by_suffix(self, ctx: AuthContext, token_suffix: str) -> None:
+        if token_suffix == ctx.session.token_suffix:
+            raise BadRequest("Cannot destroy the current session; use logout")
+        now = self.c.clock.now()
+        async with self.c.db.read() as session:
+            active = await sessions_db.active_of(session, ctx.user.id, now)
+        targets = [row.id for row in active if row.token_suffix == token_suffix and row.id != ctx.session.id]
+        if not targets:
+            raise NotFound("Session")
+        await self.end_sessions(targets, reason="revoked")
+
+    async def end_sessions(self, ids: list[int], *, reason: str) -> None:
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            ended = await sessions_db.end(session, ids, now, reason)
+            self._announce_end(session, ended, reason)
+
+    async def end_user_sessions(
+        self, user_id: int, *, reason: str, session: AsyncSession | None = None
+    ) -> None:
+        """End every open session of a user (level change, ban, timeout)."""
+        if session is not None:
+            await self._end_user_sessions_in(session, user_id, reason)
+            return
+        async with unit_of_work(self.c.db) as own:
+            await self._end_user_sessions_in(own, user_id, reason)
+
+    async def _end_user_sessions_in(self, session: AsyncSession, user_id: int, reason: str) -> None:
+        ids = await sessions_db.open_ids_of(session, user_id)
+        ended = await sessions_db.end(session, ids, self.c.clock.now(), reason)
+        self._announce_end(session, ended, reason)
+
+    def _announce_end(self, session: AsyncSession, token_hashes: list[str], reason: str) -> None:
+        async def announce() -> None:
+            for token_hash in token_hashes:
+                await self.c.notifier.end_session(token_hash, reason)
+
+        if token_hashes:
+            on_commit(session, announce)

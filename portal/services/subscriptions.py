@@ -1,0 +1,184 @@
+"""Subscription tiers, grants and expiry (00 §3.6, 02 §6, 08 §58)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import audit as audit_db
+from portal.db import history as history_db
+from portal.db import users as users_db
+from portal.db.models import SubscriptionHistory, User
+from portal.db.uow import unit_of_work
+from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.services.permissions import can_act_on
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+
+class Tier(IntEnum):
+    BASIC = 0
+    TRIAL = 1
+    PREMIUM = 2
+    LIFETIME = 3
+
+
+TRIAL_DAYS = 7
+TIER_NAMES = {"BASIC": Tier.BASIC, "TRIAL": Tier.TRIAL, "PREMIUM": Tier.PREMIUM, "LIFETIME": Tier.LIFETIME}
+
+
+def effective_tier(user: User, now: datetime) -> int:
+    """The tier in force now: a Trial or Premium past its expiry counts as Basic."""
+    timed = user.subscription_tier in (Tier.TRIAL, Tier.PREMIUM)
+    if timed and user.subscription_expires_at is not None and user.subscription_expires_at <= now:
+        return Tier.BASIC
+    return user.subscription_tier
+
+
+def effective_expiry(user: User, now: datetime) -> datetime | None:
+    return user.subscription_expires_at if effective_tier(user, now) in (Tier.TRIAL, Tier.PREMIUM) else None
+
+
+def is_premium(user: User, now: datetime) -> bool:
+    return effective_tier(user, now) >= Tier.TRIAL
+
+
+def parse_tier(value: int | str) -> Tier:
+    """Accept 1–3 or the names (`"TRIAL"` dispatches the trial flow, 06 §8.1)."""
+    if isinstance(value, bool):
+        raise BadRequest("tier must be one of: 1, 2, 3, TRIAL")
+    if isinstance(value, int) and value in (1, 2, 3):
+        return Tier(value)
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if name.isdigit() and int(name) in (1, 2, 3):
+            return Tier(int(name))
+        if name in TIER_NAMES and name != "BASIC":
+            return TIER_NAMES[name]
+    raise BadRequest("tier must be one of: 1, 2, 3, TRIAL")
+
+
+@dataclass(frozen=True)
+class Grant:
+    tier: Tier
+    expires_at: datetime | None
+    message: str
+
+
+class SubscriptionService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def apply_expiry(self, session: AsyncSession, user: User, now: datetime) -> bool:
+        """Write the downgrade of an expired Trial/Premium (lazily on read, and by the sweep)."""
+        if effective_tier(user, now) == user.subscription_tier:
+            return False
+        old = user.subscription_tier
+        user.subscription_tier = Tier.BASIC
+        user.subscription_expires_at = None
+        user.updated_at = now
+        await history_db.add(
+            session,
+            SubscriptionHistory(
+                user_id=user.id,
+                old_tier=old,
+                new_tier=Tier.BASIC,
+                reason="expired",
+                granted_by_id=None,
+                created_at=now,
+            ),
+        )
+        return True
+
+    async def grant(
+        self,
+        *,
+        actor: User | None,
+        user_id: int,
+        tier: int | str,
+        duration_days: int | None = None,
+        reason: str | None = None,
+    ) -> Grant:
+        """Grant a tier. `actor=None` is the CLI/system: no level rules, but every validation."""
+        wanted = parse_tier(tier)
+        if wanted == Tier.PREMIUM:
+            if duration_days is None:
+                raise BadRequest("duration_days is required")
+            if isinstance(duration_days, bool) or not 1 <= duration_days <= 3650:
+                raise BadRequest("duration_days must be between 1 and 3650")
+        if reason is not None and len(reason) > 500:
+            raise BadRequest("reason must be at most 500 characters")
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            user = await users_db.get_for_update(session, user_id)
+            if user is None or user.is_stranger:
+                raise NotFound("User")
+            if actor is not None and (actor.id == user.id or not can_act_on(actor, user)):
+                raise AccessDenied()
+            await self.apply_expiry(session, user, now)
+            grant = self._plan(user, wanted, duration_days, now)
+            old_tier = user.subscription_tier
+            user.subscription_tier = grant.tier
+            user.subscription_expires_at = grant.expires_at
+            user.subscription_granted_by = actor.id if actor else None
+            user.trial_used = user.trial_used or grant.tier == Tier.TRIAL
+            user.updated_at = now
+            await history_db.add(
+                session,
+                SubscriptionHistory(
+                    user_id=user.id,
+                    old_tier=old_tier,
+                    new_tier=grant.tier,
+                    reason=reason,
+                    granted_by_id=actor.id if actor else None,
+                    created_at=now,
+                ),
+            )
+            await audit_db.record(
+                session,
+                event_type="SUBSCRIPTION_GRANT",
+                entity_type="user",
+                entity_id=user.id,
+                actor_id=actor.id if actor else None,
+                now=now,
+                metadata={
+                    "old_tier": old_tier,
+                    "new_tier": int(grant.tier),
+                    "duration_days": duration_days,
+                    "reason": reason,
+                },
+            )
+        return grant
+
+    def _plan(self, user: User, wanted: Tier, duration_days: int | None, now: datetime) -> Grant:
+        current = user.subscription_tier  # expiry already applied
+        if current == Tier.LIFETIME and wanted != Tier.LIFETIME:
+            raise Conflict("User already has a lifetime subscription")
+        if wanted == Tier.TRIAL:
+            if user.trial_used:
+                raise coded(ErrorCode.TRIAL_ALREADY_USED, 409)
+            if current == Tier.PREMIUM:
+                raise Conflict("User already has an active subscription")
+            return Grant(
+                Tier.TRIAL,
+                now + timedelta(days=TRIAL_DAYS),
+                f"Subscription granted to user {user.id} ({TRIAL_DAYS}-day trial)",
+            )
+        if wanted == Tier.PREMIUM:
+            assert duration_days is not None
+            start = (
+                user.subscription_expires_at
+                if current == Tier.PREMIUM and user.subscription_expires_at
+                else now
+            )
+            return Grant(
+                Tier.PREMIUM,
+                start + timedelta(days=duration_days),
+                f"Subscription granted to user {user.id} for {duration_days} days",
+            )
+        return Grant(Tier.LIFETIME, None, f"Subscription granted to user {user.id} (lifetime)")
