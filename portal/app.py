@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import socketio
 from fastapi import FastAPI
@@ -36,8 +37,12 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def create_app(container: Container) -> socketio.ASGIApp:
-    """Build the whole ASGI app around `container` (tests pass their own settings and clock)."""
+def create_app(container: Container, *, role: str = "all") -> Any:
+    """Build the ASGI app around `container` (tests pass their own settings and clock).
+
+    `role` splits a deployment (00 §1): "api" serves REST only, "ws" serves Socket.IO (plus `/health`),
+    "all" both. Every role can emit events: with Redis they reach sockets on whichever node holds them.
+    """
     sio = create_socket_server(container)
     notifier = SocketNotifier(sio, container.live)
 
@@ -61,7 +66,10 @@ def create_app(container: Container) -> socketio.ASGIApp:
     )
     api.state.container = container
     api.state.sio = sio
-    for router in (authentication.router, authentication.bot_router, users.router, monitoring.router):
+    routers = [monitoring.router]
+    if role in ("all", "api"):
+        routers += [authentication.router, authentication.bot_router, users.router]
+    for router in routers:
         api.include_router(router)
     api_errors.install(api)
     api.add_middleware(
@@ -79,4 +87,6 @@ def create_app(container: Container) -> socketio.ASGIApp:
         ],
     )
     api.add_middleware(RequestContextMiddleware)
+    if role == "api":
+        return api
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

@@ -65,6 +65,7 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        _default_to_json(scope)
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY_BYTES:
             await self._send_error(send_with_headers, 413, "Request body too large", cid)
@@ -82,6 +83,13 @@ class RequestContextMiddleware:
     async def _send_error(send: Send, status: int, text: str, cid: str) -> None:
         for message in _json_response(status, {"error": text, "correlation_id": cid}, []):
             await send(message)
+
+
+def _default_to_json(scope: Scope) -> None:
+    """A body sent without `Content-Type` is read as JSON (the API speaks nothing else)."""
+    headers = scope.get("headers", [])
+    if scope.get("method") in ("POST", "PUT", "PATCH") and not any(n == b"content-type" for n, _ in headers):
+        scope["headers"] = [*headers, (b"content-type", b"application/json")]
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -49,3 +49,19 @@ class SocketNotifier:
         for sid in local_sids:
             await self.sio.emit("session:ended", {"reason": message.get("reason")}, to=sid)
             await self.sio.disconnect(sid)
+
+
+class RedisBusNotifier:
+    """For processes that serve no sockets (the CLI): emits travel through Redis to the servers."""
+
+    def __init__(self, live: LiveStore, redis_url: str, prefix: str) -> None:
+        self.live = live
+        self.manager = socketio.AsyncRedisManager(redis_url, channel=f"{prefix}:socketio", write_only=True)
+
+    async def emit(self, event: str, data: Any, *, room: str) -> None:
+        await self.manager.emit(event, data, namespace="/", room=room)
+
+    async def end_session(self, token_hash: str, reason: str) -> None:
+        await self.live.publish(
+            BUS_CHANNEL, {"type": "end_session", "token_hash": token_hash, "reason": reason}
+        )

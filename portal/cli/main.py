@@ -1,0 +1,85 @@
+"""The `portal` command: serve, migrate and admin (00-decisions.md §2, §8)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from portal.cli.admin import admin_app
+from portal.config import Settings
+
+app = typer.Typer(
+    help="Portal: shared virtual browsers, E2EE group chat and 1-on-1 matchmaking.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(admin_app, name="admin")
+
+
+class Role(StrEnum):
+    all = "all"
+    api = "api"
+    ws = "ws"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    role: Annotated[
+        Role, typer.Option(help="all = REST + Socket.IO; api or ws for split deployments")
+    ] = Role.all,
+) -> None:
+    """Start the server (applies migrations first on SQLite)."""
+    import uvicorn
+
+    from portal.app import create_app
+    from portal.container import Container
+    from portal.db.migrate import upgrade
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    log = logging.getLogger("portal")
+    log.info("public API key (X-API-Key): %s", settings.resolved_public_api_key)
+    if settings.console_codes_enabled:
+        log.info("console codes are on: new login codes are written to this log")
+    application = create_app(Container(settings), role=role.value)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) to PORTAL_DATABASE_URL."""
+    from portal.db.migrate import upgrade
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Test helpers: clients with their own IPs, users made with the real actions, logins through the API."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from portal.client import BotClient, PortalAPIError, PortalClient
+from portal.services.permissions import LEVELS_BY_NAME
+from tests.conftest import TestServer, fresh_ip
+
+_names = itertools.count(1)
+
+
+def unique_name(prefix: str = "u") -> str:
+    return f"{prefix}{next(_names)}_{secrets.token_hex(3)}"
+
+
+def unique_platform_id() -> str:
+    return str(10**17 + secrets.randbelow(9 * 10**17))
+
+
+@dataclass
+class LoggedIn:
+    client: PortalClient
+    user: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+
+class Portal:
+    """Everything a test needs to drive one server."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.container = server.container
+        self._clients: list[PortalClient | BotClient] = []
+        self._bot: BotClient | None = None
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.close()
+
+    # ---- clients ----------------------------------------------------------------------------------
+
+    def client(
+        self,
+        *,
+        ip: str | None = None,
+        api_key: str | bool | None = True,
+        headers: dict[str, str] | None = None,
+        session: str | None = None,
+    ) -> PortalClient:
+        key = self.server.public_key if api_key is True else (api_key or None)
+        all_headers = {
+            "X-Forwarded-For": ip or fresh_ip(),
+            "User-Agent": "portal-tests/1.0",
+            **(headers or {}),
+        }
+        client = PortalClient(self.server.base_url, api_key=key, headers=all_headers, session=session)
+        self._clients.append(client)
+        return client
+
+    def bot_client(self, key: str, *, ip: str | None = None) -> BotClient:
+        client = BotClient(self.server.base_url, key, headers={"X-Forwarded-For": ip or fresh_ip()})
+        self._clients.append(client)
+        return client
+
+    # ---- data through the real actions --------------------------------------------------------------
+
+    async def create_user(
+        self,
+        level: str = "user",
+        *,
+        username: str | None = None,
+        platform: str = "discord",
+        platform_user_id: str | None = None,
+    ) -> dict[str, Any]:
+        user = await self.container.users.create(
+            username=username or unique_name(),
+            level=LEVELS_BY_NAME[level],
+            platform=platform,
+            platform_user_id=platform_user_id or unique_platform_id(),
+            platform_username="tester",
+        )
+        return user.model_dump(mode="json")
+
+    async def register_bot(
+        self, *, platform: str = "discord", owner_id: int | None = None, rate_limit_per_hour: int = 100_000
+    ) -> tuple[BotClient, dict[str, Any]]:
+        if owner_id is None:
+            owner_id = (await self.create_user())["id"]
+        issued = await self.container.bots.register(
+            actor_id=None,
+            name="Test Bot",
+            owner_id=owner_id,
+            platform=platform,
+            rate_limit_per_hour=rate_limit_per_hour,
+        )
+        return self.bot_client(issued.api_key), issued.bot.model_dump(mode="json")
+
+    async def default_bot(self) -> BotClient:
+        if self._bot is None:
+            self._bot, _ = await self.register_bot()
+        return self._bot
+
+    async def web_login(self, client: PortalClient, platform: str, platform_user_id: str) -> dict[str, Any]:
+        """The documented web flow: request → the bot fetches the code → verify."""
+        await client.request_code(platform, platform_user_id)
+        bot = (
+            await self.default_bot()
+            if platform == "discord"
+            else (await self.register_bot(platform=platform))[0]
+        )
+        code = await bot.login_code(platform, platform_user_id, "tester")
+        assert code["code"], "no pending code for the identity"
+        return dict(await client.verify(code["code"]))
+
+    async def login(
+        self,
+        level: str = "user",
+        *,
+        tier: int | str | None = None,
+        duration_days: int = 30,
+        ip: str | None = None,
+    ) -> LoggedIn:
+        """A new user of `level` (optionally with a subscription), signed in through the API."""
+        created = await self.create_user(level)
+        if tier is not None:
+            await self.container.subscriptions.grant(
+                actor=None,
+                user_id=created["id"],
+                tier=tier,
+                duration_days=duration_days if str(tier) == "2" else None,
+            )
+        client = self.client(ip=ip)
+        identity = created["linked_platforms"][0]
+        user = await self.web_login(client, identity["platform"], identity["platform_user_id"])
+        return LoggedIn(client, user)
+
+    async def stranger(self) -> LoggedIn:
+        client = self.client()
+        return LoggedIn(client, dict(await client.stranger()))
+
+
+async def expect_error(call: Any, status: int, error: str | None = None) -> PortalAPIError:
+    """Await `call` and assert it fails with `status` (and `error` text, when given)."""
+    try:
+        await call
+    except PortalAPIError as exc:
+        assert exc.status == status, f"expected {status}, got {exc.status} {exc.body}"
+        if error is not None:
+            assert exc.error == error, f"expected error {error!r}, got {exc.error!r}"
+        assert exc.body.get("correlation_id"), "error envelope without correlation_id"
+        assert exc.headers.get("x-correlation-id") == exc.body["correlation_id"]
+        return exc
+    raise AssertionError(f"expected a {status} error, the call succeeded")
