@@ -63,9 +63,8 @@ POSTGRES_SKIP = (
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [
-        f"portal backends: sqlite+memory yes; postgres+redis {'yes' if not POSTGRES_SKIP else 'NO -- ' + POSTGRES_SKIP}"
-    ]
+    postgres = "yes" if not POSTGRES_SKIP else f"NO -- {POSTGRES_SKIP}"
+    return [f"portal backends: sqlite+memory yes; postgres+redis {postgres}"]
 
 
 @dataclass
