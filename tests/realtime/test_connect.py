@@ -1,0 +1,91 @@
+"""Connecting to Socket.IO: authentication, origin, `chat:list`, and sessions ending (00 §5, 08 §52, §57)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from portal.db.models import User
+from tests.helpers import Portal
+
+
+async def test_connect_with_auth_session_receives_chat_list(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    probe = sockets()
+    await probe.connect(token=alice.client.session_token)
+    assert await probe.expect("chat:list") == []
+
+
+async def test_connect_with_session_cookie(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    probe = sockets()
+    await probe.connect(headers={"Cookie": f"psession={alice.client.session_token}"})
+    assert await probe.expect("chat:list") == []
+
+
+async def test_stranger_may_connect(portal: Portal, sockets) -> None:
+    stranger = await portal.stranger()
+    probe = sockets()
+    await probe.connect(token=stranger.client.session_token)
+    assert await probe.expect("chat:list") == []
+
+
+async def test_connect_without_or_with_bad_session_is_refused(portal: Portal, sockets) -> None:
+    assert await sockets().refused() == "ERR_UNAUTHORIZED"
+    assert await sockets().refused(token="not-a-session") == "ERR_UNAUTHORIZED"
+    assert await sockets().refused(headers={"Cookie": "psession=garbage"}) == "ERR_UNAUTHORIZED"
+
+
+async def test_foreign_origin_is_refused_and_allowed_origin_accepted(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    token = alice.client.session_token
+    refused = await sockets().refused(token=token, headers={"Origin": "https://evil.example"})
+    assert refused == "ERR_ORIGIN_NOT_ALLOWED"
+    probe = sockets()
+    await probe.connect(token=token, headers={"Origin": "http://localhost:8080"})
+    assert await probe.expect("chat:list") == []
+
+
+async def test_restricted_account_is_refused(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    until = portal.server.clock.now() + timedelta(hours=1)
+    async with portal.container.db.transaction() as session:
+        await session.execute(update(User).where(User.id == alice.id).values(state=1, state_expires_at=until))
+    assert await sockets().refused(token=alice.client.session_token) == "ERR_ACCOUNT_RESTRICTED"
+    # Its sessions were ended, so the next attempt is simply unauthorised.
+    assert await sockets().refused(token=alice.client.session_token) == "ERR_UNAUTHORIZED"
+
+
+async def test_logout_ends_the_sockets_of_that_session_only(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    other_login = portal.client()
+    identity = alice.user["linked_platforms"][0]
+    await portal.web_login(other_login, identity["platform"], identity["platform_user_id"])
+    first, second = sockets(), sockets()
+    await first.connect(token=alice.client.session_token)
+    await second.connect(token=other_login.session_token)
+    await first.expect("chat:list")
+    await second.expect("chat:list")
+
+    await alice.client.logout()
+
+    assert await first.expect("session:ended") == {"reason": "logout"}
+    await first.wait_disconnected()
+    assert second.sio.connected
+    assert second.events["session:ended"].empty()
+
+
+async def test_revoked_session_gets_session_ended_revoked(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    identity = alice.user["linked_platforms"][0]
+    phone = portal.client()
+    await portal.web_login(phone, identity["platform"], identity["platform_user_id"])
+    probe = sockets()
+    await probe.connect(token=phone.session_token)
+    await probe.expect("chat:list")
+
+    await alice.client.destroy_session(phone.session_token[-6:])
+
+    assert await probe.expect("session:ended") == {"reason": "revoked"}
+    await probe.wait_disconnected()
