@@ -51,9 +51,11 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         await container.start()
         container.notifier = notifier
         await notifier.start()
+        container.janitor.start()
         try:
             yield
         finally:
+            await container.janitor.stop()
             await notifier.close()
             await container.close()
 

@@ -17,6 +17,7 @@ from portal.services.auth import AuthService
 from portal.services.bots import BotService
 from portal.services.geo import GeoLookup, create_geo_lookup
 from portal.services.health import HealthService
+from portal.services.janitor import Janitor
 from portal.services.notifications import NotificationService
 from portal.services.notifier import Notifier, NullNotifier
 from portal.services.ratelimit import RateLimiter
@@ -81,6 +82,10 @@ class Container:
     @cached_property
     def health(self) -> HealthService:
         return HealthService(self)
+
+    @cached_property
+    def janitor(self) -> Janitor:
+        return Janitor(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 

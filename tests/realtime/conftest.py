@@ -39,8 +39,13 @@ class SocketProbe:
 
     async def connect(self, *, token: str | None = None, headers: dict[str, str] | None = None) -> None:
         auth = {"session": token} if token is not None else None
-        await self.sio.connect(self.base_url, auth=auth, headers=headers or {}, transports=["websocket"],
-                               wait_timeout=EVENT_TIMEOUT)
+        await self.sio.connect(
+            self.base_url,
+            auth=auth,
+            headers=headers or {},
+            transports=["websocket"],
+            wait_timeout=EVENT_TIMEOUT,
+        )
 
     async def refused(self, **kwargs: Any) -> str:
         """Connect expecting a refusal; answer the refusal message (e.g. ERR_UNAUTHORIZED)."""

@@ -89,3 +89,17 @@ async def test_revoked_session_gets_session_ended_revoked(portal: Portal, socket
 
     assert await probe.expect("session:ended") == {"reason": "revoked"}
     await probe.wait_disconnected()
+
+
+async def test_expired_session_is_ended_by_the_janitor(portal: Portal, sockets) -> None:
+    alice = await portal.login()
+    probe = sockets()
+    await probe.connect(token=alice.client.session_token)
+    await probe.expect("chat:list")
+
+    portal.server.clock.advance(30 * 86400 + 1)
+    report = await portal.container.janitor.run_once()
+
+    assert report.sessions_expired >= 1
+    assert await probe.expect("session:ended") == {"reason": "expired"}
+    await probe.wait_disconnected()

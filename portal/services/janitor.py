@@ -1,0 +1,112 @@
+"""Periodic housekeeping (08 §58, §59, §63): expiries that must happen even when nobody reads the row.
+
+Runs every `PORTAL_JANITOR_INTERVAL` seconds on every node; a LiveStore lock makes one node do each pass.
+Tests call `run_once()` after moving the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from portal.db import login_codes as codes_db
+from portal.db.models import User, UserSession
+from portal.db.uow import unit_of_work
+from portal.live.base import LockTimeout
+from portal.services.subscriptions import Tier
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+log = logging.getLogger("portal.janitor")
+CODE_RETENTION = timedelta(days=1)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class JanitorReport:
+    subscriptions_expired: int
+    restrictions_lifted: int
+    sessions_expired: int
+
+
+class Janitor:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="portal-janitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.c.settings.janitor_interval)
+            try:
+                async with self.c.live.lock("janitor", ttl=60, wait=0):
+                    await self.run_once()
+            except LockTimeout:
+                continue  # another node is sweeping
+            except Exception:
+                log.exception("janitor pass failed")
+
+    async def run_once(self) -> JanitorReport:
+        return JanitorReport(
+            subscriptions_expired=await self.expire_subscriptions(),
+            restrictions_lifted=await self.lift_restrictions(),
+            sessions_expired=await self.expire_sessions(),
+        )
+
+    async def expire_subscriptions(self) -> int:
+        """Downgrade ended Trials/Premiums, writing the "expired" history row (08 §58)."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            query = (
+                select(User)
+                .where(
+                    User.subscription_tier.in_((Tier.TRIAL, Tier.PREMIUM)),
+                    User.subscription_expires_at <= now,
+                )
+                .limit(BATCH)
+            )
+            users = (await session.execute(query)).scalars().all()
+            for user in users:
+                await self.c.subscriptions.apply_expiry(session, user, now)
+            await codes_db.delete_stale(session, now - CODE_RETENTION)
+        return len(users)
+
+    async def lift_restrictions(self) -> int:
+        """Timeouts and timed bans lift themselves at `state_expires_at` (00 §3.3, 08 §59)."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            result = await session.execute(
+                update(User)
+                .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)
+                .values(state=0, state_expires_at=None, updated_at=now)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def expire_sessions(self) -> int:
+        """End sessions past their fixed expiry so their sockets hear `session:ended {expired}` (08 §57)."""
+        now = self.c.clock.now()
+        async with self.c.db.read() as session:
+            query = select(UserSession.id).where(
+                UserSession.ended_at.is_(None), UserSession.expires_at <= now
+            )
+            ids = list((await session.execute(query.limit(BATCH))).scalars().all())
+        if ids:
+            await self.c.sessions.end_sessions(ids, reason="expired")
+        return len(ids)
