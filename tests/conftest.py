@@ -131,7 +131,7 @@ def build_settings(
         rate_limits="on",
         console_codes="off",
         allowed_origins="http://127.0.0.1:8080,http://localhost:8080",
-        **overrides,
+        **{"janitor_interval": 3600, **overrides},  # tests run the janitor themselves (run_once)
     )
 
 
