@@ -135,6 +135,36 @@ def build_settings(
     )
 
 
+async def _serve(container: Container) -> tuple[_UvicornServer, asyncio.Task[None], int]:
+    config = uvicorn.Config(
+        create_app(container),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+    )
+    server = _UvicornServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task, server.servers[0].sockets[0].getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def another_node(first: TestServer) -> AsyncIterator[TestServer]:
+    """A second server process's worth of app on the same database, Redis prefix and clock as `first`."""
+    container = Container(first.settings, clock=first.clock)
+    server, task, port = await _serve(container)
+    try:
+        yield TestServer(first.backend, f"http://127.0.0.1:{port}", container, first.clock, first.settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
 @contextlib.asynccontextmanager
 async def running_server(backend: str, tmp: Path, **overrides: Any) -> AsyncIterator[TestServer]:
     """Start a server for `backend` on a free port; clean its database and Redis keys afterwards."""
