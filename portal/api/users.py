@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from portal.api.deps import (
     ContainerDep,
     UserDep,
-    get_container,
     optional_auth,
     rate_limit,
     require_public_key,
 )
 from portal.api.responses import errors
+from portal.db.models import User
 from portal.errors import AuthRequired
 from portal.schemas.common import Offset, int_range, text_length
 from portal.schemas.users import (
@@ -135,19 +135,27 @@ async def profile_by_username(username: str, ctx: UserDep, c: ContainerDep) -> U
     return await c.users.profile(ctx.user, username=username)
 
 
+async def profile_viewer(request: Request) -> User | None:
+    """Who reads a profile by id (08 §34): a session cookie or the public key, checked before the id
+    itself (08 §4). The session, not the key, decides whether the detail shape may be sent; strangers
+    and key-only callers are anonymous viewers."""
+    ctx = await optional_auth(request)
+    if ctx is not None:
+        return None if ctx.user.is_stranger else ctx.user
+    if request.headers.get("x-api-key") is None:
+        raise AuthRequired()
+    require_public_key(request)
+    return None
+
+
 @router.get(
     "/{user_id}",
     response_model=UserDetail | UserPublic,
     dependencies=PUBLIC,
     responses=errors(400, 401, 404, 429),
 )
-async def profile_by_id(user_id: int, request: Request) -> UserDetail | UserPublic:
+async def profile_by_id(
+    user_id: int, viewer: Annotated[User | None, Depends(profile_viewer)], c: ContainerDep
+) -> UserDetail | UserPublic:
     """A profile by id, with a session cookie or the public API key (08 §34)."""
-    c = get_container(request)
-    ctx = await optional_auth(request)
-    if ctx is None:
-        if request.headers.get("x-api-key") is None:
-            raise AuthRequired()
-        require_public_key(request)
-        return await c.users.profile(None, user_id=user_id)
-    return await c.users.profile(None if ctx.user.is_stranger else ctx.user, user_id=user_id)
+    return await c.users.profile(viewer, user_id=user_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db.models import LinkedPlatform, User
 
@@ -20,11 +21,24 @@ class IdentityTaken(Exception):
     """The (platform, platform_user_id) pair is linked to another account."""
 
 
+# Ids are 32-bit INTEGER columns: anything outside cannot exist, and must not reach the driver
+# (asyncpg and sqlite3 raise on out-of-range integers instead of finding nothing).
+MAX_ID = 2**31 - 1
+
+
+def valid_id(user_id: int) -> bool:
+    return not isinstance(user_id, bool) and isinstance(user_id, int) and 1 <= user_id <= MAX_ID
+
+
 async def get(session: AsyncSession, user_id: int) -> User | None:
+    if not valid_id(user_id):
+        return None
     return await session.get(User, user_id)
 
 
 async def get_for_update(session: AsyncSession, user_id: int) -> User | None:
+    if not valid_id(user_id):
+        return None
     return (
         await session.execute(select(User).where(User.id == user_id).with_for_update())
     ).scalar_one_or_none()
@@ -52,13 +66,43 @@ async def insert(session: AsyncSession, user: User) -> User:
 
 
 async def rename(session: AsyncSession, user: User, username: str, now: datetime) -> None:
+    """Rename `user`; a clash on the username index becomes `UsernameTaken` with `user` unchanged.
+
+    The rolled-back savepoint expires `user`, so it is reloaded here: an async session cannot load
+    expired attributes lazily, and the caller still renders the user afterwards.
+    """
     try:
         async with session.begin_nested():
             user.username = username
             user.updated_at = now
             await session.flush()
     except IntegrityError as exc:
+        await session.refresh(user)
         raise UsernameTaken(username) from exc
+
+
+async def downgrade_expired(session: AsyncSession, user: User, now: datetime) -> bool:
+    """Set an expired Trial/Premium back to Basic, only if the row still holds that subscription.
+
+    Answers whether this call made the change; `user` is updated in place when it did.
+    """
+    result = await session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            User.subscription_tier == user.subscription_tier,
+            User.subscription_expires_at == user.subscription_expires_at,
+            User.subscription_expires_at <= now,
+        )
+        .values(subscription_tier=0, subscription_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "subscription_tier", 0)
+    set_committed_value(user, "subscription_expires_at", None)
+    set_committed_value(user, "updated_at", now)
+    return True
 
 
 async def touch_activity(session: AsyncSession, user_id: int, now: datetime, older_than: datetime) -> None:

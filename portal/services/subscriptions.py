@@ -79,9 +79,11 @@ class SubscriptionService:
         if effective_tier(user, now) == user.subscription_tier:
             return False
         old = user.subscription_tier
-        user.subscription_tier = Tier.BASIC
-        user.subscription_expires_at = None
-        user.updated_at = now
+        # A conditional write, so the lazy path and the sweep racing on one user write one history
+        # row: whoever loses finds the tier already changed and matches no row.
+        if not await users_db.downgrade_expired(session, user, now):
+            await session.refresh(user)
+            return False
         await history_db.add(
             session,
             SubscriptionHistory(

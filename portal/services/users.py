@@ -297,6 +297,10 @@ class UserService:
             return
         if value == user.username:
             return
+        holder = await users_db.by_username(session, value)
+        if holder is not None and holder.id != user.id:
+            errors["username"] = "username is already taken"
+            return
         try:
             await users_db.rename(session, user, value, now)
         except users_db.UsernameTaken:
