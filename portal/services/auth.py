@@ -212,9 +212,12 @@ class AuthService:
             row = await codes_db.by_hash(session, self._code_hash(code))
             if row is None or not self._usable(row, client, now):
                 raise AuthRequired(INVALID_CODE)
-            user, link, created = await self._account_for(session, row, now)
+            # Claim the code before anything else: of concurrent verifies exactly one passes here (the
+            # others wait on the row and then find it used), so a new identity is never signed up twice.
+            # A refusal below (a restricted account) rolls the claim back and the code stays usable.
             if not await codes_db.consume(session, row.id, now):
                 raise AuthRequired(INVALID_CODE)
+            user, link, created = await self._account_for(session, row, now)
             user.bot_login_streak = user.bot_login_streak + 1 if row.kind == "bot" else 0
             user.last_activity_at = now
             link.last_authenticated_at = now
