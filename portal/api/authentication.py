@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-
-from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Response
 
 from portal.api.deps import (
     AuthDep,
@@ -19,6 +15,7 @@ from portal.api.deps import (
     set_session_cookie,
 )
 from portal.api.responses import errors
+from portal.api.routing import CredentialsFirstRoute
 from portal.schemas.auth import (
     BotCodeIn,
     BotCodeOut,
@@ -33,31 +30,6 @@ from portal.schemas.auth import (
 from portal.schemas.common import Message
 from portal.services.auth import BotIdentity
 from portal.services.ratelimit import Tier
-
-
-class CredentialsFirstRoute(APIRoute):
-    """Keys and cookies are checked before the body, broken JSON included (08 §4: 401 before 400).
-
-    FastAPI decodes a JSON body before it runs any dependency, so a body that does not decode would
-    answer 400 ahead of the key check and skip the rate limit. Here such a body is handed on as its
-    raw bytes (as FastAPI does for a non-JSON content type), which no request model accepts: the
-    dependencies (rate limit, key, cookie) run first, then validation answers "Invalid request".
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
-
-        async def credentials_first(request: Request) -> Response:
-            body = await request.body()
-            if body:
-                try:
-                    request._json = json.loads(body)  # Starlette's cache of `request.json()`
-                except ValueError:
-                    request._json = body
-            return await handler(request)
-
-        return credentials_first
-
 
 router = APIRouter(
     prefix="/v1/authentication",

@@ -110,9 +110,13 @@ async def current_bot(request: Request) -> Bot:
     """The bot behind `X-API-Key`, charged one request against its hourly quota."""
     container = get_container(request)
     bot = await container.bots.authenticate(request.headers.get("x-api-key"))
-    await container.rate_limiter.hit(
-        "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600
-    )
+    try:
+        await container.rate_limiter.hit(
+            "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600
+        )
+    except RateLimitExceeded as exc:
+        request.state.rate_limit_headers = exc.window.headers()  # describe the quota that was spent
+        raise
     return bot
 
 

@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 
 from portal.api.deps import AdminDep, ContainerDep, rate_limit
 from portal.api.responses import errors
+from portal.api.routing import CredentialsFirstRoute
 from portal.schemas.monitoring import AdminHealthOut, HealthOut
 from portal.services.ratelimit import Tier
 
-router = APIRouter(tags=["monitoring"])
+router = APIRouter(tags=["monitoring"], route_class=CredentialsFirstRoute)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from portal.api.deps import (
     require_public_key,
 )
 from portal.api.responses import errors
+from portal.api.routing import CredentialsFirstRoute
 from portal.db.models import User
 from portal.errors import AuthRequired
 from portal.schemas.common import Offset, int_range, text_length
@@ -32,7 +33,7 @@ from portal.schemas.users import (
 )
 from portal.services.ratelimit import Tier
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"], route_class=CredentialsFirstRoute)
 AUTH = [rate_limit(Tier.AUTH)]
 PUBLIC = [rate_limit(Tier.PUBLIC)]
 

@@ -66,8 +66,12 @@ class BotService:
         rate_limit_per_hour: int = 1000,
     ) -> BotKeyIssued:
         """Create a bot and its key; the plain key is shown only in this answer."""
-        if not isinstance(name, str) or not 2 <= len(name.strip()) <= 32:
-            raise BadRequest("name must be between 2 and 32 characters")
+        if not isinstance(name, str):
+            raise BadRequest("name must be a string")
+        if len(name.strip()) < 2:
+            raise BadRequest("name must be at least 2 characters")
+        if len(name.strip()) > 32:
+            raise BadRequest("name must be at most 32 characters")
         if not re.fullmatch(PLATFORM_PATTERN, platform):
             raise BadRequest("platform contains invalid characters")
         if isinstance(rate_limit_per_hour, bool) or not 1 <= rate_limit_per_hour <= 100_000:

@@ -219,8 +219,10 @@ class UserService:
             raise BadRequest(problem)
         if not re.fullmatch(PLATFORM_PATTERN, platform):
             raise BadRequest("platform contains invalid characters")
-        if not platform_user_id or len(platform_user_id) > 64:
-            raise BadRequest("platform_user_id must be 1 to 64 characters")
+        if not platform_user_id:
+            raise BadRequest("platform_user_id is required")
+        if len(platform_user_id) > 64:
+            raise BadRequest("platform_user_id must be at most 64 characters")
         if level not in tuple(Level):
             raise BadRequest("permission_level must be one of: 0, 1, 2, 3")
         now = self.now

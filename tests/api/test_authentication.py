@@ -228,12 +228,6 @@ async def test_logout_without_session_is_401_before_a_broken_body(portal: Portal
     assert response.json()["error"] == "Authentication required"
 
 
-@pytest.mark.xfail(
-    reason="BUG: FastAPI decodes JSON before dependencies, so cookie endpoints outside "
-    "/v1/authentication answer broken JSON with 400 before 401 (08 §4); "
-    "portal/api/authentication.py's CredentialsFirstRoute fixes it only there",
-    strict=True,
-)
 async def test_cookie_endpoints_report_401_before_broken_json(portal: Portal) -> None:
     response = await portal.client().raw(
         "POST", "/v1/users/me/update", content=b"{not json", headers={"Content-Type": "application/json"}

@@ -398,11 +398,6 @@ async def test_bot_hourly_quota(portal: Portal) -> None:
     assert CODE_RE.match((await bot.send_code(*identity_of(user), "tester"))["code"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: a 429 from the bot's hourly quota carries the BOT tier's X-RateLimit-* headers "
-    "(limit 600, remaining > 0) instead of the quota that was spent (portal/api/deps.py current_bot)",
-    strict=True,
-)
 async def test_bot_hourly_quota_429_describes_the_quota(portal: Portal) -> None:
     """08 §61: the headers go on every response the limits apply to; a 429 must not say 'remaining'."""
     user = await portal.create_user()
