@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -22,6 +23,7 @@ from portal.errors import PortalError
 from portal.services.permissions import LEVELS_BY_NAME
 
 T = TypeVar("T")
+log = logging.getLogger("portal.cli")
 
 admin_app = typer.Typer(help="Operator commands (users, bots, subscriptions).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -43,13 +45,8 @@ class PermissionName(StrEnum):
 
 def run(action: Callable[[Container], Awaitable[T]]) -> T:
     """Build the container, run one service action, print one error line and exit 1 on failure."""
-    settings = Settings()
-    if settings.is_sqlite:
-        from portal.db.migrate import upgrade
 
-        upgrade(settings.database_url)
-
-    async def go() -> T:
+    async def go(settings: Settings) -> T:
         container = Container(settings)
         container.notifier = _cli_notifier(container)
         await container.start()
@@ -59,10 +56,28 @@ def run(action: Callable[[Container], Awaitable[T]]) -> T:
             await container.close()
 
     try:
-        return asyncio.run(go())
+        settings = Settings()
+        if settings.is_sqlite:
+            from portal.db.migrate import upgrade
+
+            upgrade(settings.database_url)
+        return asyncio.run(go(settings))
     except PortalError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        fail(exc.message)
+    except Exception as exc:  # e.g. the database is unreachable or not migrated: still one line
+        log.debug("admin command failed", exc_info=True)
+        fail(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, nothing on stdout, exit status 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else "unexpected failure"
 
 
 def _cli_notifier(container: Container) -> Any:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors click (pinned in pyproject)
 
 from portal.cli.admin import admin_app
 from portal.config import Settings
@@ -77,8 +78,27 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+def run_cli(application: typer.Typer, prog_name: str) -> None:
+    """Run a Typer app so that every failure is one `error: ...` line on stderr (00 §8).
+
+    Usage errors (a missing option, a bad value) exit 2; failed actions exit 1 (see `admin.run`).
+    """
+    try:
+        code = application(standalone_mode=False, prog_name=prog_name)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # the help text, as with plain click
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 def main() -> None:
-    app()
+    run_cli(app, "portal")
 
 
 if __name__ == "__main__":

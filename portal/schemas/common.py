@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 INVALID_REQUEST = "Invalid request"
@@ -90,6 +90,22 @@ PlatformUserId = Annotated[str, text_length(1, 64), matches(r"[A-Za-z0-9._:@-]+"
 Offset = Annotated[int, int_range(0, 1_000_000_000)]
 
 
+def _iso_datetime(value: Any) -> datetime:
+    """Request bodies are validated strictly, which would refuse ISO strings: parse them here."""
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, str):
+        try:
+            return utc(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    raise _fail("must be an ISO-8601 date-time")
+
+
+# Use this (never a bare `datetime`) for date-times in a RequestModel: "2026-01-01T00:00:00Z" → UTC.
+DateTimeIn = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+
 def limit_type(maximum: int) -> Any:
     return Annotated[int, int_range(1, maximum)]
 
@@ -146,8 +162,13 @@ def error_message(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"{name} contains invalid characters"
     if kind in ("literal_error", "enum"):
-        return f"{name} must be one of: {ctx.get('expected', '')}".replace("'", "")
+        return f"{name} must be one of: {_choices(str(ctx.get('expected', '')))}"
     return f"{name} is invalid"
+
+
+def _choices(expected: str) -> str:
+    """pydantic's `'a', 'b' or 'c'` → `a, b, c` (the one_of wording)."""
+    return expected.replace("'", "").replace(" or ", ", ")
 
 
 def first_error_message(errors: Sequence[dict[str, Any]]) -> str:
@@ -156,6 +177,4 @@ def first_error_message(errors: Sequence[dict[str, Any]]) -> str:
 
 def utc(value: datetime) -> datetime:
     """Read a client datetime as UTC (naive values are taken to be UTC)."""
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

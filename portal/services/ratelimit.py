@@ -2,10 +2,14 @@
 
 A hit is one `INCR` of `rl:{bucket}:{key}:{window_start}`; the window is in the key, so expiry in the
 store is only garbage collection and every node agrees on the count through Redis.
+
+When the LiveStore does not answer (Redis down), requests pass unlimited and without headers: the
+service stays usable and `/health` can report `degraded` (08 §43) instead of failing every request.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -13,6 +17,8 @@ from enum import StrEnum
 from portal.clock import Clock
 from portal.errors import RateLimited
 from portal.live.base import LiveStore
+
+log = logging.getLogger(__name__)
 
 
 class Tier(StrEnum):
@@ -69,7 +75,11 @@ class RateLimiter:
         now = self.clock.time()
         start = int(now // window_seconds) * window_seconds
         reset = max(1, math.ceil(start + window_seconds - now))
-        count = await self.live.incr(f"rl:{bucket}:{key}:{start}", ttl=window_seconds + 5)
+        try:
+            count = await self.live.incr(f"rl:{bucket}:{key}:{start}", ttl=window_seconds + 5)
+        except Exception as exc:  # the store is down: fail open rather than refuse every request
+            log.warning("rate limit %s not applied, the LiveStore did not answer: %s", bucket, exc)
+            return None
         window = Window(limit=limit, remaining=max(0, limit - count), reset=reset)
         if count > limit:
             raise RateLimitExceeded(window)

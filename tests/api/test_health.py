@@ -1,0 +1,327 @@
+"""`/health` and `/v1/admin/health` (01 §9, 08 §43): reachability, statistics, degraded and unhealthy.
+
+Degraded and unhealthy need a backend that fails while a server runs: Redis goes away behind a TCP proxy
+that the test closes, and the database is dropped (PostgreSQL) or is not a database at all (SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from portal.app import create_app
+from portal.clock import FakeClock, isoformat
+from portal.config import Settings
+from portal.container import Container
+from tests.conftest import (
+    POSTGRES_SKIP,
+    REDIS_UP,
+    TestServer,
+    _create_pg_database,
+    _drop_pg_database,
+    _purge_redis,
+    _UvicornServer,
+    build_settings,
+)
+from tests.helpers import Portal, expect_error
+
+HEALTH_KEYS = {
+    "status",
+    "database",
+    "cache",
+    "started_at",
+    "db_statistics",
+    "cache_statistics",
+    "errors",
+}
+DB_STAT_KEYS = {"size", "checked_in", "checked_out", "overflow", "total", "latency_ms"}
+CACHE_STAT_KEYS = {
+    "memory_usage_bytes",
+    "total_keys",
+    "connected_clients",
+    "uptime_seconds",
+    "evicted_keys",
+    "hit_rate",
+    "total_commands_processed",
+    "latency_ms",
+}
+REDIS_ONLY = CACHE_STAT_KEYS - {"total_keys", "latency_ms"}
+
+
+# ---- servers built for one test ---------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def serving(container: Container, backend: str, clock: FakeClock) -> AsyncIterator[TestServer]:
+    """Serve a container built by the test (like tests.conftest.another_node, with other settings).
+
+    As `portal serve` does, uvicorn's own X-Forwarded-For handling is off, so the client IP comes from
+    the app's PORTAL_TRUSTED_PROXIES rule alone.
+    """
+    config = uvicorn.Config(
+        create_app(container),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        proxy_headers=False,
+    )
+    server = _UvicornServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield TestServer(backend, f"http://127.0.0.1:{port}", container, clock, container.settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def settings_like(first: TestServer, **overrides: Any) -> Settings:
+    """`first`'s settings (same database, Redis prefix and keys) with some values changed."""
+    return Settings(**{**first.settings.model_dump(), **overrides})
+
+
+@contextlib.asynccontextmanager
+async def node_like(first: TestServer, **overrides: Any) -> AsyncIterator[TestServer]:
+    """Another server on `first`'s backend and clock, with some settings changed."""
+    container = Container(settings_like(first, **overrides), clock=first.clock)
+    async with serving(container, first.backend, first.clock) as node:
+        yield node
+
+
+class RedisProxy:
+    """A TCP proxy in front of the test Redis that the test can cut (Redis "goes down")."""
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers.update((writer, up_writer))
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+
+# ---- /health ------------------------------------------------------------------------------------------
+
+
+async def test_health_is_public_and_reports_both_stores(portal: Portal) -> None:
+    if portal.server.backend == "postgres":
+        # hit_rate needs at least one key lookup in Redis's lifetime; make sure there is one.
+        await portal.container.live.get("health-test-probe")
+    client = portal.client(api_key=None)  # no key, no cookie
+
+    response = await client.raw("GET", "/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == HEALTH_KEYS
+    assert body["status"] == "healthy"
+    assert body["database"] is True
+    assert body["cache"] is True  # the in-memory store counts as a reachable cache (08 §43)
+    assert body["errors"] == []
+    assert body["started_at"] == isoformat(portal.container.started_at)
+    assert response.headers["x-correlation-id"]
+
+    db = body["db_statistics"]
+    assert set(db) == DB_STAT_KEYS
+    assert all(isinstance(db[k], int) for k in ("size", "checked_in", "checked_out", "overflow", "total"))
+    assert db["size"] == portal.server.settings.db_pool_size
+    assert db["total"] == db["checked_in"] + db["checked_out"]
+    assert isinstance(db["latency_ms"], int | float) and db["latency_ms"] >= 0
+
+    cache = body["cache_statistics"]
+    assert set(cache) == CACHE_STAT_KEYS
+    assert isinstance(cache["total_keys"], int) and cache["total_keys"] >= 1  # this request's counter
+    assert isinstance(cache["latency_ms"], int | float) and cache["latency_ms"] >= 0
+    if portal.server.backend == "sqlite":
+        assert {k: cache[k] for k in REDIS_ONLY} == dict.fromkeys(REDIS_ONLY)
+    else:
+        for key in REDIS_ONLY:
+            assert isinstance(cache[key], int | float), f"{key} is {cache[key]!r} on Redis"
+        assert cache["memory_usage_bytes"] > 0 and cache["connected_clients"] >= 1
+        assert 0 <= cache["hit_rate"] <= 100
+
+
+async def test_health_started_at_stays_the_start_time(portal: Portal) -> None:
+    client = portal.client(api_key=None)
+    first = (await client.raw("GET", "/health")).json()["started_at"]
+    portal.server.clock.advance(5)
+    assert (await client.raw("GET", "/health")).json()["started_at"] == first
+
+
+# ---- degraded and unhealthy -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not REDIS_UP, reason="Redis 127.0.0.1:6379 not reachable")
+async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
+    """08 §43: Redis configured but unreachable → `degraded`, still 200; back to healthy when it returns."""
+    proxy = RedisProxy()
+    await proxy.start()
+    prefix = f"health_degraded_{uuid.uuid4().hex[:8]}"
+    try:
+        async with node_like(portal.server, redis_url=proxy.url, redis_prefix=prefix) as node:
+            client = portal.client(api_key=None)
+            client.http.base_url = node.base_url  # type: ignore[assignment]
+            healthy = await client.raw("GET", "/health")
+            assert healthy.status_code == 200
+            assert healthy.json()["status"] == "healthy"
+            assert healthy.json()["cache_statistics"]["connected_clients"] >= 1
+
+            await proxy.cut()
+            # The first command may still meet the dropped connection; the state must settle at degraded.
+            responses = [await client.raw("GET", "/health") for _ in range(2)]
+
+            for response in responses:
+                assert response.status_code == 200, response.text
+                body = response.json()
+                assert body["status"] == "degraded"
+                assert body["database"] is True
+                assert body["cache"] is False
+                assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
+                assert body["cache_statistics"] == dict.fromkeys(CACHE_STAT_KEYS)
+                assert isinstance(body["db_statistics"]["latency_ms"], int | float)
+
+            await proxy.start()  # Redis is back on the same address
+            recovered = await client.raw("GET", "/health")
+            assert recovered.status_code == 200
+            assert recovered.json()["status"] == "healthy"
+            assert recovered.json()["errors"] == []
+    finally:
+        if proxy._server is not None:
+            await proxy.cut()
+        await _purge_redis(prefix)
+
+
+async def test_health_is_unhealthy_when_the_sqlite_database_cannot_be_opened(tmp_path: Path) -> None:
+    """08 §43: the database is down → 503 `unhealthy`; the cache is still reported."""
+    not_a_database = tmp_path / "portal.db"
+    not_a_database.mkdir()  # SQLite cannot open a directory
+    clock = FakeClock()
+    settings = build_settings("sqlite", tmp_path / "var", f"sqlite+aiosqlite:///{not_a_database}", "x")
+    async with serving(Container(settings, clock=clock), "sqlite", clock) as node:
+        from portal.client import PortalClient
+
+        async with PortalClient(node.base_url) as client:
+            response = await client.raw("GET", "/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert set(body) == HEALTH_KEYS
+    assert body["status"] == "unhealthy"
+    assert body["database"] is False
+    assert body["cache"] is True
+    assert body["db_statistics"]["latency_ms"] is None
+    assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
+    assert response.headers["x-correlation-id"]
+
+
+@pytest.mark.skipif(bool(POSTGRES_SKIP), reason=POSTGRES_SKIP or "")
+async def test_health_is_unhealthy_when_the_postgres_database_is_dropped(tmp_path: Path) -> None:
+    name = f"portal_health_{uuid.uuid4().hex[:10]}"
+    url = await _create_pg_database(name)
+    clock = FakeClock()
+    settings = build_settings("postgres", tmp_path / "var", url, name)
+    try:
+        async with serving(Container(settings, clock=clock), "postgres", clock) as node:
+            from portal.client import PortalClient
+
+            async with PortalClient(node.base_url) as client:
+                before = await client.raw("GET", "/health")
+                assert before.status_code == 200
+                assert before.json()["status"] == "healthy"
+
+                await _drop_pg_database(name)  # terminates the pooled connections too
+                after = await client.raw("GET", "/health")
+
+        assert after.status_code == 503
+        body = after.json()
+        assert body["status"] == "unhealthy"
+        assert body["database"] is False
+        assert body["cache"] is True  # Redis is still there
+        assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
+        assert after.headers["x-correlation-id"]
+    finally:
+        await _drop_pg_database(name)
+        await _purge_redis(name)
+
+
+# ---- /v1/admin/health ---------------------------------------------------------------------------------
+
+
+async def test_admin_health_needs_a_session(portal: Portal) -> None:
+    await expect_error(portal.client().admin_health(), 401, "Authentication required")
+
+
+@pytest.mark.parametrize("level", ["user", "moderator"])
+async def test_admin_health_is_refused_below_admin(portal: Portal, level: str) -> None:
+    caller = await portal.login(level)
+    await expect_error(caller.client.admin_health(), 403, "Admin access required")
+
+
+async def test_admin_health_is_refused_to_strangers(portal: Portal) -> None:
+    stranger = await portal.stranger()
+    await expect_error(stranger.client.admin_health(), 403, "Access denied")
+
+
+async def test_admin_health_adds_a_stable_source_hash(portal: Portal) -> None:
+    admin = await portal.login("admin")
+    owner = await portal.login("owner")
+
+    first = await admin.client.raw("GET", "/v1/admin/health")
+    again = await admin.client.raw("GET", "/v1/admin/health")
+    by_owner = await owner.client.raw("GET", "/v1/admin/health")
+
+    assert first.status_code == again.status_code == by_owner.status_code == 200
+    body = first.json()
+    assert set(body) == HEALTH_KEYS | {"source_hash"}
+    assert body["status"] == "healthy"
+    assert body["database"] is True and body["cache"] is True
+    assert re.fullmatch(r"[0-9a-f]{64}", body["source_hash"])
+    assert again.json()["source_hash"] == by_owner.json()["source_hash"] == body["source_hash"]
+    assert first.headers["x-ratelimit-limit"] == "60"  # the ADMIN tier (00 §3.4)
