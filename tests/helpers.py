@@ -9,7 +9,7 @@ from typing import Any
 
 from portal.client import BotClient, PortalAPIError, PortalClient
 from portal.services.permissions import LEVELS_BY_NAME
-from tests.conftest import TestServer, fresh_ip
+from tests.servers import TestServer, fresh_ip
 
 _names = itertools.count(1)
 
@@ -54,6 +54,7 @@ class Portal:
         api_key: str | bool | None = True,
         headers: dict[str, str] | None = None,
         session: str | None = None,
+        base_url: str | None = None,
     ) -> PortalClient:
         key = self.server.public_key if api_key is True else (api_key or None)
         all_headers = {
@@ -61,7 +62,9 @@ class Portal:
             "User-Agent": "portal-tests/1.0",
             **(headers or {}),
         }
-        client = PortalClient(self.server.base_url, api_key=key, headers=all_headers, session=session)
+        client = PortalClient(
+            base_url or self.server.base_url, api_key=key, headers=all_headers, session=session
+        )
         self._clients.append(client)
         return client
 

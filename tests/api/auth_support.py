@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 
 from portal.client import BotClient, PortalClient
 from portal.db.models import Bot, LinkedPlatform, Notification, User, UserSession
-from tests.conftest import TestServer
 from tests.helpers import Portal
+from tests.servers import TestServer
 
 AUTH = "/v1/authentication"
 CODE_RE = re.compile(r"^[A-Za-z0-9]{8}$")

@@ -34,8 +34,8 @@ from tests.api.auth_support import (
     web_code,
     when,
 )
-from tests.conftest import fresh_ip
 from tests.helpers import Portal, expect_error, unique_name, unique_platform_id
+from tests.servers import fresh_ip
 
 # ---- lookup ---------------------------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from portal.schemas.common import (
     one_of,
     text_length,
 )
-from tests.api.test_health import serving, settings_like
 from tests.helpers import Portal, unique_name
+from tests.servers import serving, settings_like
 
 AUTH = "/v1/authentication"
 MIB = 1024 * 1024
@@ -107,8 +107,7 @@ async def exploding_node(portal: Portal) -> AsyncIterator[Any]:
 async def test_unhandled_exception_is_500_without_internals(
     portal: Portal, exploding_node: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = portal.client()
-    client.http.base_url = exploding_node.base_url  # type: ignore[assignment]
+    client = portal.client(base_url=exploding_node.base_url)
 
     with caplog.at_level(logging.ERROR, logger="portal.api"):
         response = await client.raw("GET", "/health")

@@ -6,32 +6,26 @@ that the test closes, and the database is dropped (PostgreSQL) or is not a datab
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
-from portal.app import create_app
 from portal.clock import FakeClock, isoformat
-from portal.config import Settings
 from portal.container import Container
-from tests.conftest import (
+from tests.helpers import Portal, expect_error
+from tests.servers import (
     POSTGRES_SKIP,
     REDIS_UP,
-    TestServer,
-    _create_pg_database,
-    _drop_pg_database,
-    _purge_redis,
-    _UvicornServer,
+    RedisProxy,
     build_settings,
+    create_pg_database,
+    drop_pg_database,
+    node_like,
+    purge_redis,
+    serving,
 )
-from tests.helpers import Portal, expect_error
 
 HEALTH_KEYS = {
     "status",
@@ -54,97 +48,6 @@ CACHE_STAT_KEYS = {
     "latency_ms",
 }
 REDIS_ONLY = CACHE_STAT_KEYS - {"total_keys", "latency_ms"}
-
-
-# ---- servers built for one test ---------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serving(container: Container, backend: str, clock: FakeClock) -> AsyncIterator[TestServer]:
-    """Serve a container built by the test (like tests.conftest.another_node, with other settings).
-
-    As `portal serve` does, uvicorn's own X-Forwarded-For handling is off, so the client IP comes from
-    the app's PORTAL_TRUSTED_PROXIES rule alone.
-    """
-    config = uvicorn.Config(
-        create_app(container),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws="websockets-sansio",
-        proxy_headers=False,
-    )
-    server = _UvicornServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield TestServer(backend, f"http://127.0.0.1:{port}", container, clock, container.settings)
-    finally:
-        server.should_exit = True
-        await task
-
-
-def settings_like(first: TestServer, **overrides: Any) -> Settings:
-    """`first`'s settings (same database, Redis prefix and keys) with some values changed."""
-    return Settings(**{**first.settings.model_dump(), **overrides})
-
-
-@contextlib.asynccontextmanager
-async def node_like(first: TestServer, **overrides: Any) -> AsyncIterator[TestServer]:
-    """Another server on `first`'s backend and clock, with some settings changed."""
-    container = Container(settings_like(first, **overrides), clock=first.clock)
-    async with serving(container, first.backend, first.clock) as node:
-        yield node
-
-
-class RedisProxy:
-    """A TCP proxy in front of the test Redis that the test can cut (Redis "goes down")."""
-
-    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
-        self.upstream = upstream
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        """Refuse new connections and drop the open ones."""
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        self._writers.update((writer, up_writer))
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        sink.close()
 
 
 # ---- /health ------------------------------------------------------------------------------------------
@@ -206,8 +109,7 @@ async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
     prefix = f"health_degraded_{uuid.uuid4().hex[:8]}"
     try:
         async with node_like(portal.server, redis_url=proxy.url, redis_prefix=prefix) as node:
-            client = portal.client(api_key=None)
-            client.http.base_url = node.base_url  # type: ignore[assignment]
+            client = portal.client(api_key=None, base_url=node.base_url)
             healthy = await client.raw("GET", "/health")
             assert healthy.status_code == 200
             assert healthy.json()["status"] == "healthy"
@@ -235,7 +137,7 @@ async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
     finally:
         if proxy._server is not None:
             await proxy.cut()
-        await _purge_redis(prefix)
+        await purge_redis(prefix)
 
 
 async def test_health_is_unhealthy_when_the_sqlite_database_cannot_be_opened(tmp_path: Path) -> None:
@@ -264,7 +166,7 @@ async def test_health_is_unhealthy_when_the_sqlite_database_cannot_be_opened(tmp
 @pytest.mark.skipif(bool(POSTGRES_SKIP), reason=POSTGRES_SKIP or "")
 async def test_health_is_unhealthy_when_the_postgres_database_is_dropped(tmp_path: Path) -> None:
     name = f"portal_health_{uuid.uuid4().hex[:10]}"
-    url = await _create_pg_database(name)
+    url = await create_pg_database(name)
     clock = FakeClock()
     settings = build_settings("postgres", tmp_path / "var", url, name)
     try:
@@ -276,7 +178,7 @@ async def test_health_is_unhealthy_when_the_postgres_database_is_dropped(tmp_pat
                 assert before.status_code == 200
                 assert before.json()["status"] == "healthy"
 
-                await _drop_pg_database(name)  # terminates the pooled connections too
+                await drop_pg_database(name)  # terminates the pooled connections too
                 after = await client.raw("GET", "/health")
 
         assert after.status_code == 503
@@ -287,8 +189,8 @@ async def test_health_is_unhealthy_when_the_postgres_database_is_dropped(tmp_pat
         assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
         assert after.headers["x-correlation-id"]
     finally:
-        await _drop_pg_database(name)
-        await _purge_redis(name)
+        await drop_pg_database(name)
+        await purge_redis(name)
 
 
 # ---- /v1/admin/health ---------------------------------------------------------------------------------

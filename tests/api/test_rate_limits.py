@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from portal.client import PortalClient
-from tests.api.test_health import node_like
-from tests.conftest import TestServer, another_node, fresh_ip
 from tests.helpers import Portal, unique_platform_id
+from tests.servers import TestServer, another_node, fresh_ip, node_like
 
 
 def align_to_minute(server: TestServer, into: float = 1.0) -> float:
@@ -47,8 +46,7 @@ def assert_limited(response: httpx.Response, limit: int, window_end: float, now:
 
 
 def client_on(portal: Portal, base_url: str, *, ip: str | None = None) -> PortalClient:
-    client = portal.client(ip=ip)
-    client.http.base_url = base_url  # type: ignore[assignment]
+    client = portal.client(ip=ip, base_url=base_url)
     return client
 
 

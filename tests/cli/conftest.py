@@ -24,16 +24,16 @@ import pytest_asyncio
 from portal.config import Settings
 from portal.container import Container
 from portal.services.permissions import LEVELS_BY_NAME
-from tests.conftest import (
+from tests.helpers import unique_name, unique_platform_id
+from tests.servers import (
     POSTGRES_SKIP,
     REDIS_URL,
     RUN_ID,
-    _create_pg_database,
-    _drop_pg_database,
-    _purge_redis,
     build_settings,
+    create_pg_database,
+    drop_pg_database,
+    purge_redis,
 )
-from tests.helpers import unique_name, unique_platform_id
 
 BIN = Path(sys.executable).parent
 PORTAL = BIN / "portal"
@@ -132,12 +132,12 @@ async def fresh_backend(name: str, tmp: Path) -> AsyncIterator[CliBackend]:
         yield CliBackend(name, f"sqlite+aiosqlite:///{tmp / 'portal.db'}", tmp / "var")
         return
     db_name = f"portal_cli_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    url = await _create_pg_database(db_name)
+    url = await create_pg_database(db_name)
     try:
         yield CliBackend(name, url, tmp / "var", redis_prefix=db_name)
     finally:
-        await _drop_pg_database(db_name)
-        await _purge_redis(db_name)
+        await drop_pg_database(db_name)
+        await purge_redis(db_name)
 
 
 @pytest_asyncio.fixture(scope="module", params=["sqlite", "postgres"])

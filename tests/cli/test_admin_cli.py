@@ -23,10 +23,9 @@ from sqlalchemy import select, text
 from portal.clock import FakeClock
 from portal.container import Container
 from portal.db.models import AuditLog, Bot, LinkedPlatform, User
-from tests.api.test_health import serving
 from tests.cli.conftest import CliBackend, fresh_backend
-from tests.conftest import PUBLIC_KEY
 from tests.helpers import unique_name, unique_platform_id
+from tests.servers import PUBLIC_KEY, serving
 
 BOT_KEY = re.compile(r"^hbot_[A-Za-z0-9_-]{32}$")
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

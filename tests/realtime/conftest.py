@@ -10,7 +10,7 @@ from typing import Any
 import pytest_asyncio
 import socketio
 
-from tests.conftest import TestServer
+from tests.servers import TestServer
 
 EVENT_TIMEOUT = 5.0
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import another_node
 from tests.helpers import Portal
 from tests.realtime.conftest import SocketProbe
+from tests.servers import another_node
 
 
 async def test_logout_on_one_node_ends_the_socket_on_another(portal: Portal) -> None:
@@ -32,8 +32,7 @@ async def test_rest_on_one_node_sees_a_session_made_on_another(portal: Portal) -
         pytest.skip("several nodes need PostgreSQL + Redis; the sqlite backend is one process by design")
     alice = await portal.login()
     async with another_node(portal.server) as node_b:
-        client = portal.client()
-        client.http.base_url = node_b.base_url  # type: ignore[assignment]
+        client = portal.client(base_url=node_b.base_url)
         client.session_token = alice.client.session_token
         me = await client.me()
         assert me["id"] == alice.id

@@ -1,0 +1,254 @@
+"""Real Portal servers for tests: settings, backends (SQLite, or PostgreSQL + Redis) and extra nodes.
+
+`tests/conftest.py` turns these into the session-scoped `server` fixture; tests that need a server with
+other settings, or a second node on the same backend, use `node_like` / `serving` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+import uvicorn
+
+from portal.app import create_app
+from portal.clock import FakeClock
+from portal.config import Settings
+from portal.container import Container
+from portal.db.migrate import upgrade_async
+
+PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PUBLIC_KEY = "ppub_test_" + secrets.token_urlsafe(16)
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _answers(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False
+
+
+POSTGRES_UP = _answers("127.0.0.1", 5432)
+REDIS_UP = _answers("127.0.0.1", 6379)
+_MISSING = [
+    name
+    for name, up in (("PostgreSQL 127.0.0.1:5432", POSTGRES_UP), ("Redis 127.0.0.1:6379", REDIS_UP))
+    if not up
+]
+POSTGRES_SKIP = (
+    f"PostgreSQL + Redis backend NOT TESTED: {', '.join(_MISSING)} not reachable" if _MISSING else None
+)
+
+
+@dataclass
+class TestServer:
+    """A running Portal server and the handles tests need around it."""
+
+    __test__ = False
+
+    backend: str
+    base_url: str
+    container: Container
+    clock: FakeClock
+    settings: Settings
+
+    @property
+    def public_key(self) -> str:
+        return PUBLIC_KEY
+
+
+_ip_counter = itertools.count(1)
+
+
+def fresh_ip() -> str:
+    """A client IP no other test of this worker uses (keeps rate-limit counters apart)."""
+    n = next(_ip_counter)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+# ---- backends -----------------------------------------------------------------------------------------
+
+
+def unique_backend_name() -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"portal_test_{RUN_ID}_{worker}_{uuid.uuid4().hex[:6]}"
+
+
+async def create_pg_database(name: str) -> str:
+    connection = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+async def drop_pg_database(name: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def purge_redis(prefix: str) -> None:
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def build_settings(
+    backend: str, var_dir: Path, database_url: str, redis_prefix: str, **overrides: Any
+) -> Settings:
+    """Test settings; any keyword overrides a default (e.g. `rate_limits="off"`, `trusted_proxies=""`)."""
+    values: dict[str, Any] = {
+        "var_dir": var_dir,
+        "database_url": database_url,
+        "redis_url": REDIS_URL if backend == "postgres" else None,
+        "redis_prefix": redis_prefix,
+        "public_api_key": PUBLIC_KEY,
+        "secret_key": "test-secret-" + RUN_ID,
+        "trusted_proxies": "127.0.0.1",
+        "rate_limits": "on",
+        "console_codes": "off",
+        "allowed_origins": "http://127.0.0.1:8080,http://localhost:8080",
+        "janitor_interval": 3600,  # tests run the janitor themselves (run_once)
+    }
+    return Settings(**{**values, **overrides})
+
+
+def settings_like(first: TestServer, **overrides: Any) -> Settings:
+    """`first`'s settings (same database, Redis prefix and keys) with some values changed."""
+    return Settings(**{**first.settings.model_dump(), **overrides})
+
+
+# ---- serving ------------------------------------------------------------------------------------------
+
+
+class _UvicornServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the test process keeps its own signal handling
+        return None
+
+
+@contextlib.asynccontextmanager
+async def serving(container: Container, backend: str, clock: FakeClock) -> AsyncIterator[TestServer]:
+    """Serve `container` on a free port in this event loop.
+
+    As `portal serve` does, uvicorn's own X-Forwarded-For handling is off, so the client IP comes from
+    the app's PORTAL_TRUSTED_PROXIES rule alone.
+    """
+    config = uvicorn.Config(
+        create_app(container),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        proxy_headers=False,
+    )
+    server = _UvicornServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield TestServer(backend, f"http://127.0.0.1:{port}", container, clock, container.settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def running_server(backend: str, tmp: Path, **overrides: Any) -> AsyncIterator[TestServer]:
+    """A server on a fresh backend; its PostgreSQL database and Redis keys are removed afterwards."""
+    name = unique_backend_name()
+    database_url = (
+        await create_pg_database(name)
+        if backend == "postgres"
+        else f"sqlite+aiosqlite:///{tmp / 'portal.db'}"
+    )
+    try:
+        settings = build_settings(backend, tmp / "var", database_url, name, **overrides)
+        await upgrade_async(database_url)
+        clock = FakeClock()
+        async with serving(Container(settings, clock=clock), backend, clock) as running:
+            yield running
+    finally:
+        if backend == "postgres":
+            await drop_pg_database(name)
+            await purge_redis(name)
+
+
+@contextlib.asynccontextmanager
+async def node_like(first: TestServer, **overrides: Any) -> AsyncIterator[TestServer]:
+    """Another node on `first`'s database, Redis prefix and clock (settings optionally changed)."""
+    container = Container(settings_like(first, **overrides), clock=first.clock)
+    async with serving(container, first.backend, first.clock) as node:
+        yield node
+
+
+another_node = node_like
+
+
+class RedisProxy:
+    """A TCP proxy in front of the test Redis that the test can cut (Redis "goes down")."""
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers.update((writer, up_writer))
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.close()
