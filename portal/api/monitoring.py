@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from portal.api.deps import AdminDep, ContainerDep, rate_limit
+from portal.api.middleware import correlation_id
 from portal.api.responses import errors
 from portal.api.routing import CredentialsFirstRoute
 from portal.schemas.monitoring import AdminHealthOut, HealthOut
 from portal.services.ratelimit import Tier
+
+
+def _answer(result: HealthOut, request: Request) -> JSONResponse:
+    """200 with the health object; 503 adds the envelope's `error` and `correlation_id` (00 §3.2)."""
+    body = result.model_dump(mode="json")
+    if result.status != "unhealthy":
+        return JSONResponse(body)
+    body.update(error="Service unhealthy", correlation_id=correlation_id(request.scope))
+    return JSONResponse(body, status_code=503)
+
 
 router = APIRouter(tags=["monitoring"], route_class=CredentialsFirstRoute)
 
@@ -20,12 +31,9 @@ router = APIRouter(tags=["monitoring"], route_class=CredentialsFirstRoute)
     dependencies=[rate_limit(Tier.HEALTH)],
     responses={503: {"model": HealthOut, "description": "The database is unreachable"}, **errors(429)},
 )
-async def health(c: ContainerDep) -> JSONResponse:
+async def health(c: ContainerDep, request: Request) -> JSONResponse:
     """Liveness and statistics; 503 when the database is down, `degraded` when Redis is."""
-    result = await c.health.check()
-    return JSONResponse(
-        result.model_dump(mode="json"), status_code=503 if result.status == "unhealthy" else 200
-    )
+    return _answer(await c.health.check(), request)
 
 
 @router.get(
@@ -34,9 +42,6 @@ async def health(c: ContainerDep) -> JSONResponse:
     dependencies=[rate_limit(Tier.ADMIN)],
     responses=errors(401, 403, 429),
 )
-async def admin_health(_: AdminDep, c: ContainerDep) -> JSONResponse:
+async def admin_health(_: AdminDep, c: ContainerDep, request: Request) -> JSONResponse:
     """`/health` plus `source_hash`, the SHA-256 of the backend's source files (Admin+)."""
-    result = await c.health.admin_check()
-    return JSONResponse(
-        result.model_dump(mode="json"), status_code=503 if result.status == "unhealthy" else 200
-    )
+    return _answer(await c.health.admin_check(), request)

@@ -7,6 +7,8 @@ and then disconnects them, so the event is always delivered before the disconnec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -24,11 +26,33 @@ class SocketNotifier:
         self.sio = sio
         self.live = live
         self._subscription: Subscription | None = None
+        self._retry: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+        """Subscribe to the bus; if the LiveStore is down, keep trying in the background (the node
+        still serves, and `/health` says `degraded`)."""
+        try:
+            self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+        except Exception:
+            log.warning("LiveStore unreachable at start; subscribing to the session bus in the background")
+            self._retry = asyncio.create_task(self._subscribe_when_possible())
+
+    async def _subscribe_when_possible(self) -> None:
+        delay = 0.5
+        while self._subscription is None:
+            await asyncio.sleep(delay)
+            try:
+                self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+            except Exception:
+                delay = min(delay * 2, 10.0)
+        log.info("subscribed to the session bus")
 
     async def close(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+            self._retry = None
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None

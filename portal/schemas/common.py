@@ -39,12 +39,16 @@ def _fail(message: str, **context: Any) -> PydanticCustomError:
     return PydanticCustomError("portal", message, context)
 
 
+def _characters(n: object) -> str:
+    return "1 character" if n == 1 else f"{n} characters"
+
+
 def text_length(minimum: int, maximum: int) -> AfterValidator:
     def check(value: str) -> str:
         if len(value) < minimum:
-            raise _fail(f"must be at least {minimum} characters")
+            raise _fail(f"must be at least {_characters(minimum)}")
         if len(value) > maximum:
-            raise _fail(f"must be at most {maximum} characters")
+            raise _fail(f"must be at most {_characters(maximum)}")
         return value
 
     return AfterValidator(check)
@@ -156,9 +160,9 @@ def error_message(error: dict[str, Any]) -> str:
     if kind in _TYPE_WORDS:
         return f"{name} must be {_TYPE_WORDS[kind]}"
     if kind == "string_too_short":
-        return f"{name} must be at least {ctx.get('min_length')} characters"
+        return f"{name} must be at least {_characters(ctx.get('min_length'))}"
     if kind == "string_too_long":
-        return f"{name} must be at most {ctx.get('max_length')} characters"
+        return f"{name} must be at most {_characters(ctx.get('max_length'))}"
     if kind == "string_pattern_mismatch":
         return f"{name} contains invalid characters"
     if kind in ("literal_error", "enum"):

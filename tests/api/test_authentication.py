@@ -367,7 +367,7 @@ async def test_request_accepts_platform_names(portal: Portal, platform: str) -> 
         ({"platform_user_id": "1"}, "platform is required"),
         ({"platform": "discord"}, "platform_user_id is required"),
         ({"platform": "discord", "platform_user_id": 123}, "platform_user_id must be a string"),
-        ({"platform": "discord", "platform_user_id": ""}, "platform_user_id must be at least 1 characters"),
+        ({"platform": "discord", "platform_user_id": ""}, "platform_user_id must be at least 1 character"),
         ({"platform": "discord", "platform_user_id": "1", "ip": "x"}, "ip is not allowed"),
         ({}, "platform is required"),
     ],

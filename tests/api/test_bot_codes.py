@@ -123,7 +123,7 @@ async def test_a_bot_acts_only_for_its_own_platform(portal: Portal, endpoint: st
         ({"platform": "Discord"}, "platform contains invalid characters"),
         ({"platform": "d"}, "platform must be at least 2 characters"),
         ({"platform_user_id": 5}, "platform_user_id must be a string"),
-        ({"platform_username": ""}, "platform_username must be at least 1 characters"),
+        ({"platform_username": ""}, "platform_username must be at least 1 character"),
         ({"platform_username": "n" * 101}, "platform_username must be at most 100 characters"),
         ({"platform_username": 3}, "platform_username must be a string"),
         ({"platform_avatar_url": 3}, "platform_avatar_url must be a string"),

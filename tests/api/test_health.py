@@ -140,6 +140,20 @@ async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
         await purge_redis(prefix)
 
 
+@pytest.mark.skipif(not REDIS_UP, reason="Redis 127.0.0.1:6379 not reachable")
+async def test_a_node_starts_while_redis_is_down_and_reports_degraded(portal: Portal) -> None:
+    """A node must come up (and say so on /health) even when Redis is down at start."""
+    proxy = RedisProxy()
+    await proxy.start()
+    await proxy.cut()  # nothing listens on proxy.port now
+    prefix = f"health_start_{uuid.uuid4().hex[:8]}"
+    async with node_like(portal.server, redis_url=proxy.url, redis_prefix=prefix) as node:
+        response = await portal.client(api_key=None, base_url=node.base_url).raw("GET", "/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["cache"] is False
+
+
 async def test_health_is_unhealthy_when_the_sqlite_database_cannot_be_opened(tmp_path: Path) -> None:
     """08 §43: the database is down → 503 `unhealthy`; the cache is still reported."""
     not_a_database = tmp_path / "portal.db"
@@ -154,7 +168,9 @@ async def test_health_is_unhealthy_when_the_sqlite_database_cannot_be_opened(tmp
 
     assert response.status_code == 503
     body = response.json()
-    assert set(body) == HEALTH_KEYS
+    assert set(body) == HEALTH_KEYS | {"error", "correlation_id"}  # the health object inside the envelope
+    assert body["error"] == "Service unhealthy"
+    assert body["correlation_id"] == response.headers["x-correlation-id"]
     assert body["status"] == "unhealthy"
     assert body["database"] is False
     assert body["cache"] is True
@@ -183,6 +199,7 @@ async def test_health_is_unhealthy_when_the_postgres_database_is_dropped(tmp_pat
 
         assert after.status_code == 503
         body = after.json()
+        assert body["error"] == "Service unhealthy"
         assert body["status"] == "unhealthy"
         assert body["database"] is False
         assert body["cache"] is True  # Redis is still there

@@ -122,7 +122,7 @@ async def test_like_wildcards_are_literal(portal: Portal) -> None:
     ("params", "message"),
     [
         ({}, "q is required"),
-        ({"q": ""}, "q must be at least 1 characters"),
+        ({"q": ""}, "q must be at least 1 character"),
         ({"q": "a" * 33}, "q must be at most 32 characters"),
         ({"q": "abc", "limit": 0}, "limit must be between 1 and 100"),
         ({"q": "abc", "limit": 101}, "limit must be between 1 and 100"),
