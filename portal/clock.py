@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,13 @@ class FakeClock(Clock):
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
+
+    def advance_to_next(self, period: float, into: float = 0.0) -> float:
+        """Jump to `into` seconds past the next multiple of `period` (the start of a clock-aligned window,
+        e.g. a rate-limit minute); answer the end of that window."""
+        start = (math.floor(self.time() / period) + 1) * period
+        self.set(start + into)
+        return start + period
 
     def set(self, when: datetime | float) -> None:
         """Jump to an absolute moment (the clock keeps running from there)."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from portal.client import BotClient, PortalAPIError, PortalClient
+from portal.db.models import LinkedPlatform, User
 from portal.services.permissions import LEVELS_BY_NAME
 from tests.servers import TestServer, fresh_ip
 
@@ -148,6 +152,56 @@ class Portal:
     async def stranger(self) -> LoggedIn:
         client = self.client()
         return LoggedIn(client, dict(await client.stranger()))
+
+
+DAY = 86400
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an API timestamp, checking it is ISO-8601 UTC with a trailing Z (00 §3.1)."""
+    assert isinstance(value, str) and value.endswith("Z"), f"not an ISO-8601 UTC time with Z: {value!r}"
+    return datetime.fromisoformat(value)
+
+
+def identity_of(user: dict[str, Any]) -> tuple[str, str]:
+    """(platform, platform_user_id) of a user's first linked identity."""
+    link = user["linked_platforms"][0]
+    return link["platform"], link["platform_user_id"]
+
+
+async def set_user_state(portal: Portal, user_id: int, state: int, expires_at: datetime | None) -> None:
+    """Time out (1) or ban (2) a user directly (the admin punishment API comes later)."""
+    async with portal.container.db.transaction() as session:
+        await session.execute(
+            update(User).where(User.id == user_id).values(state=state, state_expires_at=expires_at)
+        )
+
+
+async def link_platform(
+    portal: Portal,
+    user_id: int,
+    platform: str,
+    *,
+    platform_user_id: str | None = None,
+    platform_username: str = "tester",
+    avatar_url: str | None = None,
+    after_seconds: float = 0,
+) -> str:
+    """Link another platform identity to a user, `after_seconds` from now (no link API exists yet)."""
+    platform_user_id = platform_user_id or unique_platform_id()
+    async with portal.container.db.transaction() as session:
+        session.add(
+            LinkedPlatform(
+                user_id=user_id,
+                platform=platform,
+                platform_user_id=platform_user_id,
+                platform_username=platform_username,
+                platform_avatar_url=avatar_url,
+                linked_at=portal.server.clock.now() + timedelta(seconds=after_seconds),
+                last_authenticated_at=None,
+            )
+        )
+    return platform_user_id
 
 
 async def expect_error(call: Any, status: int, error: str | None = None) -> PortalAPIError:

@@ -6,7 +6,6 @@ whose endpoints do not exist yet; everything under test still goes through the H
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,18 +16,11 @@ from sqlalchemy import func, select, update
 from portal.client import BotClient, PortalClient
 from portal.db.models import Bot, LinkedPlatform, Notification, User, UserSession
 from tests.helpers import Portal
-from tests.servers import TestServer
+from tests.helpers import parse_time as when
 
 AUTH = "/v1/authentication"
 CODE_RE = re.compile(r"^[A-Za-z0-9]{8}$")
 LOGIN_CODE_TTL = 600
-DAY = 86400
-
-
-def when(value: str) -> datetime:
-    """Parse an API timestamp, insisting on the `Z` suffix (00 §3.1)."""
-    assert isinstance(value, str) and value.endswith("Z"), f"not an ISO-8601 UTC time with Z: {value!r}"
-    return datetime.fromisoformat(value)
 
 
 def assert_around(value: str, before: datetime, after: datetime, seconds: float) -> None:
@@ -62,17 +54,6 @@ def flip_case(code: str) -> str:
     raise AssertionError(f"code {code!r} has no letter to flip")
 
 
-def align_clock(server: TestServer, period: int, margin: float = 1.0) -> None:
-    """Move the server clock to `margin` seconds after the next multiple of `period` (a window start)."""
-    now = server.clock.time()
-    server.clock.set(math.floor(now / period) * period + period + margin)
-
-
-def identity_of(user: dict[str, Any]) -> tuple[str, str]:
-    link = user["linked_platforms"][0]
-    return link["platform"], link["platform_user_id"]
-
-
 async def web_code(
     portal: Portal,
     client: PortalClient,
@@ -98,34 +79,12 @@ async def verify_raw(client: PortalClient, code: Any) -> httpx.Response:
 # ---- direct row edits (no admin endpoints yet) --------------------------------------------------------
 
 
-async def set_user_state(portal: Portal, user_id: int, state: int, expires_at: datetime | None) -> None:
-    async with portal.container.db.transaction() as session:
-        await session.execute(
-            update(User).where(User.id == user_id).values(state=state, state_expires_at=expires_at)
-        )
-
-
 async def set_link_avatar(portal: Portal, user_id: int, platform: str, url: str | None) -> None:
     async with portal.container.db.transaction() as session:
         await session.execute(
             update(LinkedPlatform)
             .where(LinkedPlatform.user_id == user_id, LinkedPlatform.platform == platform)
             .values(platform_avatar_url=url)
-        )
-
-
-async def add_link(portal: Portal, user_id: int, platform: str, platform_user_id: str) -> None:
-    async with portal.container.db.transaction() as session:
-        session.add(
-            LinkedPlatform(
-                user_id=user_id,
-                platform=platform,
-                platform_user_id=platform_user_id,
-                platform_username="second",
-                platform_avatar_url=None,
-                linked_at=portal.server.clock.now(),
-                last_authenticated_at=None,
-            )
         )
 
 

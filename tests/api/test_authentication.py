@@ -16,25 +16,29 @@ from portal.client import PortalAPIError
 from tests.api.auth_support import (
     AUTH,
     CODE_RE,
-    DAY,
     LOGIN_CODE_TTL,
-    add_link,
-    align_clock,
     assert_around,
     cookie,
     flip_case,
-    identity_of,
     notifications_of,
     open_sessions_of,
     set_link_avatar,
-    set_user_state,
     user_row,
     users_linked_to,
     verify_raw,
     web_code,
-    when,
 )
-from tests.helpers import Portal, expect_error, unique_name, unique_platform_id
+from tests.helpers import (
+    DAY,
+    Portal,
+    expect_error,
+    identity_of,
+    link_platform,
+    set_user_state,
+    unique_name,
+    unique_platform_id,
+)
+from tests.helpers import parse_time as when
 from tests.servers import fresh_ip
 
 # ---- lookup ---------------------------------------------------------------------------------------------
@@ -45,7 +49,9 @@ async def test_lookup_answers_the_login_options_of_a_user(portal: Portal) -> Non
     await portal.container.subscriptions.grant(actor=None, user_id=user["id"], tier=2, duration_days=30)
     discord_id = user["linked_platforms"][0]["platform_user_id"]
     telegram_id = unique_platform_id()
-    await add_link(portal, user["id"], "telegram", telegram_id)
+    await link_platform(
+        portal, user["id"], "telegram", platform_user_id=telegram_id, platform_username="second"
+    )
     await set_link_avatar(portal, user["id"], "discord", "https://cdn.example/a.png")
 
     found = await portal.client().lookup(user["username"])
@@ -714,7 +720,7 @@ async def test_stranger_requires_the_public_key(portal: Portal, api_key: str | N
 
 async def test_login_tier_allows_20_requests_a_minute_per_ip(portal: Portal) -> None:
     nobody = {"username": "nobody_" + unique_name()}
-    align_clock(portal.server, 60)
+    portal.server.clock.advance_to_next(60)
     client = portal.client()
     for i in range(20):
         response = await client.raw("POST", f"{AUTH}/lookup", json=nobody)

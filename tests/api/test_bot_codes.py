@@ -15,17 +15,13 @@ from tests.api.auth_support import (
     AUTH,
     CODE_RE,
     LOGIN_CODE_TTL,
-    add_link,
-    align_clock,
     assert_around,
-    identity_of,
     set_bot_active,
-    set_user_state,
     user_row,
     web_code,
-    when,
 )
-from tests.helpers import Portal, expect_error, unique_platform_id
+from tests.helpers import Portal, expect_error, identity_of, link_platform, set_user_state, unique_platform_id
+from tests.helpers import parse_time as when
 
 ENDPOINTS = ["send-code", "login-code"]
 WEB_REQUIRED_EVERY = 5  # PORTAL_BOT_LOGIN_WEB_REQUIRED_EVERY default (08 §12)
@@ -319,7 +315,9 @@ async def test_a_code_issued_before_the_fifth_login_still_verifies(portal: Porta
     """08 §56: the counter is checked when a code is issued, not when it is verified."""
     user = await portal.create_user()
     telegram_id = unique_platform_id()
-    await add_link(portal, user["id"], "telegram", telegram_id)
+    await link_platform(
+        portal, user["id"], "telegram", platform_user_id=telegram_id, platform_username="second"
+    )
     discord_bot = await portal.default_bot()
     telegram_bot, _ = await portal.register_bot(platform="telegram")
     for _ in range(WEB_REQUIRED_EVERY - 1):
@@ -382,7 +380,7 @@ async def test_bot_hourly_quota(portal: Portal) -> None:
     user = await portal.create_user()
     bot, _ = await portal.register_bot(rate_limit_per_hour=3)
     other, _ = await portal.register_bot()
-    align_clock(portal.server, 3600)
+    portal.server.clock.advance_to_next(3600)
     for _ in range(3):
         await bot.send_code(*identity_of(user), "tester")
     error = await expect_error(bot.send_code(*identity_of(user), "tester"), 429, "Too many requests")
@@ -394,7 +392,7 @@ async def test_bot_hourly_quota(portal: Portal) -> None:
     # Still the same hour a little later.
     portal.server.clock.advance(1800)
     await expect_error(bot.send_code(*identity_of(user), "tester"), 429, "Too many requests")
-    align_clock(portal.server, 3600)
+    portal.server.clock.advance_to_next(3600)
     assert CODE_RE.match((await bot.send_code(*identity_of(user), "tester"))["code"])
 
 
@@ -402,7 +400,7 @@ async def test_bot_hourly_quota_429_describes_the_quota(portal: Portal) -> None:
     """08 §61: the headers go on every response the limits apply to; a 429 must not say 'remaining'."""
     user = await portal.create_user()
     bot, _ = await portal.register_bot(rate_limit_per_hour=1)
-    align_clock(portal.server, 3600)
+    portal.server.clock.advance_to_next(3600)
     await bot.send_code(*identity_of(user), "tester")
     error = await expect_error(bot.send_code(*identity_of(user), "tester"), 429, "Too many requests")
     assert error.headers["x-ratelimit-remaining"] == "0"

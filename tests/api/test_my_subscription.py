@@ -11,8 +11,11 @@ from datetime import timedelta
 import pytest
 
 from portal.errors import PortalError
-from tests.api.users_support import DAY, login_again, ts
-from tests.helpers import LoggedIn, Portal, expect_error
+from tests.api.users_support import (
+    login_again,
+)
+from tests.helpers import DAY, LoggedIn, Portal, expect_error
+from tests.helpers import parse_time as ts
 
 SUBSCRIPTION_FIELDS = {"subscription_tier", "expires_at", "is_active", "history", "created_at", "updated_at"}
 HISTORY_FIELDS = {"id", "old_tier", "new_tier", "reason", "granted_by_id", "created_at"}

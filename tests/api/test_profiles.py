@@ -19,10 +19,9 @@ from tests.api.users_support import (
     add_moderation_action,
     login_again,
     login_as,
-    to_next_minute,
-    ts,
 )
 from tests.helpers import LoggedIn, Portal, expect_error, unique_name
+from tests.helpers import parse_time as ts
 
 
 @dataclass
@@ -319,7 +318,7 @@ async def test_profiles_use_the_public_tier(portal: Portal) -> None:
     """08 §61: `/v1/users/{id}` counts against PUBLIC (120/min), apart from AUTH."""
     alice = await portal.login()
     target = await portal.create_user()
-    to_next_minute(portal)
+    portal.server.clock.advance_to_next(60, 0.01)
     for n in range(120):
         response = await alice.client.raw("GET", f"/v1/users/{target['id']}")
         assert response.status_code == 200, (n, response.text)

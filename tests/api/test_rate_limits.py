@@ -14,14 +14,7 @@ import pytest
 
 from portal.client import PortalClient
 from tests.helpers import Portal, unique_platform_id
-from tests.servers import TestServer, another_node, fresh_ip, node_like
-
-
-def align_to_minute(server: TestServer, into: float = 1.0) -> float:
-    """Move the clock `into` seconds past the next minute boundary; answer that window's end."""
-    start = (math.floor(server.clock.time() / 60) + 1) * 60
-    server.clock.set(start + into)
-    return start + 60
+from tests.servers import another_node, fresh_ip, node_like
 
 
 def assert_window(
@@ -55,7 +48,7 @@ def client_on(portal: Portal, base_url: str, *, ip: str | None = None) -> Portal
 
 async def test_health_allows_60_requests_a_minute(portal: Portal) -> None:
     clock = portal.server.clock
-    window_end = align_to_minute(portal.server, into=20.5)
+    window_end = portal.server.clock.advance_to_next(60, 20.5)
     client = portal.client()
 
     for i in range(60):
@@ -77,14 +70,14 @@ async def test_health_allows_60_requests_a_minute(portal: Portal) -> None:
 
 async def test_reset_counts_the_seconds_to_the_next_minute(portal: Portal) -> None:
     clock = portal.server.clock
-    window_end = align_to_minute(portal.server, into=45.5)
+    window_end = portal.server.clock.advance_to_next(60, 45.5)
     response = await portal.client().raw("GET", "/health")
     assert_window(response, 60, 59, window_end, clock.time())
     assert int(response.headers["x-ratelimit-reset"]) in (14, 15)
 
 
 async def test_a_second_ip_has_its_own_counter(portal: Portal) -> None:
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     spent = portal.client()
     for _ in range(60):
         assert (await spent.raw("GET", "/health")).status_code == 200
@@ -97,7 +90,7 @@ async def test_a_second_ip_has_its_own_counter(portal: Portal) -> None:
 
 async def test_tiers_count_separately(portal: Portal) -> None:
     """Spending HEALTH leaves the same IP's AUTH budget untouched."""
-    align_to_minute(portal.server)
+    portal.server.clock.advance_to_next(60, 1.0)
     alice = await portal.login()
     for _ in range(61):
         await alice.client.raw("GET", "/health")
@@ -112,7 +105,7 @@ async def test_tiers_count_separately(portal: Portal) -> None:
 
 async def test_auth_tier_allows_120_requests_a_minute(portal: Portal) -> None:
     clock = portal.server.clock
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     alice = await portal.login()
 
     for i in range(120):
@@ -131,7 +124,7 @@ async def test_auth_tier_allows_120_requests_a_minute(portal: Portal) -> None:
 
 async def test_rate_limit_headers_go_on_refusals_too(portal: Portal) -> None:
     """08 §61: every response the limit applies to carries the headers, a 401 included."""
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     client = portal.client()
     response = await client.raw("GET", "/v1/users/me")
     assert response.status_code == 401
@@ -140,7 +133,7 @@ async def test_rate_limit_headers_go_on_refusals_too(portal: Portal) -> None:
 
 async def test_public_tier_allows_120_requests_a_minute(portal: Portal) -> None:
     clock = portal.server.clock
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     user = await portal.create_user()
     client = portal.client()  # the public API key, no session
 
@@ -156,7 +149,7 @@ async def test_public_tier_allows_120_requests_a_minute(portal: Portal) -> None:
 
 async def test_admin_tier_allows_60_requests_a_minute(portal: Portal) -> None:
     clock = portal.server.clock
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     admin = await portal.login("admin")
 
     for i in range(60):
@@ -168,7 +161,7 @@ async def test_admin_tier_allows_60_requests_a_minute(portal: Portal) -> None:
 
 async def test_bot_tier_is_keyed_by_the_bot_key_not_the_ip(portal: Portal) -> None:
     """00 §3.4: key-authenticated requests count per API-key hash."""
-    align_to_minute(portal.server)
+    portal.server.clock.advance_to_next(60, 1.0)
     _, first_bot = await portal.register_bot()
     body = {
         "platform": "discord",
@@ -203,7 +196,7 @@ async def test_bot_tier_is_keyed_by_the_bot_key_not_the_ip(portal: Portal) -> No
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(portal: Portal) -> None:
     """The peer 127.0.0.1 is trusted: the last untrusted hop of X-Forwarded-For is the client."""
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     async with node_like(portal.server, trusted_proxies="127.0.0.1") as node:
         client_ip = fresh_ip()
         spoofing = client_on(portal, node.base_url, ip=f"{fresh_ip()}, {client_ip}")
@@ -222,7 +215,7 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(portal: Porta
 
 
 async def test_forwarded_for_is_ignored_without_trusted_proxies(portal: Portal) -> None:
-    align_to_minute(portal.server)
+    portal.server.clock.advance_to_next(60, 1.0)
     async with node_like(portal.server, trusted_proxies="") as node:
         client = client_on(portal, node.base_url)
         for i in range(60):
@@ -239,7 +232,7 @@ async def test_forwarded_for_is_ignored_without_trusted_proxies(portal: Portal) 
 
 
 async def test_rate_limits_off_disables_limits_and_headers(portal: Portal) -> None:
-    align_to_minute(portal.server)
+    portal.server.clock.advance_to_next(60, 1.0)
     async with node_like(portal.server, rate_limits="off") as node:
         client = client_on(portal, node.base_url)
         for _ in range(61):
@@ -272,7 +265,7 @@ async def test_rate_limits_off_disables_limits_and_headers(portal: Portal) -> No
 async def test_nodes_sharing_redis_share_one_counter(portal: Portal) -> None:
     if portal.server.backend != "postgres":
         pytest.skip("several nodes need PostgreSQL + Redis; the sqlite backend is one process by design")
-    window_end = align_to_minute(portal.server)
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
     ip = fresh_ip()
     async with another_node(portal.server) as node_b:
         on_a = portal.client(ip=ip)

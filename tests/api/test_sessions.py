@@ -11,13 +11,12 @@ import pytest
 
 from tests.api.users_support import (
     ACTIVE_SESSION_FIELDS,
-    DAY,
     GEO_FIELDS,
     HISTORY_SESSION_FIELDS,
     login_again,
-    ts,
 )
-from tests.helpers import Portal, expect_error
+from tests.helpers import DAY, Portal, expect_error
+from tests.helpers import parse_time as ts
 
 
 def suffix_of(client) -> str:

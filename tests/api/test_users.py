@@ -14,13 +14,11 @@ from tests.api.users_support import (
     MODERATION_FIELDS,
     PRIVATE_FIELDS,
     add_moderation_action,
-    link_platform,
     login_as,
     report_discord_avatar,
-    to_next_minute,
-    ts,
 )
-from tests.helpers import Portal, expect_error, unique_name
+from tests.helpers import Portal, expect_error, link_platform, unique_name
+from tests.helpers import parse_time as ts
 
 DEFAULT_AVATAR = "https://cdn.discordapp.com/embed/avatars/{}.png"
 ME_PATHS = [
@@ -490,7 +488,7 @@ async def test_my_chats_is_an_empty_list_without_chats(portal: Portal) -> None:
 async def test_auth_tier_allows_120_requests_a_minute(portal: Portal) -> None:
     """00 §3.4, 08 §61: AUTH 120/min per client IP over all cookie endpoints, fixed clock-minute windows."""
     alice = await portal.login()
-    to_next_minute(portal)
+    portal.server.clock.advance_to_next(60, 0.01)
     paths = [*ME_PATHS, "/v1/users/search?q=abc"]
     for n in range(120):
         response = await alice.client.raw("GET", paths[n % len(paths)])
@@ -509,7 +507,7 @@ async def test_auth_tier_allows_120_requests_a_minute(portal: Portal) -> None:
     # Another client IP has its own counter; the next minute starts a fresh window.
     other = await login_as(portal, alice.user)
     assert (await other.client.me())["id"] == alice.id
-    to_next_minute(portal)
+    portal.server.clock.advance_to_next(60, 0.01)
     assert (await alice.client.me())["id"] == alice.id
 
 

@@ -6,12 +6,12 @@ database session, the way the later features will write them.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from portal.client import PortalClient
-from portal.db.models import LinkedPlatform, ModerationAction
-from tests.helpers import LoggedIn, Portal, unique_platform_id
+from portal.db.models import ModerationAction
+from tests.helpers import LoggedIn, Portal, identity_of
 
 PRIVATE_FIELDS = {
     "id",
@@ -73,18 +73,6 @@ MODERATION_FIELDS = {
     "chat_id",
     "issued_by_id",
 }
-DAY = 86400
-
-
-def ts(value: str) -> datetime:
-    """Parse an API timestamp, checking it is ISO-8601 UTC with a trailing Z (00 §3.1)."""
-    assert isinstance(value, str) and value.endswith("Z"), value
-    return datetime.fromisoformat(value)
-
-
-def identity_of(user: dict[str, Any]) -> tuple[str, str]:
-    link = user["linked_platforms"][0]
-    return link["platform"], link["platform_user_id"]
 
 
 async def login_again(
@@ -109,27 +97,6 @@ async def report_discord_avatar(portal: Portal, user: dict[str, Any], url: str |
     assert platform == "discord"
     bot = await portal.default_bot()
     await bot.login_code(platform, platform_user_id, "tester", url)
-
-
-async def link_platform(
-    portal: Portal, user_id: int, platform: str, *, avatar_url: str | None, after_seconds: float = 60
-) -> str:
-    """Link a second platform identity, `after_seconds` later than now (no link API exists yet)."""
-    platform_user_id = unique_platform_id()
-    now = portal.server.clock.now()
-    async with portal.container.db.transaction() as session:
-        session.add(
-            LinkedPlatform(
-                user_id=user_id,
-                platform=platform,
-                platform_user_id=platform_user_id,
-                platform_username="tester-" + platform,
-                platform_avatar_url=avatar_url,
-                linked_at=now + timedelta(seconds=after_seconds),
-                last_authenticated_at=None,
-            )
-        )
-    return platform_user_id
 
 
 async def add_moderation_action(
@@ -161,9 +128,3 @@ async def add_moderation_action(
         session.add(row)
         await session.flush()
         return row.id
-
-
-def to_next_minute(portal: Portal) -> None:
-    """Move the clock to just after the start of the next minute: rate-limit windows are clock minutes."""
-    clock = portal.server.clock
-    clock.advance(60 - clock.time() % 60 + 0.01)
