@@ -20,7 +20,7 @@ from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformR
 from portal.security import keyed_hash, new_login_code
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
 from portal.services.subscriptions import effective_tier
-from portal.services.users import avatar_url, private_view
+from portal.services.users import avatar_url, new_user_row, private_view
 from portal.services.words import stranger_name
 
 if TYPE_CHECKING:
@@ -282,18 +282,7 @@ class AuthService:
         name = stranger_name()
         for attempt in range(10):
             candidate = name if attempt == 0 else f"{name}-{secrets.randbelow(10_000):04d}"
-            user = User(
-                username=candidate,
-                permission_level=0,
-                state=0,
-                subscription_tier=0,
-                trial_used=False,
-                is_stranger=True,
-                bot_login_streak=0,
-                last_activity_at=now,
-                created_at=now,
-                updated_at=now,
-            )
+            user = new_user_row(candidate, now, is_stranger=True)
             try:
                 return await users_db.insert(session, user)
             except users_db.UsernameTaken:

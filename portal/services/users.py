@@ -100,6 +100,23 @@ def private_view(user: User, platforms: Sequence[LinkedPlatform], now: datetime)
     )
 
 
+def new_user_row(username: str, now: datetime, *, level: int = 0, is_stranger: bool = False) -> User:
+    """A fresh account row: active, Basic, no bot logins yet."""
+    return User(
+        username=username,
+        permission_level=level,
+        permission_since=now if level > Level.USER else None,
+        state=0,
+        subscription_tier=0,
+        trial_used=False,
+        is_stranger=is_stranger,
+        bot_login_streak=0,
+        last_activity_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def new_username() -> str:
     return f"user_{secrets.token_hex(4)}"
 
@@ -154,19 +171,7 @@ class UserService:
         level: int = Level.USER,
     ) -> tuple[User, LinkedPlatform]:
         """Create an account for a new platform identity, link it and send the welcome notification."""
-        user = User(
-            username=username or new_username(),
-            permission_level=level,
-            permission_since=now if level > Level.USER else None,
-            state=0,
-            subscription_tier=0,
-            trial_used=False,
-            is_stranger=False,
-            bot_login_streak=0,
-            last_activity_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+        user = new_user_row(username or new_username(), now, level=level)
         for _attempt in range(5):
             try:
                 await users_db.insert(session, user)
