@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -40,11 +41,21 @@ def _answers(host: str, port: int) -> bool:
     return False
 
 
-POSTGRES_UP = _answers("127.0.0.1", 5432)
-REDIS_UP = _answers("127.0.0.1", 6379)
+def _address(url: str, default_port: int) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
+PG_ADDRESS = _address(PG_ADMIN_URL, 5432)
+REDIS_ADDRESS = _address(REDIS_URL, 6379)
+POSTGRES_UP = _answers(*PG_ADDRESS)
+REDIS_UP = _answers(*REDIS_ADDRESS)
 _MISSING = [
-    name
-    for name, up in (("PostgreSQL 127.0.0.1:5432", POSTGRES_UP), ("Redis 127.0.0.1:6379", REDIS_UP))
+    f"{name} {host}:{port}"
+    for name, (host, port), up in (
+        ("PostgreSQL", PG_ADDRESS, POSTGRES_UP),
+        ("Redis", REDIS_ADDRESS, REDIS_UP),
+    )
     if not up
 ]
 POSTGRES_SKIP = (
@@ -212,7 +223,7 @@ another_node = node_like
 class RedisProxy:
     """A TCP proxy in front of the test Redis that the test can cut (Redis "goes down")."""
 
-    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
+    def __init__(self, upstream: tuple[str, int] = REDIS_ADDRESS) -> None:
         self.upstream = upstream
         self.port = 0
         self._server: asyncio.Server | None = None

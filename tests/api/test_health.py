@@ -18,6 +18,7 @@ from tests.helpers import Portal, expect_error
 from tests.servers import (
     POSTGRES_SKIP,
     REDIS_UP,
+    REDIS_URL,
     RedisProxy,
     build_settings,
     create_pg_database,
@@ -101,7 +102,7 @@ async def test_health_started_at_stays_the_start_time(portal: Portal) -> None:
 # ---- degraded and unhealthy -------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not REDIS_UP, reason="Redis 127.0.0.1:6379 not reachable")
+@pytest.mark.skipif(not REDIS_UP, reason=f"Redis {REDIS_URL} not reachable: Redis outage NOT TESTED")
 async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
     """08 §43: Redis configured but unreachable → `degraded`, still 200; back to healthy when it returns."""
     proxy = RedisProxy()
@@ -140,7 +141,7 @@ async def test_health_is_degraded_while_redis_is_down(portal: Portal) -> None:
         await purge_redis(prefix)
 
 
-@pytest.mark.skipif(not REDIS_UP, reason="Redis 127.0.0.1:6379 not reachable")
+@pytest.mark.skipif(not REDIS_UP, reason=f"Redis {REDIS_URL} not reachable: Redis outage NOT TESTED")
 async def test_a_node_starts_while_redis_is_down_and_reports_degraded(portal: Portal) -> None:
     """A node must come up (and say so on /health) even when Redis is down at start."""
     proxy = RedisProxy()
