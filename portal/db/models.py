@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -216,3 +217,112 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+
+# ---- chats (issue 3) ----------------------------------------------------------------------------------
+
+
+class Chat(Base):
+    """A group chat (official / public / private) or, later, a direct or secret chat (00 §3.7)."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_type: Mapped[str] = mapped_column(String(16), default="group")
+    name: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(64))
+    slug: Mapped[str | None] = mapped_column(String(32), unique=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+    avatar_source: Mapped[str | None] = mapped_column(String(32))
+    browser_config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    wipe_preset: Mapped[str | None] = mapped_column(String(8))
+    # The auto-wipe timer counts from the latest preset change, clear or wipe (08 §16).
+    wipe_anchor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    history_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_control_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_controls: Mapped[bool] = mapped_column(Boolean, default=False)
+    implicit_hosting: Mapped[bool] = mapped_column(Boolean, default=False)
+    inactive_cursors: Mapped[bool] = mapped_column(Boolean, default=False)
+    screen_width: Mapped[int] = mapped_column(Integer, default=1280)
+    screen_height: Mapped[int] = mapped_column(Integer, default=720)
+    screen_rate: Mapped[int] = mapped_column(Integer, default=30)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The last message id handed out, as its two parts: ids are "{ms}-{seq}", strictly increasing per chat.
+    last_message_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_message_seq: Mapped[int] = mapped_column(Integer, default=0)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_chats_type_visibility", "chat_type", "visibility"),)
+
+
+class ChatMember(Base):
+    """Membership: private-chat members, and users who joined an official/public chat (00 §3.8)."""
+
+    __tablename__ = "chat_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str | None] = mapped_column(String(16))  # direct | vanity | invite
+    invite_code: Mapped[str | None] = mapped_column(String(32))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest join (08 §19)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("chat_id", "user_id", name="uq_chat_members_chat_user"),)
+
+
+class ChatInvite(Base):
+    __tablename__ = "chat_invites"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChatActivity(Base):
+    """Joins, leaves, kicks and bans of a chat (03 §2.7, 08 §20)."""
+
+    __tablename__ = "chat_activity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(8))
+    method: Mapped[str | None] = mapped_column(String(16))
+    invite_code: Mapped[str | None] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_chat_activity_chat_id_id", "chat_id", "id"),)
+
+
+class Message(Base):
+    """A chat message. The wire id is "{ms}-{seq}"; both parts are kept as integers so order is numeric."""
+
+    __tablename__ = "messages"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    ms: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sender_level: Mapped[int | None] = mapped_column(SmallInteger)  # frozen at send time
+    type: Mapped[str] = mapped_column(String(8))  # user | system
+    content: Mapped[str] = mapped_column(Text)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_messages_chat_sender", "chat_id", "sender_id"),)
+
+    @property
+    def wire_id(self) -> str:
+        return f"{self.ms}-{self.seq}"
