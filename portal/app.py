@@ -13,12 +13,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
-from portal.api import authentication, monitoring, users
+from portal.api import authentication, chats, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
+from portal.api.admin import chats as admin_chats
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
-from portal.realtime.server import create_socket_server
+from portal.realtime.server import PresenceKeeper, create_socket_server
 
 log = logging.getLogger("portal")
 
@@ -45,6 +46,8 @@ def create_app(container: Container, *, role: str = "all") -> Any:
     """
     sio = create_socket_server(container)
     notifier = SocketNotifier(sio, container.live)
+    notifier.on_forget = container.rooms.forget
+    presence = PresenceKeeper(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,9 +55,11 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         container.notifier = notifier
         await notifier.start()
         container.janitor.start()
+        presence.start()
         try:
             yield
         finally:
+            await presence.stop()
             await container.janitor.stop()
             await notifier.close()
             await container.close()
@@ -70,7 +75,16 @@ def create_app(container: Container, *, role: str = "all") -> Any:
     api.state.sio = sio
     routers = [monitoring.router]
     if role in ("all", "api"):
-        routers += [authentication.router, authentication.bot_router, users.router]
+        routers += [
+            authentication.router,
+            authentication.bot_router,
+            users.router,
+            chats.router,
+            chats.public_router,
+            moderation.router,
+            admin_chats.router,
+            statistics.router,
+        ]
     for router in routers:
         api.include_router(router)
     api_errors.install(api)

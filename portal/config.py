@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     message_rate_user: str = "30/10"
     message_rate_chat: str = "300/10"
     janitor_interval: int = 30
+    # Dead-connection detection: a client that stops answering pings is dropped within interval + timeout.
+    socket_ping_interval: float = 10
+    socket_ping_timeout: float = 10
+    # A node refreshes its liveness key every node_ttl/3 s; others clean up its sockets once it lapses.
+    node_ttl: float = 30
 
     login_code_ttl: int = 600
     max_pending_codes_per_ip: int = 5

@@ -7,23 +7,32 @@ else constructs a service. Components are built lazily on first use.
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import cached_property
 
 from portal.clock import Clock
 from portal.config import Settings
 from portal.db.engine import Database
 from portal.live import LiveStore, create_live_store
+from portal.live.presence import Presence
+from portal.services.admin_chats import AdminChatService
 from portal.services.auth import AuthService
 from portal.services.bots import BotService
+from portal.services.chat_moderation import ChatModerationService
+from portal.services.chats import ChatService
 from portal.services.geo import GeoLookup, create_geo_lookup
 from portal.services.health import HealthService
+from portal.services.invites import InviteService
 from portal.services.janitor import Janitor
+from portal.services.messages import MessageService
 from portal.services.notifications import NotificationService
 from portal.services.notifier import Notifier, NullNotifier
 from portal.services.ratelimit import RateLimiter
+from portal.services.rooms import RoomService
 from portal.services.sessions import SessionService
 from portal.services.subscriptions import SubscriptionService
 from portal.services.users import UserService
+from portal.services.vms import VmService
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,7 @@ class Container:
         self.clock = clock or Clock()
         self.started_at = self.clock.now()
         self.notifier: Notifier = NullNotifier()  # replaced by the realtime layer when it runs
+        self.node_id = uuid.uuid4().hex[:12]  # this process, for presence bookkeeping across nodes
 
     # ---- infrastructure ---------------------------------------------------------------------------
 
@@ -86,6 +96,38 @@ class Container:
     @cached_property
     def janitor(self) -> Janitor:
         return Janitor(self)
+
+    @cached_property
+    def presence(self) -> Presence:
+        return Presence(self.live)
+
+    @cached_property
+    def chats(self) -> ChatService:
+        return ChatService(self)
+
+    @cached_property
+    def invites(self) -> InviteService:
+        return InviteService(self)
+
+    @cached_property
+    def chat_moderation(self) -> ChatModerationService:
+        return ChatModerationService(self)
+
+    @cached_property
+    def admin_chats(self) -> AdminChatService:
+        return AdminChatService(self)
+
+    @cached_property
+    def messages(self) -> MessageService:
+        return MessageService(self)
+
+    @cached_property
+    def rooms(self) -> RoomService:
+        return RoomService(self)
+
+    @cached_property
+    def vms(self) -> VmService:
+        return VmService(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 

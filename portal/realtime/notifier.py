@@ -1,8 +1,9 @@
 """The Notifier backed by Socket.IO (00 §5).
 
-Room emits go through python-socketio, whose Redis manager fans them out to every node. Ending a session
-goes over the LiveStore bus instead: each node tells *its own* sockets of that session `session:ended`
-and then disconnects them, so the event is always delivered before the disconnect.
+Room emits go through python-socketio, whose Redis manager fans them out to every node. Operations on
+sockets that need bookkeeping — ending a session, evicting sockets from a chat room — go over the LiveStore
+bus instead: every node acts on *its own* sockets, so an event always reaches a socket before the socket is
+removed, and the node that holds a socket is the one that updates its presence.
 """
 
 from __future__ import annotations
@@ -10,23 +11,63 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import session_room
+from portal.services.notifier import Rooms, chat_room, session_room
 
 log = logging.getLogger("portal.realtime")
-BUS_CHANNEL = "bus:sessions"
+BUS_CHANNEL = "bus:sockets"
+ForgetHook = Callable[[str, int], Awaitable[None]]
+NAMESPACE = "/"
 
 
-class SocketNotifier:
+class BusOperations:
+    """The Notifier operations that travel over the LiveStore bus (shared by servers and the CLI)."""
+
+    live: LiveStore
+
+    async def end_session(self, token_hash: str, reason: str) -> None:
+        await self.live.publish(
+            BUS_CHANNEL, {"type": "end_session", "token_hash": token_hash, "reason": reason}
+        )
+
+    async def evict(
+        self,
+        chat_id: int,
+        *,
+        event: str,
+        payload: dict[str, Any],
+        user_id: int | None = None,
+        also_rooms: list[str] | None = None,
+    ) -> None:
+        await self.live.publish(
+            BUS_CHANNEL,
+            {
+                "type": "evict",
+                "chat_id": chat_id,
+                "event": event,
+                "payload": payload,
+                "user_id": user_id,
+                "also_rooms": also_rooms or [],
+            },
+        )
+
+
+class SocketNotifier(BusOperations):
     def __init__(self, sio: socketio.AsyncServer, live: LiveStore) -> None:
         self.sio = sio
         self.live = live
+        self.on_forget: ForgetHook | None = (
+            None  # set by the server: presence bookkeeping of an evicted socket
+        )
         self._subscription: Subscription | None = None
         self._retry: asyncio.Task[None] | None = None
+
+    # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Subscribe to the bus; if the LiveStore is down, keep trying in the background (the node
@@ -34,7 +75,7 @@ class SocketNotifier:
         try:
             self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
         except Exception:
-            log.warning("LiveStore unreachable at start; subscribing to the session bus in the background")
+            log.warning("LiveStore unreachable at start; subscribing to the socket bus in the background")
             self._retry = asyncio.create_task(self._subscribe_when_possible())
 
     async def _subscribe_when_possible(self) -> None:
@@ -45,7 +86,7 @@ class SocketNotifier:
                 self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
             except Exception:
                 delay = min(delay * 2, 10.0)
-        log.info("subscribed to the session bus")
+        log.info("subscribed to the socket bus")
 
     async def close(self) -> None:
         if self._retry is not None:
@@ -57,35 +98,68 @@ class SocketNotifier:
             await self._subscription.close()
             self._subscription = None
 
-    async def emit(self, event: str, data: Any, *, room: str) -> None:
-        await self.sio.emit(event, data, room=room)
+    # ---- the Notifier protocol --------------------------------------------------------------------
 
-    async def end_session(self, token_hash: str, reason: str) -> None:
-        await self.live.publish(
-            BUS_CHANNEL, {"type": "end_session", "token_hash": token_hash, "reason": reason}
-        )
+    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+        await self.sio.emit(event, data, room=room, skip_sid=skip_sid)
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        await self.sio.enter_room(sid, room)
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        await self.sio.leave_room(sid, room)
+
+    # ---- this node's share of bus operations ------------------------------------------------------
 
     async def _on_bus_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") != "end_session":
-            return
-        room = session_room(str(message.get("token_hash")))
-        local_sids = [sid for sid, _eio in self.sio.manager.get_participants("/", room)]
-        for sid in local_sids:
-            await self.sio.emit("session:ended", {"reason": message.get("reason")}, to=sid)
+        if message.get("type") == "end_session":
+            await self._end_local_session(str(message.get("token_hash")), message.get("reason"))
+        elif message.get("type") == "evict":
+            await self._evict_local(message)
+
+    def _local(self, room: Rooms) -> list[str]:
+        return [sid for sid, _eio in self.sio.manager.get_participants(NAMESPACE, room)]
+
+    async def _end_local_session(self, token_hash: str, reason: Any) -> None:
+        for sid in self._local(session_room(token_hash)):
+            await self.sio.emit("session:ended", {"reason": reason}, to=sid)
             await self.sio.disconnect(sid)
 
+    async def _evict_local(self, message: dict[str, Any]) -> None:
+        chat_id = int(message["chat_id"])
+        room = chat_room(chat_id)
+        user_id = message.get("user_id")
+        evicted = [sid for sid in self._local(room) if user_id is None or await self._user_of(sid) == user_id]
+        recipients = dict.fromkeys(evicted)
+        if message.get("also_rooms"):
+            recipients.update(dict.fromkeys(self._local(list(message["also_rooms"]))))
+        if message.get("event"):
+            for sid in recipients:
+                await self.sio.emit(message["event"], message.get("payload"), to=sid)
+        for sid in evicted:
+            await self.sio.leave_room(sid, room)
+            if self.on_forget is not None:
+                await self.on_forget(sid, chat_id)
 
-class RedisBusNotifier:
-    """For processes that serve no sockets (the CLI): emits travel through Redis to the servers."""
+    async def _user_of(self, sid: str) -> int | None:
+        try:
+            return (await self.sio.get_session(sid)).get("user_id")
+        except KeyError:
+            return None
+
+
+class RedisBusNotifier(BusOperations):
+    """For processes that serve no sockets (the CLI): emits and bus operations travel through Redis."""
 
     def __init__(self, live: LiveStore, redis_url: str, prefix: str) -> None:
         self.live = live
         self.manager = socketio.AsyncRedisManager(redis_url, channel=f"{prefix}:socketio", write_only=True)
 
-    async def emit(self, event: str, data: Any, *, room: str) -> None:
-        await self.manager.emit(event, data, namespace="/", room=room)
+    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+        await self.manager.emit(event, data, namespace=NAMESPACE, room=room, skip_sid=skip_sid)
 
-    async def end_session(self, token_hash: str, reason: str) -> None:
-        await self.live.publish(
-            BUS_CHANNEL, {"type": "end_session", "token_hash": token_hash, "reason": reason}
-        )
+    async def enter_room(self, sid: str, room: str) -> None:  # no sockets here
+        return None
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        return None

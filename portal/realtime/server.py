@@ -1,20 +1,61 @@
-"""The Socket.IO server: connection authentication and the handlers (00 §5, docs/realtime.md)."""
+"""The Socket.IO server: connection authentication and thin event handlers (00 §5, docs/realtime.md).
+
+Each handler validates its payload, calls one service and answers the ack; errors become
+`{"ok": false, "error": "ERR_..."}` through `PortalError.ack()` (08 §1).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from portal.container import Container
-from portal.errors import AccountRestricted, ErrorCode
-from portal.services.notifier import session_room, user_room
-from portal.services.sessions import AuthContext
+from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
+from portal.live.base import LockTimeout
+from portal.services.notifier import LOBBY_ROOM, session_room, user_room
+from portal.services.rooms import SocketUser
 
 log = logging.getLogger("portal.realtime")
 SESSION_COOKIE = "psession"
+
+
+# ---- payloads (extra fields are ignored, 08 §7) ---------------------------------------------------------
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class JoinIn(Payload):
+    chat_id: int | None = None
+    slug: str | None = None
+    token: str | None = None
+
+
+class ChatIdIn(Payload):
+    chat_id: int
+
+
+class KickIn(Payload):
+    chat_id: int
+    user_id: int
+    ban: bool = False
+    duration: int | None = None
+    reason: str | None = None
+
+
+class EmptyIn(Payload):
+    pass
+
+
+# ---- the server -----------------------------------------------------------------------------------------
 
 
 def create_socket_server(container: Container) -> socketio.AsyncServer:
@@ -29,15 +70,17 @@ def create_socket_server(container: Container) -> socketio.AsyncServer:
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
+        ping_interval=settings.socket_ping_interval,
+        ping_timeout=settings.socket_ping_timeout,
     )
-    _register_handlers(sio, container)
+    Handlers(sio, container).register()
     return sio
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("session"), str):
         return auth["session"]
-    cookie = SimpleCookie()
+    cookie: SimpleCookie = SimpleCookie()
     try:
         cookie.load(environ.get("HTTP_COOKIE", ""))
     except Exception:
@@ -46,39 +89,136 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
     return morsel.value if morsel else None
 
 
-def _origin_allowed(environ: dict[str, Any], container: Container) -> bool:
-    origin = environ.get("HTTP_ORIGIN")
-    return origin is None or origin.rstrip("/") in container.settings.allowed_origin_list
+class Handlers:
+    def __init__(self, sio: socketio.AsyncServer, container: Container) -> None:
+        self.sio = sio
+        self.c = container
 
+    def register(self) -> None:
+        self.sio.on("connect", self.connect)
+        self.sio.on("disconnect", self.disconnect)
+        self._on("room:join", JoinIn, self.room_join)
+        self._on("room:leave", ChatIdIn, self.room_leave)
+        self._on("room:kick", KickIn, self.room_kick)
+        self._on("typing", ChatIdIn, self.typing)
+        self._on("presence:ping", EmptyIn, self.presence_ping)
 
-def _register_handlers(sio: socketio.AsyncServer, container: Container) -> None:
-    @sio.event
-    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if not _origin_allowed(environ, container):
+    def _on(
+        self,
+        event: str,
+        model: type[Payload],
+        action: Callable[[SocketUser, str, Any], Awaitable[dict[str, Any] | None]],
+    ) -> None:
+        async def handler(sid: str, data: Any = None) -> dict[str, Any] | None:
+            try:
+                payload = model.model_validate(data if data is not None else {})
+                who = await self._who(sid)
+                return await action(who, sid, payload)
+            except ValidationError:
+                return BadRequest().ack()
+            except PortalError as exc:
+                return exc.ack()
+            except Exception:
+                log.exception("socket event %s failed", event)
+                return {"ok": False, "error": "ERR_INTERNAL", "message": "Internal server error"}
+
+        self.sio.on(event, handler)
+
+    async def _who(self, sid: str) -> SocketUser:
+        session = await self.sio.get_session(sid)
+        return SocketUser(
+            user_id=session["user_id"], token_hash=session["token_hash"], is_stranger=session["is_stranger"]
+        )
+
+    # ---- connection -------------------------------------------------------------------------------
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin.rstrip("/") not in self.c.settings.allowed_origin_list:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ORIGIN_NOT_ALLOWED.value)
         try:
-            ctx = await container.sessions.authenticate(_token_from(environ, auth))
+            ctx = await self.c.sessions.authenticate(_token_from(environ, auth))
         except AccountRestricted:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ACCOUNT_RESTRICTED.value) from None
         if ctx is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHORIZED.value)
-        await _enter(sio, sid, ctx)
+        who = SocketUser.of(ctx)
+        await self.sio.save_session(
+            sid, {"user_id": who.user_id, "token_hash": who.token_hash, "is_stranger": who.is_stranger}
+        )
+        await self.sio.enter_room(sid, user_room(who.user_id))
+        await self.sio.enter_room(sid, session_room(who.token_hash))
+        if not who.is_stranger:
+            await self.sio.enter_room(sid, LOBBY_ROOM)
+        await self.sio.emit("chat:list", await self.c.rooms.connected(who, sid), to=sid)
 
-    @sio.event
-    async def disconnect(sid: str, *args: Any) -> None:
+    async def disconnect(self, sid: str, *args: Any) -> None:
+        try:
+            who = await self._who(sid)
+        except KeyError:
+            return  # refused at connect: nothing was recorded
+        await self.c.rooms.disconnected(who, sid)
+
+    # ---- events -----------------------------------------------------------------------------------
+
+    async def room_join(self, who: SocketUser, sid: str, payload: JoinIn) -> dict[str, Any]:
+        if payload.chat_id is None and payload.slug is None and payload.token is None:
+            raise BadRequest("chat_id is required")
+        return await self.c.rooms.join(
+            who, sid, chat_id=payload.chat_id, slug=payload.slug, token=payload.token
+        )
+
+    async def room_leave(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
+        await self.c.rooms.leave(who, sid, payload.chat_id)
+        return {"ok": True}
+
+    async def room_kick(self, who: SocketUser, sid: str, payload: KickIn) -> dict[str, Any]:
+        if payload.ban:
+            raise BadRequest("ban is not available yet (it comes with chat moderation)")
+        actor = await self.c.users.lookup_actor(who.user_id)
+        await self.c.chat_moderation.kick(actor, payload.chat_id, payload.user_id, reason=payload.reason)
+        return {"ok": True}
+
+    async def typing(self, who: SocketUser, sid: str, payload: ChatIdIn) -> None:
+        with contextlib.suppress(PortalError):  # typing has no ack; a socket outside the room is ignored
+            await self.c.rooms.typing(who, sid, payload.chat_id)
         return None
 
+    async def presence_ping(self, who: SocketUser, sid: str, payload: EmptyIn) -> dict[str, Any]:
+        return {"ok": True}
 
-async def _enter(sio: socketio.AsyncServer, sid: str, ctx: AuthContext) -> None:
-    await sio.save_session(
-        sid,
-        {
-            "user_id": ctx.user.id,
-            "token_hash": ctx.token_hash,
-            "session_id": ctx.session_id,
-            "is_stranger": ctx.user.is_stranger,
-        },
-    )
-    await sio.enter_room(sid, user_room(ctx.user.id))
-    await sio.enter_room(sid, session_room(ctx.token_hash))
-    await sio.emit("chat:list", [], to=sid)  # group chats arrive with the chats issue
+
+class PresenceKeeper:
+    """Keeps this node's liveness key fresh and cleans up after nodes that died (00 §1: no node may
+    assume it is alone; a crashed node's sockets must not count as viewers forever)."""
+
+    def __init__(self, container: Container) -> None:
+        self.c = container
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="portal-presence")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> int:
+        ttl = self.c.settings.node_ttl
+        await self.c.presence.heartbeat(self.c.node_id, ttl)
+        try:
+            async with self.c.live.lock("presence-sweep", ttl=ttl, wait=0):
+                return await self.c.rooms.sweep_dead_nodes()
+        except LockTimeout:
+            return 0
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.warning("presence heartbeat failed", exc_info=True)
+            await asyncio.sleep(self.c.settings.node_ttl / 3)

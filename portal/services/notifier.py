@@ -1,7 +1,7 @@
 """How services reach connected clients, without knowing about Socket.IO (00 §1.3).
 
-The realtime layer provides the implementation (`portal.realtime.notifier.SocketNotifier`); the CLI and
-unit tests use `NullNotifier` or `RecordingNotifier`. Services call it only after their transaction
+The realtime layer provides the implementation (`portal.realtime.notifier.SocketNotifier`); the CLI uses
+`RedisBusNotifier` with Redis and `NullNotifier` without. Services call it only after their transaction
 committed (see `portal.db.uow.on_commit`), so clients never hear about a change that was rolled back.
 """
 
@@ -9,37 +9,52 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+Rooms = str | list[str]
+
 
 class Notifier(Protocol):
-    async def emit(self, event: str, data: Any, *, room: str) -> None:
-        """Send `event` to every socket in `room` (on every node)."""
+    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+        """Send `event` to every socket in `room` (or in any of several rooms, once each), on every node."""
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        """Put a socket (of this node) in a room."""
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        """Take a socket (of this node) out of a room."""
 
     async def end_session(self, token_hash: str, reason: str) -> None:
         """Tell the sockets of one session `session:ended {reason}` and disconnect them (on every node)."""
+
+    async def evict(
+        self,
+        chat_id: int,
+        *,
+        event: str,
+        payload: dict[str, Any],
+        user_id: int | None = None,
+        also_rooms: list[str] | None = None,
+    ) -> None:
+        """On every node: send `event` to the chat room's sockets (only `user_id`'s, when given) and to the
+        sockets of `also_rooms`, once each, then remove those chat-room sockets from the room."""
 
 
 class NullNotifier:
     """Used where no server is listening (the CLI without Redis)."""
 
-    async def emit(self, event: str, data: Any, *, room: str) -> None:
+    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+        return None
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        return None
+
+    async def leave_room(self, sid: str, room: str) -> None:
         return None
 
     async def end_session(self, token_hash: str, reason: str) -> None:
         return None
 
-
-class RecordingNotifier:
-    """Keeps what was sent, for tests of services without sockets."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any, str]] = []
-        self.ended: list[tuple[str, str]] = []
-
-    async def emit(self, event: str, data: Any, *, room: str) -> None:
-        self.events.append((event, data, room))
-
-    async def end_session(self, token_hash: str, reason: str) -> None:
-        self.ended.append((token_hash, reason))
+    async def evict(self, chat_id: int, **_: Any) -> None:
+        return None
 
 
 def user_room(user_id: int) -> str:
@@ -48,3 +63,11 @@ def user_room(user_id: int) -> str:
 
 def session_room(token_hash: str) -> str:
     return f"session:{token_hash}"
+
+
+def chat_room(chat_id: int) -> str:
+    return f"chat:{chat_id}"
+
+
+# Every registered user's sockets: they can list every official and public chat.
+LOBBY_ROOM = "lobby"

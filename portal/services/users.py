@@ -16,7 +16,7 @@ from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, PermissionHistory, User
 from portal.db.uow import unit_of_work
-from portal.errors import AccessDenied, BadRequest, Conflict, NotFound
+from portal.errors import AccessDenied, AuthRequired, BadRequest, Conflict, NotFound
 from portal.schemas.common import PLATFORM_PATTERN, USERNAME_PATTERN
 from portal.schemas.users import (
     LinkedPlatformOut,
@@ -333,10 +333,18 @@ class UserService:
         return [ModerationActionOut.model_validate(r, from_attributes=True) for r in rows]
 
     async def owned_chats(self, user: User) -> list[OwnedChatOut]:
-        """Group chats the user owns (00 §3.8). Chats arrive with the chats issue."""
-        return []
+        """Group chats the user owns (00 §3.8)."""
+        return await self.c.chats.owned_chats(user)
 
     # ---- profiles ---------------------------------------------------------------------------------
+
+    async def lookup_actor(self, user_id: int) -> User:
+        """The current row of a socket's user (names and levels change while a socket is open)."""
+        async with self.c.db.read() as session:
+            user = await users_db.get(session, user_id)
+        if user is None:
+            raise AuthRequired()
+        return user
 
     async def lookup_target(self, *, user_id: int | None = None, username: str | None = None) -> User:
         async with self.c.db.read() as session:

@@ -1,0 +1,211 @@
+"""`/v1/portal/chats*`, invites, directory, resolve and status (03 §3, 00 §3.8, §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from portal.api.deps import AuthDep, ContainerDep, UserDep, rate_limit
+from portal.api.responses import errors
+from portal.api.routing import CredentialsFirstRoute
+from portal.schemas.chats import (
+    ActivityOut,
+    ChatDetailOut,
+    ChatOut,
+    ConfigUpdateIn,
+    CreateChatIn,
+    InviteIn,
+    InviteOut,
+    InvitesOut,
+    MembersOut,
+    Ok,
+    PortalStatusOut,
+)
+from portal.schemas.common import Message, Offset, int_range
+from portal.services.ratelimit import Tier
+
+router = APIRouter(
+    prefix="/v1/portal",
+    tags=["chats"],
+    dependencies=[rate_limit(Tier.AUTH)],
+    route_class=CredentialsFirstRoute,
+)
+public_router = APIRouter(
+    prefix="/v1/portal",
+    tags=["chats"],
+    dependencies=[rate_limit(Tier.PUBLIC)],
+    route_class=CredentialsFirstRoute,
+)
+
+CHAT_ERRORS = errors(400, 401, 403, 404, 409, 429)
+
+
+@router.post("/chats", response_model=ChatOut, responses=CHAT_ERRORS)
+async def create_chat(
+    ctx: UserDep,
+    c: ContainerDep,
+    body: Annotated[
+        CreateChatIn,
+        Body(
+            openapi_examples={
+                "private": {
+                    "value": {
+                        "name": "movie-night",
+                        "description": "Films every Friday",
+                        "allow_control_requests": True,
+                        "browser_config": {
+                            "browser": "chromium",
+                            "start_url": "https://example.org",
+                            "kiosk": False,
+                        },
+                    }
+                }
+            }
+        ),
+    ],
+) -> ChatOut:
+    """A private group chat (premium or Admin+, within your chat slots)."""
+    return await c.chats.create_private(ctx.user, body)
+
+
+@router.get("/chats", response_model=list[ChatOut], responses=errors(401, 429))
+async def list_chats(ctx: AuthDep, c: ContainerDep) -> list[ChatOut]:
+    """Official and public chats, private ones you own or belong to (official first, then by activity)."""
+    return await c.chats.list_for(ctx.user)
+
+
+@router.get("/chats/{chat_id}", response_model=ChatDetailOut, responses=errors(400, 401, 403, 404, 429))
+async def get_chat(chat_id: int, ctx: AuthDep, c: ContainerDep) -> ChatDetailOut:
+    """One chat with its live state; managers also get its config."""
+    return await c.chats.detail(ctx.user, chat_id)
+
+
+@router.get("/chats/{chat_id}/members", response_model=MembersOut, responses=errors(400, 401, 403, 404, 429))
+async def chat_members(chat_id: int, ctx: UserDep, c: ContainerDep) -> MembersOut:
+    """Private chats: owner and members; public ones: owner and viewers of the last 24 h."""
+    return await c.chats.members(ctx.user, chat_id)
+
+
+@router.post("/chats/{chat_id}/leave", response_model=Ok, responses=CHAT_ERRORS)
+async def leave_chat(chat_id: int, ctx: UserDep, c: ContainerDep) -> Ok:
+    """Give up your membership (the owner cannot)."""
+    await c.chats.leave(ctx.user, chat_id)
+    return Ok()
+
+
+@router.post("/chats/{chat_id}/config/update", response_model=Message, responses=CHAT_ERRORS)
+async def update_config(
+    chat_id: int,
+    ctx: UserDep,
+    c: ContainerDep,
+    body: Annotated[
+        ConfigUpdateIn,
+        Body(
+            openapi_examples={
+                "wipe": {"value": {"wipe_preset": "1h", "history_visible": False}},
+                "make public": {"value": {"slug": "movie-night"}},
+                "make private": {"value": {"slug": None}},
+            }
+        ),
+    ],
+) -> Message:
+    """Change only the fields sent. A slug makes the chat public; `slug: null` makes it private."""
+    await c.chats.update_config(
+        ctx.user, chat_id, {name: getattr(body, name) for name in body.model_fields_set}
+    )
+    return Message(message="Room config updated")
+
+
+@router.post("/chats/{chat_id}/delete", response_model=Message, responses=CHAT_ERRORS)
+async def delete_chat(chat_id: int, ctx: UserDep, c: ContainerDep) -> Message:
+    """Destroy the chat for good (owner, or a platform Owner)."""
+    name = await c.chats.delete(ctx.user, chat_id)
+    return Message(message=f"Chat '{name}' destroyed")
+
+
+@router.post("/chats/{chat_id}/start", response_model=Ok, responses=errors(400, 401, 403, 404, 409, 429, 503))
+async def start_browser(chat_id: int, ctx: UserDep, c: ContainerDep) -> Ok:
+    """Start the chat's browser VM (owner, or a platform Owner)."""
+    await c.chats.start_vm(ctx.user, chat_id)
+    return Ok()
+
+
+@router.post("/chats/{chat_id}/stop", response_model=Ok, responses=CHAT_ERRORS)
+async def stop_browser(chat_id: int, ctx: UserDep, c: ContainerDep) -> Ok:
+    """Stop the chat's browser VM; idempotent (owner, or a platform Owner)."""
+    await c.chats.stop_vm(ctx.user, chat_id)
+    return Ok()
+
+
+@router.get(
+    "/chats/{chat_id}/activity", response_model=ActivityOut, responses=errors(400, 401, 403, 404, 409, 429)
+)
+async def chat_activity(
+    chat_id: int,
+    ctx: UserDep,
+    c: ContainerDep,
+    offset: Annotated[Offset, Query()] = 0,
+    limit: Annotated[int, Query(), int_range(1, 100)] = 50,
+) -> ActivityOut:
+    """Joins, leaves, kicks and bans, newest first."""
+    return await c.chats.activity(ctx.user, chat_id, offset=offset, limit=limit)
+
+
+# ---- invites ------------------------------------------------------------------------------------------
+
+
+@router.post("/chats/{chat_id}/invites", response_model=InviteOut, responses=CHAT_ERRORS)
+async def create_invite(
+    chat_id: int,
+    ctx: UserDep,
+    c: ContainerDep,
+    body: Annotated[
+        InviteIn,
+        Body(
+            openapi_examples={"ten uses": {"value": {"max_uses": 10, "expires_at": "2026-12-31T00:00:00Z"}}}
+        ),
+    ],
+) -> InviteOut:
+    """A 16-character invite code (at most 20 active per chat)."""
+    return await c.invites.create(ctx.user, chat_id, body)
+
+
+@router.get(
+    "/chats/{chat_id}/invites", response_model=InvitesOut, responses=errors(400, 401, 403, 404, 409, 429)
+)
+async def list_invites(chat_id: int, ctx: UserDep, c: ContainerDep) -> InvitesOut:
+    """Active invites: not expired and not used up."""
+    return await c.invites.list(ctx.user, chat_id)
+
+
+@router.post("/chats/{chat_id}/invites/{code}/delete", response_model=Message, responses=CHAT_ERRORS)
+async def revoke_invite(chat_id: int, code: str, ctx: UserDep, c: ContainerDep) -> Message:
+    return Message(message=await c.invites.revoke(ctx.user, chat_id, code))
+
+
+@router.post("/resolve/{code}", response_model=ChatOut, responses=errors(401, 403, 404, 429))
+async def resolve_invite(code: str, ctx: UserDep, c: ContainerDep) -> ChatOut:
+    """Redeem an invite: you become a member of its chat."""
+    return await c.invites.resolve(ctx.user, code)
+
+
+# ---- presence and the public directory ---------------------------------------------------------------
+
+
+@router.get("/status", response_model=PortalStatusOut, responses=errors(401, 403, 429))
+async def portal_status(ctx: UserDep, c: ContainerDep) -> PortalStatusOut:
+    """Who is online (registered users with a connected socket)."""
+    return await c.rooms.portal_status(ctx.user)
+
+
+@public_router.get("/directory", response_model=list[ChatOut], responses=errors(429))
+async def directory(c: ContainerDep) -> list[ChatOut]:
+    """Official and public chats; no sign-in needed."""
+    return await c.chats.directory()
+
+
+@public_router.get("/directory/{slug}", response_model=ChatOut, responses=errors(404, 429))
+async def directory_entry(slug: str, c: ContainerDep) -> ChatOut:
+    """Resolve a vanity slug to its chat."""
+    return await c.chats.directory_entry(slug)

@@ -1,0 +1,278 @@
+"""Chats, memberships, invites, activity and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, Message, User
+
+GROUP = "group"
+LISTED = ("official", "public")
+MAX_ID = 2**31 - 1
+
+
+class SlugTaken(Exception):
+    """Another chat has this slug."""
+
+
+class InviteCodeTaken(Exception):
+    """A random invite code collided (retry)."""
+
+
+def _valid_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
+
+# ---- chats --------------------------------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, chat_id: int) -> Chat | None:
+    return await session.get(Chat, chat_id) if _valid_id(chat_id) else None
+
+
+async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:
+    if not _valid_id(chat_id):
+        return None
+    return (
+        await session.execute(select(Chat).where(Chat.id == chat_id).with_for_update())
+    ).scalar_one_or_none()
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Chat | None:
+    query = select(Chat).where(Chat.slug == slug, Chat.chat_type == GROUP)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def insert(session: AsyncSession, chat: Chat) -> Chat:
+    try:
+        async with session.begin_nested():
+            session.add(chat)
+            await session.flush()
+    except IntegrityError as exc:
+        raise SlugTaken(chat.slug) from exc
+    return chat
+
+
+async def flush_slug(session: AsyncSession) -> None:
+    """Flush pending changes, turning a slug clash into `SlugTaken`."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise SlugTaken() from exc
+
+
+async def remove(session: AsyncSession, chat_id: int) -> None:
+    await session.execute(delete(Chat).where(Chat.id == chat_id))
+
+
+def _listing_order() -> tuple[object, ...]:
+    official_first = case((Chat.visibility == "official", 0), else_=1)
+    return (official_first, Chat.last_activity_at.desc(), Chat.id.desc())
+
+
+async def listed_for(session: AsyncSession, user_id: int | None) -> Sequence[Chat]:
+    """Official and public group chats, plus the private ones `user_id` owns or is a member of."""
+    visible = Chat.visibility.in_(LISTED)
+    if user_id is not None:
+        member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
+        visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
+    query = select(Chat).where(Chat.chat_type == GROUP, visible).order_by(*_listing_order())
+    return (await session.execute(query)).scalars().all()
+
+
+async def directory(session: AsyncSession) -> Sequence[Chat]:
+    query = (
+        select(Chat).where(Chat.chat_type == GROUP, Chat.visibility.in_(LISTED)).order_by(*_listing_order())
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def owned_by(session: AsyncSession, owner_id: int) -> Sequence[Chat]:
+    query = select(Chat).where(Chat.chat_type == GROUP, Chat.owner_id == owner_id).order_by(Chat.id)
+    return (await session.execute(query)).scalars().all()
+
+
+async def count_owned(session: AsyncSession, owner_id: int) -> int:
+    query = select(func.count()).select_from(Chat).where(Chat.chat_type == GROUP, Chat.owner_id == owner_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def all_groups(session: AsyncSession) -> Sequence[Chat]:
+    query = select(Chat).where(Chat.chat_type == GROUP).order_by(Chat.id)
+    return (await session.execute(query)).scalars().all()
+
+
+async def group_counts(session: AsyncSession) -> tuple[int, int]:
+    """(official + public, private) group chats."""
+    listed = func.sum(case((Chat.visibility.in_(LISTED), 1), else_=0))
+    private = func.sum(case((Chat.visibility == "private", 1), else_=0))
+    row = (await session.execute(select(listed, private).where(Chat.chat_type == GROUP))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
+    rows = (await session.execute(select(User).where(User.id.in_(set(user_ids))))).scalars().all()
+    return {user.id: user for user in rows}
+
+
+# ---- members ------------------------------------------------------------------------------------------
+
+
+async def membership(session: AsyncSession, chat_id: int, user_id: int) -> ChatMember | None:
+    query = select(ChatMember).where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_member(session: AsyncSession, member: ChatMember) -> bool:
+    """Insert a membership; False when the user already had one (a concurrent join won)."""
+    try:
+        async with session.begin_nested():
+            session.add(member)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def remove_member(session: AsyncSession, chat_id: int, user_id: int) -> bool:
+    result = await session.execute(
+        delete(ChatMember).where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def members(
+    session: AsyncSession, chat_id: int, *, since: datetime | None = None
+) -> Sequence[ChatMember]:
+    """Memberships newest join first (optionally only those joined at or after `since`)."""
+    query = select(ChatMember).where(ChatMember.chat_id == chat_id)
+    if since is not None:
+        query = query.where(ChatMember.joined_at >= since)
+    return (
+        (await session.execute(query.order_by(ChatMember.joined_at.desc(), ChatMember.id.desc())))
+        .scalars()
+        .all()
+    )
+
+
+async def member_user_ids(session: AsyncSession, chat_id: int) -> list[int]:
+    query = select(ChatMember.user_id).where(ChatMember.chat_id == chat_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+# ---- invites ------------------------------------------------------------------------------------------
+
+
+def _live_invite(now: datetime) -> object:
+    return and_(
+        or_(ChatInvite.expires_at.is_(None), ChatInvite.expires_at > now),
+        or_(ChatInvite.max_uses.is_(None), ChatInvite.uses < ChatInvite.max_uses),
+    )
+
+
+async def active_invites(session: AsyncSession, chat_id: int, now: datetime) -> Sequence[ChatInvite]:
+    query = (
+        select(ChatInvite)
+        .where(ChatInvite.chat_id == chat_id, _live_invite(now))
+        .order_by(ChatInvite.created_at.desc(), ChatInvite.code)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def count_active_invites(session: AsyncSession, chat_id: int, now: datetime) -> int:
+    query = (
+        select(func.count()).select_from(ChatInvite).where(ChatInvite.chat_id == chat_id, _live_invite(now))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def insert_invite(session: AsyncSession, invite: ChatInvite) -> ChatInvite:
+    try:
+        async with session.begin_nested():
+            session.add(invite)
+            await session.flush()
+    except IntegrityError as exc:
+        raise InviteCodeTaken() from exc
+    return invite
+
+
+async def invite(session: AsyncSession, code: str) -> ChatInvite | None:
+    return await session.get(ChatInvite, code) if len(code) <= 16 else None
+
+
+async def live_invite(session: AsyncSession, code: str, now: datetime) -> ChatInvite | None:
+    if len(code) > 16:
+        return None
+    query = select(ChatInvite).where(ChatInvite.code == code, _live_invite(now))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def use_invite(session: AsyncSession, code: str, now: datetime) -> bool:
+    """Count one use if the invite is still live (atomic against concurrent redeems)."""
+    result = await session.execute(
+        update(ChatInvite).where(ChatInvite.code == code, _live_invite(now)).values(uses=ChatInvite.uses + 1)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_invite(session: AsyncSession, code: str) -> None:
+    await session.execute(delete(ChatInvite).where(ChatInvite.code == code))
+
+
+# ---- activity -----------------------------------------------------------------------------------------
+
+
+async def add_activity(session: AsyncSession, row: ChatActivity) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def activity(
+    session: AsyncSession, chat_id: int, *, offset: int, limit: int
+) -> tuple[Sequence[ChatActivity], int]:
+    total = (
+        await session.execute(
+            select(func.count()).select_from(ChatActivity).where(ChatActivity.chat_id == chat_id)
+        )
+    ).scalar_one()
+    query = (
+        select(ChatActivity)
+        .where(ChatActivity.chat_id == chat_id)
+        .order_by(ChatActivity.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all(), int(total)
+
+
+# ---- messages -----------------------------------------------------------------------------------------
+
+
+async def next_message_id(session: AsyncSession, chat_id: int, now_ms: int) -> tuple[int, int]:
+    """Hand out the chat's next message id in one atomic statement: "{ms}-{seq}", strictly increasing."""
+    newer = now_ms > Chat.last_message_ms
+    result = await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id)
+        .values(
+            last_message_seq=case((newer, 0), else_=Chat.last_message_seq + 1),
+            last_message_ms=case((newer, now_ms), else_=Chat.last_message_ms),
+        )
+        .returning(Chat.last_message_ms, Chat.last_message_seq)
+    )
+    ms, seq = result.one()
+    return int(ms), int(seq)
+
+
+async def add_message(session: AsyncSession, message: Message) -> Message:
+    session.add(message)
+    await session.flush()
+    return message

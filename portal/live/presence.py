@@ -1,0 +1,156 @@
+"""Who is connected and which sockets joined which chat, kept in the LiveStore (shared across nodes).
+
+Keys (all under the store's prefix):
+- `presence:chat:{chat}:sockets`  hash sid → "{user_id}|{token_hash}|{joined_ms}": sockets in the room
+- `presence:chat:{chat}:users`    hash user_id → that user's sockets in the room (viewer_count = HLEN)
+- `presence:socket:{sid}`         set of chat ids the socket joined (to clean up on disconnect)
+- `presence:online`               hash user_id → number of connected sockets (registered users)
+- `presence:node:{node}`          hash sid → user_id ("" for strangers) of the sockets connected to a node,
+                                  and `presence:node:{node}:alive` (a TTL key the node keeps refreshing)
+- `presence:nodes`                set of node ids that have sockets
+
+Counters move with HINCRBY, so "first socket in" / "last socket out" is exact even when two nodes race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.live.base import LiveStore
+
+
+@dataclass(frozen=True)
+class RoomSocket:
+    sid: str
+    user_id: int
+    token_hash: str
+    joined_ms: int
+
+
+def _chat_sockets(chat_id: int) -> str:
+    return f"presence:chat:{chat_id}:sockets"
+
+
+def _chat_users(chat_id: int) -> str:
+    return f"presence:chat:{chat_id}:users"
+
+
+def _socket_chats(sid: str) -> str:
+    return f"presence:socket:{sid}"
+
+
+ONLINE = "presence:online"
+NODES = "presence:nodes"
+
+
+def _node(node_id: str) -> str:
+    return f"presence:node:{node_id}"
+
+
+def _node_alive(node_id: str) -> str:
+    return f"presence:node:{node_id}:alive"
+
+
+def _parse(sid: str, raw: str) -> RoomSocket:
+    user_id, token_hash, joined_ms = raw.split("|")
+    return RoomSocket(sid=sid, user_id=int(user_id), token_hash=token_hash, joined_ms=int(joined_ms))
+
+
+class Presence:
+    def __init__(self, live: LiveStore) -> None:
+        self.live = live
+
+    # ---- connections ------------------------------------------------------------------------------
+
+    async def connected(self, node_id: str, sid: str, user_id: int | None) -> None:
+        """A socket connected on `node_id` (`user_id` None for strangers: they are not "online")."""
+        await self.live.sadd(NODES, node_id)
+        await self.live.hset(_node(node_id), {sid: "" if user_id is None else str(user_id)})
+        if user_id is not None:
+            await self.live.hincr(ONLINE, str(user_id), 1)
+
+    async def disconnected(self, node_id: str, sid: str, user_id: int | None) -> None:
+        await self.live.hdel(_node(node_id), sid)
+        await self.live.delete(_socket_chats(sid))
+        if user_id is not None:
+            await self._decrement(ONLINE, str(user_id))
+
+    async def online_user_ids(self) -> list[int]:
+        return [int(uid) for uid in await self.live.hgetall(ONLINE)]
+
+    async def is_online(self, user_id: int) -> bool:
+        return await self.live.hget(ONLINE, str(user_id)) is not None
+
+    # ---- rooms ------------------------------------------------------------------------------------
+
+    async def join(self, chat_id: int, sid: str, user_id: int, token_hash: str, now_ms: int) -> bool:
+        """Record the socket in the room; True when it is the user's first socket there."""
+        if await self.live.hget(_chat_sockets(chat_id), sid) is not None:
+            return False  # a repeated join of the same socket changes nothing
+        await self.live.hset(_chat_sockets(chat_id), {sid: f"{user_id}|{token_hash}|{now_ms}"})
+        await self.live.sadd(_socket_chats(sid), str(chat_id))
+        return await self.live.hincr(_chat_users(chat_id), str(user_id), 1) == 1
+
+    async def leave(self, chat_id: int, sid: str) -> tuple[RoomSocket, bool] | None:
+        """Forget the socket in the room: (its record, True when it was the user's last socket there).
+
+        None when the socket was not in the room (already removed by a racing disconnect or eviction)."""
+        raw = await self.live.hget(_chat_sockets(chat_id), sid)
+        if raw is None or not await self.live.hdel(_chat_sockets(chat_id), sid):
+            return None
+        await self.live.srem(_socket_chats(sid), str(chat_id))
+        record = _parse(sid, raw)
+        remaining = await self._decrement(_chat_users(chat_id), str(record.user_id))
+        return record, remaining == 0
+
+    async def chats_of_socket(self, sid: str) -> list[int]:
+        return [int(chat_id) for chat_id in await self.live.smembers(_socket_chats(sid))]
+
+    async def sockets_in(self, chat_id: int) -> list[RoomSocket]:
+        """The sockets joined to the room, earliest join first."""
+        records = [_parse(sid, raw) for sid, raw in (await self.live.hgetall(_chat_sockets(chat_id))).items()]
+        return sorted(records, key=lambda r: (r.joined_ms, r.sid))
+
+    async def user_ids_in(self, chat_id: int) -> set[int]:
+        return {int(uid) for uid in await self.live.hgetall(_chat_users(chat_id))}
+
+    async def viewer_count(self, chat_id: int) -> int:
+        return len(await self.live.hgetall(_chat_users(chat_id)))
+
+    async def user_in_room(self, chat_id: int, user_id: int) -> bool:
+        return await self.live.hget(_chat_users(chat_id), str(user_id)) is not None
+
+    async def drop_room(self, chat_id: int) -> None:
+        """Forget a deleted chat's room entirely."""
+        for record in await self.sockets_in(chat_id):
+            await self.live.srem(_socket_chats(record.sid), str(chat_id))
+        await self.live.delete(_chat_sockets(chat_id), _chat_users(chat_id))
+
+    # ---- nodes (sockets of a node that died without cleaning up) -----------------------------------
+
+    async def heartbeat(self, node_id: str, ttl: float) -> None:
+        await self.live.sadd(NODES, node_id)
+        await self.live.set(_node_alive(node_id), "1", ttl=ttl)
+
+    async def dead_nodes(self) -> list[str]:
+        return [
+            node for node in await self.live.smembers(NODES) if await self.live.get(_node_alive(node)) is None
+        ]
+
+    async def sockets_of_node(self, node_id: str) -> dict[str, int | None]:
+        """sid → user id (None for strangers) of the sockets a node holds."""
+        return {
+            sid: int(uid) if uid else None for sid, uid in (await self.live.hgetall(_node(node_id))).items()
+        }
+
+    async def forget_node(self, node_id: str) -> None:
+        await self.live.delete(_node(node_id), _node_alive(node_id))
+        await self.live.srem(NODES, node_id)
+
+    # ---- helpers ----------------------------------------------------------------------------------
+
+    async def _decrement(self, key: str, field: str) -> int:
+        remaining = await self.live.hincr(key, field, -1)
+        if remaining <= 0:
+            await self.live.hdel(key, field)
+        return max(remaining, 0)

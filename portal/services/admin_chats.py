@@ -1,0 +1,275 @@
+"""`/v1/admin/chats/*` (03 §4, 06 §7, 08 §19, §23, §24): operators' view and control of every group chat."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from portal.db import audit as audit_db
+from portal.db import chats as chats_db
+from portal.db import users as users_db
+from portal.db.models import Chat, ChatMember, User
+from portal.db.uow import on_commit, unit_of_work
+from portal.errors import AccessDenied, BadRequest, ErrorCode, NotFound, coded
+from portal.schemas.chats import (
+    AdminChatDetailOut,
+    AdminChatOut,
+    AdminCreateChatIn,
+    AdminMemberOut,
+    LiveStateOut,
+)
+from portal.services.chat_access import LISTED, ChatContext
+from portal.services.chats import browser_config_dict, member_user
+from portal.services.notifier import LOBBY_ROOM, chat_room
+from portal.services.permissions import Level, can_act_on
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+
+def admin_view(chat: Chat) -> AdminChatOut:
+    return AdminChatOut(
+        id=chat.id,
+        name=chat.name,
+        owner_id=chat.owner_id,
+        is_public=chat.visibility in LISTED,
+        visibility=chat.visibility,
+        label=chat.label,
+        slug=chat.slug,
+        description=chat.description,
+        avatar_source=chat.avatar_source,
+        last_activity_at=chat.last_activity_at,
+        created_at=chat.created_at,
+        updated_at=chat.updated_at,
+    )
+
+
+def may_act_on_chat(ctx: ChatContext) -> bool:
+    """Admin update/delete/start/stop: owning the chat, or rank over its owner (08 §24, §49)."""
+    return ctx.is_owner or ctx.owner is None or can_act_on(ctx.actor, ctx.owner)
+
+
+class AdminChatService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def list(self) -> list[AdminChatOut]:
+        async with self.c.db.read() as session:
+            return [admin_view(chat) for chat in await chats_db.all_groups(session)]
+
+    async def create_official(
+        self, actor: User | None, body: AdminCreateChatIn, *, owner_id: int | None = None
+    ) -> LiveStateOut:
+        """An official chat owned by the caller (or `owner_id` from the CLI); the slug must be free."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            owner = actor if actor is not None else await users_db.get(session, owner_id or 0)
+            if owner is None or owner.is_stranger:
+                raise NotFound("User")
+            await self.c.chats.check_slot(session, owner, now)
+            try:
+                chat = await chats_db.insert(
+                    session,
+                    self.c.chats.new_chat(
+                        name=body.name,
+                        owner_id=owner.id,
+                        visibility="official",
+                        slug=body.slug,
+                        description=body.description,
+                        allow_control_requests=body.allow_control_requests,
+                        browser_config=browser_config_dict(body.browser_config),
+                        now=now,
+                    ),
+                )
+            except chats_db.SlugTaken:
+                raise coded(ErrorCode.SLUG_TAKEN, 409) from None
+            await audit_db.record(
+                session,
+                event_type="CHAT_CREATE_OFFICIAL",
+                entity_type="chat",
+                entity_id=chat.id,
+                actor_id=actor.id if actor else None,
+                metadata={"name": chat.name, "slug": chat.slug},
+                now=now,
+            )
+            chat_id = chat.id
+
+            async def announce() -> None:
+                await self.c.notifier.emit("chat:status", await self.c.rooms.status(chat_id), room=LOBBY_ROOM)
+
+            on_commit(session, announce)
+        return LiveStateOut(
+            chat_id=chat.id,
+            chat_name=chat.name,
+            username=owner.username,
+            browser=chat.browser_config["browser"],
+            allow_control_requests=chat.allow_control_requests,
+            visibility=chat.visibility,
+            label=chat.label,
+            slug=chat.slug,
+            description=chat.description,
+            avatar_source=chat.avatar_source,
+            running=False,
+            viewer_count=0,
+        )
+
+    async def detail(self, actor: User, chat_id: int) -> AdminChatDetailOut:
+        async with self.c.db.read() as session:
+            ctx = await self.c.chats.context(session, actor, chat_id)
+            rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != ctx.chat.owner_id]
+            users = await chats_db.users_by_id(session, [m.user_id for m in rows])
+            platforms = await users_db.platforms_of_many(session, list(users))
+        in_room = await self.c.presence.user_ids_in(chat_id)
+        members = [
+            AdminMemberOut(
+                user=member_user(users[m.user_id], platforms.get(m.user_id, [])),
+                is_online=m.user_id in in_room,
+                joined_at=m.joined_at,
+            )
+            for m in rows
+            if m.user_id in users
+        ]
+        return AdminChatDetailOut(
+            **admin_view(ctx.chat).model_dump(),
+            browser_config=ctx.chat.browser_config,
+            member_count=len(members),
+            members=members,
+        )
+
+    async def update(self, actor: User, chat_id: int, changes: dict[str, Any]) -> AdminChatOut:
+        """Partial update; `slug: null` makes the chat private unless `visibility` comes with it (03 §4.4)."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
+            if not may_act_on_chat(ctx):
+                raise AccessDenied()
+            self.c.chats.refuse_direct(ctx)
+            chat = ctx.chat
+            was_listed = chat.visibility in LISTED
+            changed = self._apply(chat, changes)
+            if changed:
+                chat.updated_at = now
+                try:
+                    await chats_db.flush_slug(session)
+                except chats_db.SlugTaken:
+                    raise coded(ErrorCode.SLUG_TAKEN, 409) from None
+                await audit_db.record(
+                    session,
+                    event_type="CHAT_UPDATE",
+                    entity_type="chat",
+                    entity_id=chat.id,
+                    actor_id=actor.id,
+                    metadata={"fields": sorted(changed)},
+                    now=now,
+                )
+            await self.c.chats.announce_config(session, chat, changed, was_listed)
+        return admin_view(chat)
+
+    @staticmethod
+    def _apply(chat: Chat, changes: dict[str, Any]) -> dict[str, Any]:
+        changed: dict[str, Any] = {}
+        for name in ("name", "label", "description"):
+            if name in changes and changes[name] is None and name == "name":
+                raise BadRequest("name must not be null")
+            if name in changes and getattr(chat, name) != changes[name]:
+                setattr(chat, name, changes[name])
+                changed[name] = changes[name]
+        if "browser_config" in changes:
+            config = (
+                browser_config_dict(changes["browser_config"])
+                if changes["browser_config"] is not None
+                else None
+            )
+            if config is None:
+                raise BadRequest("browser_config must not be null")
+            if config != chat.browser_config:
+                chat.browser_config = config
+                changed["browser_config"] = config
+        visibility = changes.get("visibility") or chat.visibility
+        slug = changes.get("slug", chat.slug)
+        if "slug" in changes and changes["slug"] is None and "visibility" not in changes:
+            visibility = "private"
+        if visibility == "private":
+            slug = None
+        elif slug is None:
+            raise BadRequest("slug is required for public chats")
+        for name, value in (("slug", slug), ("visibility", visibility)):
+            if getattr(chat, name) != value:
+                setattr(chat, name, value)
+                changed[name] = value
+        return changed
+
+    async def delete(self, actor: User | None, chat_id: int) -> str:
+        name = await self.c.chats.delete(actor, chat_id, by_admin=True)
+        return f"Chat '{name}' deleted"
+
+    async def transfer(self, actor: User | None, chat_id: int, new_owner_id: int) -> str:
+        """Hand a chat to another registered user (Owner only, 08 §24): slots are ignored; in a private chat
+        the old owner stays as a member."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            chat = await chats_db.get_for_update(session, chat_id)
+            if chat is None or chat.chat_type != "group":
+                raise NotFound("Chat")
+            new_owner = (
+                await users_db.get(session, new_owner_id) if 1 <= new_owner_id <= chats_db.MAX_ID else None
+            )
+            if new_owner is None or new_owner.is_stranger:
+                raise NotFound("User")
+            if chat.owner_id == new_owner.id:
+                return f"Chat '{chat.name}' transferred to {new_owner.username}"
+            old_owner_id = chat.owner_id
+            await chats_db.remove_member(session, chat_id, new_owner.id)
+            if chat.visibility == "private" and old_owner_id is not None:
+                await chats_db.add_member(
+                    session,
+                    ChatMember(
+                        chat_id=chat_id,
+                        user_id=old_owner_id,
+                        method=None,
+                        invite_code=None,
+                        joined_at=now,
+                        created_at=now,
+                    ),
+                )
+            chat.owner_id, chat.updated_at = new_owner.id, now
+            await audit_db.record(
+                session,
+                event_type="CHAT_TRANSFER",
+                entity_type="chat",
+                entity_id=chat_id,
+                actor_id=actor.id if actor else None,
+                metadata={"user_id": new_owner.id, "old_owner_id": old_owner_id},
+                now=now,
+            )
+
+            async def announce() -> None:
+                await self.c.notifier.emit(
+                    "room:members",
+                    {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
+                    room=chat_room(chat_id),
+                )
+
+            on_commit(session, announce)
+        return f"Chat '{chat.name}' transferred to {new_owner.username}"
+
+    async def kick(self, actor: User, chat_id: int, target_id: int) -> str:
+        kicked = await self.c.chat_moderation.kick(actor, chat_id, target_id, as_admin=True)
+        return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
+
+    async def start(self, actor: User, chat_id: int) -> str:
+        await self._vm_gate(actor, chat_id)
+        await self.c.vms.start(chat_id)
+        return "unreachable"  # pragma: no cover - start raises until the VM issue
+
+    async def stop(self, actor: User, chat_id: int) -> str:
+        await self._vm_gate(actor, chat_id)
+        raise coded(ErrorCode.VM_UNAVAILABLE, 503, message="Browser VMs are not available yet")
+
+    async def _vm_gate(self, actor: User, chat_id: int) -> None:
+        async with self.c.db.read() as session:
+            ctx = await self.c.chats.context(session, actor, chat_id)
+        if not may_act_on_chat(ctx):
+            raise AccessDenied()
+        self.c.chats.refuse_direct(ctx)
+        if actor.permission_level < Level.ADMIN:  # pragma: no cover - the route's gate
+            raise AccessDenied()

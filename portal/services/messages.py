@@ -1,0 +1,76 @@
+"""Chat messages: the message object and system messages (00 §4, 04 §2, 08 §10, §17).
+
+User messages (E2EE) arrive with the messaging issue; system messages are written here because joins,
+leaves, kicks and config changes post them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import chats as chats_db
+from portal.db.models import Chat, Message, User
+from portal.db.uow import on_commit
+from portal.services.notifier import chat_room
+from portal.services.users import avatar_url
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+SYSTEM_EPOCH = "0000000000000000"
+
+
+def epoch_hex(epoch: int) -> str:
+    """History shows the epoch as 16 lowercase hex digits (00 §4, 08 §2)."""
+    return f"{epoch:016x}"
+
+
+def message_view(message: Message, chat: Chat, sender: User | None) -> dict[str, Any]:
+    """The history message object, also the payload of `message:new` (04 §2)."""
+    return {
+        "chat_id": chat.id,
+        "chat_name": chat.name,
+        "id": message.wire_id,
+        "sender": None
+        if sender is None
+        else {"id": sender.id, "username": sender.username, "avatar_url": avatar_url(sender, [])},
+        "permission_level": message.sender_level,
+        "content": message.content,
+        "type": message.type,
+        "epoch": SYSTEM_EPOCH if message.type == "system" else epoch_hex(message.epoch),
+        "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+class MessageService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def post_system(self, session: AsyncSession, chat: Chat, text: str) -> Message:
+        """Store a plain-text system message and announce it (`message:new`) once the transaction commits."""
+        now = self.c.clock.now()
+        ms, seq = await chats_db.next_message_id(session, chat.id, int(now.timestamp() * 1000))
+        message = await chats_db.add_message(
+            session,
+            Message(
+                chat_id=chat.id,
+                ms=ms,
+                seq=seq,
+                sender_id=None,
+                sender_level=None,
+                type="system",
+                content=text,
+                epoch=0,
+                created_at=now,
+            ),
+        )
+        chat.last_activity_at = now
+        payload = message_view(message, chat, None)
+
+        async def announce() -> None:
+            await self.c.notifier.emit("message:new", payload, room=chat_room(chat.id))
+
+        on_commit(session, announce)
+        return message

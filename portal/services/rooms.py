@@ -1,0 +1,316 @@
+"""Chat rooms over Socket.IO: connect, join, leave, typing, disconnect and the live chat state (00 §5).
+
+The realtime layer calls these with the socket id; everything that decides anything is here. Presence is
+shared through the LiveStore, so viewer counts and "first socket in / last socket out" are right across
+nodes; events go out through the Notifier.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import chats as chats_db
+from portal.db import users as users_db
+from portal.db.models import Chat, ChatMember, User
+from portal.db.uow import unit_of_work
+from portal.errors import AccessDenied, ErrorCode, NotFound, coded
+from portal.schemas.chats import OnlineUser, PortalStatusOut
+from portal.services.chat_access import LISTED, ChatContext, can_see
+from portal.services.chats import member_user, user_ref
+from portal.services.notifier import chat_room
+from portal.services.sessions import AuthContext
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+log = logging.getLogger("portal.rooms")
+ONLINE_LIST_CAP = 200
+TYPING_INTERVAL = 1  # second: at most one typing event per user per chat (08 §61)
+
+
+@dataclass(frozen=True)
+class SocketUser:
+    """What a socket's handlers know about its owner (saved at connect)."""
+
+    user_id: int
+    token_hash: str
+    is_stranger: bool
+
+    @classmethod
+    def of(cls, ctx: AuthContext) -> SocketUser:
+        return cls(user_id=ctx.user.id, token_hash=ctx.token_hash, is_stranger=ctx.user.is_stranger)
+
+
+class RoomService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    @property
+    def presence(self):
+        return self.c.presence
+
+    # ---- connections ------------------------------------------------------------------------------
+
+    async def connected(self, who: SocketUser, sid: str) -> list[dict[str, Any]]:
+        """Record the connection; answer the `chat:list` payload."""
+        await self.presence.connected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
+        return await self.chat_list(who)
+
+    async def chat_list(self, who: SocketUser) -> list[dict[str, Any]]:
+        async with self.c.db.read() as session:
+            chats = [] if who.is_stranger else await chats_db.listed_for(session, who.user_id)
+        return [await self.status(chat.id) for chat in chats]
+
+    async def status(self, chat_id: int) -> dict[str, Any]:
+        """The `chat:status` payload (`chat:list` entries have the same shape)."""
+        return {
+            "chat_id": chat_id,
+            "running": await self.c.vms.is_running(chat_id),
+            "viewer_count": await self.presence.viewer_count(chat_id),
+        }
+
+    async def broadcast_status(self, chat_id: int) -> None:
+        """Send `chat:status` to everyone who can list the chat."""
+        async with self.c.db.read() as session:
+            chat = await chats_db.get(session, chat_id)
+            rooms = await self.c.chats.lister_rooms(session, chat) if chat else []
+        if rooms:
+            await self.c.notifier.emit("chat:status", await self.status(chat_id), room=rooms)
+
+    async def disconnected(self, who: SocketUser, sid: str) -> None:
+        """A socket went away: it leaves every room it had joined, then it is offline."""
+        for chat_id in await self.presence.chats_of_socket(sid):
+            await self._left(chat_id, sid, announce=True)
+        await self.presence.disconnected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
+
+    # ---- join -------------------------------------------------------------------------------------
+
+    async def join(
+        self,
+        who: SocketUser,
+        sid: str,
+        *,
+        chat_id: int | None = None,
+        slug: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """`room:join`: the join rules, membership bookkeeping and the ack (00 §5, 08 §14, §20)."""
+        if token is not None:
+            raise NotFound("Chat")  # direct chats (match tokens) arrive with the match issue
+        async with self.c.db.read() as session:
+            user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
+        first = await self.presence.join(ctx.chat.id, sid, user.id, who.token_hash, self._now_ms())
+        try:
+            if first:
+                await self._first_join(user, ctx.chat.id, via_slug=slug is not None)
+        except Exception:
+            await self.presence.leave(ctx.chat.id, sid)
+            raise
+        await self.c.notifier.enter_room(sid, chat_room(ctx.chat.id))
+        if first:
+            await self._announce_arrival(user, ctx.chat.id)
+        return await self._ack(user, ctx.chat.id)
+
+    async def _joinable(
+        self, session: AsyncSession, who: SocketUser, *, chat_id: int | None, slug: str | None
+    ) -> tuple[User, ChatContext]:
+        user = await users_db.get(session, who.user_id)
+        if user is None:
+            raise AccessDenied()
+        chat = await self._find(session, chat_id=chat_id, slug=slug)
+        member = await chats_db.membership(session, chat.id, user.id)
+        owner = await users_db.get(session, chat.owner_id) if chat.owner_id is not None else None
+        ctx = ChatContext(chat=chat, owner=owner, actor=user, is_member=member is not None)
+        if not can_see(ctx):
+            raise AccessDenied()
+        return user, ctx
+
+    @staticmethod
+    async def _find(session: AsyncSession, *, chat_id: int | None, slug: str | None) -> Chat:
+        chat = await chats_db.by_slug(session, slug) if slug is not None else None
+        if slug is None and chat_id is not None:
+            chat = await chats_db.get(session, chat_id)
+        if chat is None or (slug is not None and chat_id is not None and chat.id != chat_id):
+            raise NotFound("Chat")
+        if slug is not None and chat.visibility not in LISTED:
+            raise NotFound("Chat")
+        return chat
+
+    async def _first_join(self, user: User, chat_id: int, *, via_slug: bool) -> None:
+        """The user's first socket in the room: membership, activity and the "joined" message."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            chat = await chats_db.get(session, chat_id)
+            if chat is None:
+                raise NotFound("Chat")
+            member = await chats_db.membership(session, chat_id, user.id)
+            if member is not None:
+                member.joined_at = now
+            elif chat.visibility in LISTED and chat.owner_id != user.id:
+                method = "vanity" if via_slug else "direct"
+                added = await chats_db.add_member(
+                    session,
+                    ChatMember(
+                        chat_id=chat_id,
+                        user_id=user.id,
+                        method=method,
+                        invite_code=chat.slug if via_slug else None,
+                        joined_at=now,
+                        created_at=now,
+                    ),
+                )
+                if added:
+                    await self.c.chats.add_activity(
+                        session,
+                        chat_id,
+                        user.id,
+                        "join",
+                        method=method,
+                        invite_code=chat.slug if via_slug else None,
+                    )
+            await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
+
+    async def _announce_arrival(self, user: User, chat_id: int) -> None:
+        async with self.c.db.read() as session:
+            platforms = await users_db.platforms_of(session, user.id)
+        await self.c.notifier.emit(
+            "room:member_joined",
+            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
+            room=chat_room(chat_id),
+        )
+        await self._after_change(chat_id)
+
+    async def _after_change(self, chat_id: int) -> None:
+        """The room's member list and viewer count changed."""
+        await self.c.notifier.emit(
+            "room:members",
+            {"chat_id": chat_id, "members": await self.members(chat_id)},
+            room=chat_room(chat_id),
+        )
+        await self.broadcast_status(chat_id)
+
+    async def _ack(self, user: User, chat_id: int) -> dict[str, Any]:
+        async with self.c.db.read() as session:
+            chat = await chats_db.get(session, chat_id)
+            if chat is None:
+                raise NotFound("Chat")
+            view = await self.c.chats.view(session, chat)
+        live = await self.status(chat_id)
+        return {
+            "ok": True,
+            "chat": view.model_dump(mode="json"),
+            "epoch": chat.epoch,
+            "history_visible": chat.history_visible,
+            "members": await self.members(chat_id),
+            "public_keys": [],  # E2EE: the messaging issue
+            "key": None,
+            "distributor": None,
+            "live": {"running": live["running"], "viewer_count": live["viewer_count"]},
+            "vm": None,  # browser VMs: the VM issue
+            "control": {"host_user_id": None, "queue": []},
+        }
+
+    async def members(self, chat_id: int) -> list[dict[str, Any]]:
+        """`room:members` (08 §14): private → owner and members with `online`; listed → users in the room."""
+        in_room = await self.presence.user_ids_in(chat_id)
+        async with self.c.db.read() as session:
+            chat = await chats_db.get(session, chat_id)
+            if chat is None:
+                return []
+            if chat.visibility in LISTED:
+                ids = sorted(in_room)
+            else:
+                members = await chats_db.member_user_ids(session, chat_id)
+                ids = [*([chat.owner_id] if chat.owner_id else []), *sorted(set(members) - {chat.owner_id})]
+            users = await chats_db.users_by_id(session, ids)
+            platforms = await users_db.platforms_of_many(session, list(users))
+        return [
+            {"user": member_user(users[uid], platforms.get(uid, [])).model_dump(), "online": uid in in_room}
+            for uid in ids
+            if uid in users
+        ]
+
+    # ---- leave ------------------------------------------------------------------------------------
+
+    async def leave(self, who: SocketUser, sid: str, chat_id: int) -> None:
+        """`room:leave`: idempotent; the last socket out writes "left the chat"."""
+        await self.c.notifier.leave_room(sid, chat_room(chat_id))
+        await self._left(chat_id, sid, announce=True)
+
+    async def forget(self, sid: str, chat_id: int) -> None:
+        """A socket removed by the server (kick, leave from another device, deletion): bookkeeping only —
+        whoever removed it has already written the system message."""
+        await self._left(chat_id, sid, announce=False)
+
+    async def _left(self, chat_id: int, sid: str, *, announce: bool) -> None:
+        result = await self.presence.leave(chat_id, sid)
+        if result is None:
+            return
+        record, last = result
+        if not last:
+            return
+        async with unit_of_work(self.c.db) as session:
+            chat = await chats_db.get(session, chat_id)
+            user = await users_db.get(session, record.user_id)
+            if chat is None or user is None:
+                return
+            if announce:
+                await self.c.messages.post_system(session, chat, f"{user.username} left the chat")
+            platforms = await users_db.platforms_of(session, user.id)
+        await self.c.notifier.emit(
+            "room:member_left",
+            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
+            room=chat_room(chat_id),
+        )
+        await self._after_change(chat_id)
+
+    # ---- typing -----------------------------------------------------------------------------------
+
+    async def typing(self, who: SocketUser, sid: str, chat_id: int) -> None:
+        """At most one `typing` per user per chat per second; sockets that have not joined are ignored."""
+        if chat_id not in await self.presence.chats_of_socket(sid):
+            raise coded(ErrorCode.NOT_JOINED, 403)
+        window = int(self.c.clock.time() // TYPING_INTERVAL)
+        if await self.c.live.set(
+            f"typing:{chat_id}:{who.user_id}:{window}", "1", ttl=TYPING_INTERVAL * 2, only_if_absent=True
+        ):
+            await self.c.notifier.emit(
+                "typing", {"chat_id": chat_id, "user_id": who.user_id}, room=chat_room(chat_id), skip_sid=sid
+            )
+
+    # ---- the portal as a whole --------------------------------------------------------------------
+
+    async def portal_status(self, actor: User) -> PortalStatusOut:
+        """`GET /v1/portal/status`: registered users with a socket, by username, at most 200 (08 §43)."""
+        online = await self.presence.online_user_ids()
+        async with self.c.db.read() as session:
+            users = await chats_db.users_by_id(session, online)
+        listed = sorted(
+            (u for u in users.values() if not u.is_stranger), key=lambda u: (u.username.lower(), u.id)
+        )
+        return PortalStatusOut(
+            online=len(listed),
+            users=[OnlineUser(user_id=u.id, username=u.username) for u in listed[:ONLINE_LIST_CAP]],
+            muted=False,  # hard mutes arrive with the moderation issue
+        )
+
+    # ---- nodes that died --------------------------------------------------------------------------
+
+    async def sweep_dead_nodes(self) -> int:
+        """Sockets of nodes that stopped refreshing their liveness key leave their rooms (as a disconnect)."""
+        swept = 0
+        for node_id in await self.presence.dead_nodes():
+            for sid, user_id in (await self.presence.sockets_of_node(node_id)).items():
+                for chat_id in await self.presence.chats_of_socket(sid):
+                    await self._left(chat_id, sid, announce=True)
+                await self.presence.disconnected(node_id, sid, user_id)
+                swept += 1
+            await self.presence.forget_node(node_id)
+        return swept
+
+    def _now_ms(self) -> int:
+        return int(self.c.clock.time() * 1000)
