@@ -149,6 +149,40 @@ class Portal:
         user = await self.web_login(client, identity["platform"], identity["platform_user_id"])
         return LoggedIn(client, user)
 
+    # ---- chats --------------------------------------------------------------------------------------
+
+    async def private_chat(
+        self, owner: LoggedIn, *, name: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A private chat created through `POST /v1/portal/chats` (the owner needs premium or Admin+)."""
+        body = {"name": name or unique_name("chat"), **fields}
+        return dict(await owner.client.call("POST", "/v1/portal/chats", json=body))
+
+    async def public_chat(
+        self, owner: LoggedIn, *, name: str | None = None, slug: str | None = None
+    ) -> dict[str, Any]:
+        """A private chat made public by giving it a slug (config/update)."""
+        chat = await self.private_chat(owner, name=name)
+        slug = slug or f"pub-{chat['id']}-{secrets.token_hex(2)}"
+        await owner.client.call("POST", f"/v1/portal/chats/{chat['id']}/config/update", json={"slug": slug})
+        return {**chat, "visibility": "public", "slug": slug}
+
+    async def official_chat(
+        self, owner_id: int, *, name: str | None = None, slug: str | None = None
+    ) -> dict[str, Any]:
+        """An official chat, made by the same action as `POST /v1/admin/chats` (as the CLI does)."""
+        from portal.schemas.chats import AdminCreateChatIn
+
+        slug = slug or f"off-{secrets.token_hex(4)}"
+        body = AdminCreateChatIn(name=name or unique_name("official"), slug=slug)
+        live = await self.container.admin_chats.create_official(None, body, owner_id=owner_id)
+        return {"id": live.chat_id, "name": live.chat_name, "slug": slug, "visibility": "official"}
+
+    async def invite_into(self, owner: LoggedIn, chat_id: int, member: LoggedIn) -> None:
+        """Make `member` a member of `chat_id` through an invite the owner creates and the member redeems."""
+        invite = await owner.client.call("POST", f"/v1/portal/chats/{chat_id}/invites", json={})
+        await member.client.call("POST", f"/v1/portal/resolve/{invite['code']}")
+
     async def stranger(self) -> LoggedIn:
         client = self.client()
         return LoggedIn(client, dict(await client.stranger()))
