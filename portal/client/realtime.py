@@ -1,0 +1,111 @@
+"""The SDK's Socket.IO side: connect with a session, call events with acks, and read events in order.
+
+    async with RealtimeClient(base_url, portal.session_token) as rt:
+        ack = await rt.join(chat_id=7)
+        message = await rt.next("message:new")
+
+Every event received is queued under its name (read with `next`) and passed to handlers registered with
+`on`. Acks with `ok: false` raise `RealtimeError` from `call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class RealtimeError(Exception):
+    def __init__(self, ack: dict[str, Any]) -> None:
+        self.ack = ack
+        self.error = str(ack.get("error", ""))
+        super().__init__(f"{self.error}: {ack.get('message', '')}")
+
+
+class RealtimeClient:
+    def __init__(
+        self,
+        base_url: str,
+        session_token: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url
+        self.session_token = session_token
+        self.headers = headers or {}
+        self.timeout = timeout
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.handlers: dict[str, list[Handler]] = defaultdict(list)
+        self.connect_error: Any = None
+        self.sio.on("*", self._dispatch)
+        self.sio.on("connect_error", self._on_connect_error)
+
+    async def __aenter__(self) -> RealtimeClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.base_url,
+            auth={"session": self.session_token},
+            headers=self.headers,
+            transports=["websocket"],
+            wait_timeout=self.timeout,
+        )
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected
+
+    # ---- events -----------------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Handler) -> None:
+        self.handlers[event].append(handler)
+
+    async def next(self, event: str, timeout: float | None = None) -> Any:
+        """The next `event` received (waits up to `timeout`)."""
+        return await asyncio.wait_for(self.queues[event].get(), timeout or self.timeout)
+
+    async def call(self, event: str, data: Any = None, timeout: float | None = None) -> dict[str, Any]:
+        ack = await self.sio.call(event, data if data is not None else {}, timeout=timeout or self.timeout)
+        if isinstance(ack, dict) and ack.get("ok") is False:
+            raise RealtimeError(ack)
+        return ack
+
+    async def emit(self, event: str, data: Any = None) -> None:
+        await self.sio.emit(event, data if data is not None else {})
+
+    async def _dispatch(self, event: str, data: Any = None) -> None:
+        await self.queues[event].put(data)
+        for handler in self.handlers.get(event, []):
+            await handler(data)
+
+    async def _on_connect_error(self, data: Any) -> None:
+        self.connect_error = data
+
+    # ---- rooms ------------------------------------------------------------------------------------
+
+    async def join(
+        self, *, chat_id: int | None = None, slug: str | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        payload = {
+            k: v for k, v in {"chat_id": chat_id, "slug": slug, "token": token}.items() if v is not None
+        }
+        return await self.call("room:join", payload)
+
+    async def leave(self, chat_id: int) -> dict[str, Any]:
+        return await self.call("room:leave", {"chat_id": chat_id})
