@@ -326,3 +326,57 @@ class Message(Base):
     @property
     def wire_id(self) -> str:
         return f"{self.ms}-{self.seq}"
+
+
+# ---- E2EE and chat moderation (issue 4) ---------------------------------------------------------------
+
+
+class SessionKey(Base):
+    """A session's registered X25519 public key (00 §4): one per session, gone with the session."""
+
+    __tablename__ = "session_keys"
+
+    session_pk: Mapped[int] = mapped_column(ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatKeyBlob(Base):
+    """A chat key wrapped for one session at one epoch; the first blob stored wins (08 §13)."""
+
+    __tablename__ = "chat_key_blobs"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    session_pk: Mapped[int] = mapped_column(ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    blob: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatRestriction(Base):
+    """A chat ban or mute (`kind`), with `expires_at` null for permanent / indefinite."""
+
+    __tablename__ = "chat_restrictions"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # ban | mute
+    reason: Mapped[str | None] = mapped_column(String(500))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HardMute(Base):
+    """A platform-wide mute (04 §6.4); `expires_at` null = until lifted."""
+
+    __tablename__ = "hard_mutes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
