@@ -20,6 +20,7 @@ from portal.services.auth import AuthService
 from portal.services.bots import BotService
 from portal.services.chat_moderation import ChatModerationService
 from portal.services.chats import ChatService
+from portal.services.e2ee import E2EEService
 from portal.services.geo import GeoLookup, create_geo_lookup
 from portal.services.health import HealthService
 from portal.services.invites import InviteService
@@ -28,6 +29,7 @@ from portal.services.messages import MessageService
 from portal.services.notifications import NotificationService
 from portal.services.notifier import Notifier, NullNotifier
 from portal.services.ratelimit import RateLimiter
+from portal.services.restrictions import RestrictionService
 from portal.services.rooms import RoomService
 from portal.services.sessions import SessionService
 from portal.services.subscriptions import SubscriptionService
@@ -128,6 +130,14 @@ class Container:
     @cached_property
     def vms(self) -> VmService:
         return VmService(self)
+
+    @cached_property
+    def e2ee(self) -> E2EEService:
+        return E2EEService(self)
+
+    @cached_property
+    def restrictions(self) -> RestrictionService:
+        return RestrictionService(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""Session public keys and wrapped chat keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db.models import ChatKeyBlob, SessionKey, UserSession
+
+
+async def key_of(session: AsyncSession, session_pk: int) -> SessionKey | None:
+    return await session.get(SessionKey, session_pk)
+
+
+async def put_key(
+    session: AsyncSession, session_pk: int, user_id: int, public_key: str, now: datetime
+) -> bool:
+    """Store or replace a session's key; False when it is the same key as stored (nothing changes)."""
+    row = await session.get(SessionKey, session_pk)
+    if row is not None and row.public_key == public_key:
+        return False
+    if row is None:
+        session.add(
+            SessionKey(
+                session_pk=session_pk, user_id=user_id, public_key=public_key, created_at=now, updated_at=now
+            )
+        )
+    else:
+        row.public_key, row.updated_at = public_key, now
+    await session.flush()
+    return True
+
+
+async def drop_keys(session: AsyncSession, session_pks: Sequence[int]) -> None:
+    """A session's key and blobs die with it (00 §4)."""
+    if session_pks:
+        await session.execute(delete(SessionKey).where(SessionKey.session_pk.in_(session_pks)))
+        await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.session_pk.in_(session_pks)))
+
+
+async def sessions_by_hash(session: AsyncSession, token_hashes: Sequence[str]) -> dict[str, UserSession]:
+    """Open sessions for token hashes (presence records carry the hash)."""
+    if not token_hashes:
+        return {}
+    query = select(UserSession).where(
+        UserSession.token_hash.in_(set(token_hashes)), UserSession.ended_at.is_(None)
+    )
+    return {row.token_hash: row for row in (await session.execute(query)).scalars()}
+
+
+async def keys_for(session: AsyncSession, session_pks: Sequence[int]) -> dict[int, str]:
+    if not session_pks:
+        return {}
+    query = select(SessionKey.session_pk, SessionKey.public_key).where(
+        SessionKey.session_pk.in_(set(session_pks))
+    )
+    return {pk: key for pk, key in (await session.execute(query)).all()}
+
+
+async def blob_for(session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> str | None:
+    row = await session.get(ChatKeyBlob, (chat_id, epoch, session_pk))
+    return row.blob if row else None
+
+
+async def holders(session: AsyncSession, chat_id: int, epoch: int) -> set[int]:
+    """Sessions holding a blob of this epoch."""
+    query = select(ChatKeyBlob.session_pk).where(ChatKeyBlob.chat_id == chat_id, ChatKeyBlob.epoch == epoch)
+    return set((await session.execute(query)).scalars().all())
+
+
+async def store_blob(session: AsyncSession, blob: ChatKeyBlob) -> bool:
+    """Insert unless a blob is already stored for that (chat, epoch, session): the first one wins."""
+    if await session.get(ChatKeyBlob, (blob.chat_id, blob.epoch, blob.session_pk)) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(blob)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def drop_old_blobs(session: AsyncSession, chat_id: int, epoch: int) -> None:
+    """On rotation every blob of an older epoch goes (00 §4)."""
+    await session.execute(
+        delete(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat_id, ChatKeyBlob.epoch < epoch)
+    )

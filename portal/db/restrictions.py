@@ -1,0 +1,78 @@
+"""Chat bans and mutes, and platform hard mutes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db.models import ChatRestriction, HardMute
+
+
+def _in_force(now: datetime) -> object:
+    return or_(ChatRestriction.expires_at.is_(None), ChatRestriction.expires_at > now)
+
+
+async def restriction(
+    session: AsyncSession, chat_id: int, user_id: int, kind: str, now: datetime
+) -> ChatRestriction | None:
+    query = select(ChatRestriction).where(
+        ChatRestriction.chat_id == chat_id,
+        ChatRestriction.user_id == user_id,
+        ChatRestriction.kind == kind,
+        _in_force(now),
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def banned_among(
+    session: AsyncSession, chat_id: int, user_ids: Iterable[int], now: datetime
+) -> set[int]:
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    query = select(ChatRestriction.user_id).where(
+        ChatRestriction.chat_id == chat_id,
+        ChatRestriction.kind == "ban",
+        ChatRestriction.user_id.in_(ids),
+        _in_force(now),
+    )
+    return set((await session.execute(query)).scalars().all())
+
+
+async def put(session: AsyncSession, row: ChatRestriction) -> None:
+    """Replace any earlier ban/mute of the same kind (a new one replaces the old TTL)."""
+    await lift(session, row.chat_id, row.user_id, row.kind)
+    session.add(row)
+    await session.flush()
+
+
+async def lift(session: AsyncSession, chat_id: int, user_id: int, kind: str) -> bool:
+    result = await session.execute(
+        delete(ChatRestriction).where(
+            ChatRestriction.chat_id == chat_id,
+            ChatRestriction.user_id == user_id,
+            ChatRestriction.kind == kind,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def hard_mute(session: AsyncSession, user_id: int, now: datetime) -> HardMute | None:
+    row = await session.get(HardMute, user_id)
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    return row
+
+
+async def put_hard_mute(session: AsyncSession, row: HardMute) -> None:
+    await lift_hard_mute(session, row.user_id)
+    session.add(row)
+    await session.flush()
+
+
+async def lift_hard_mute(session: AsyncSession, user_id: int) -> bool:
+    result = await session.execute(delete(HardMute).where(HardMute.user_id == user_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

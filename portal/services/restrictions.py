@@ -1,0 +1,49 @@
+"""Checks of chat bans, chat mutes and hard mutes (used by joins, sends and invites)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import restrictions as restrictions_db
+from portal.errors import ErrorCode, coded
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+
+def ttl_seconds(expires_at: datetime | None, now: datetime) -> int:
+    """Seconds left, 0 for indefinite (04 §6.2: the `ttl` of mute errors)."""
+    if expires_at is None:
+        return 0
+    return max(1, math.ceil((expires_at - now).total_seconds()))
+
+
+class RestrictionService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def banned_user_ids(self, session: AsyncSession, chat_id: int, user_ids: Iterable[int]) -> set[int]:
+        return await restrictions_db.banned_among(session, chat_id, user_ids, self.c.clock.now())
+
+    async def refuse_banned(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        if await restrictions_db.restriction(session, chat_id, user_id, "ban", self.c.clock.now()):
+            raise coded(ErrorCode.BANNED, 403)
+
+    async def refuse_muted(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """Hard mute first, then the chat mute (00 §4 check order), each with its `ttl`."""
+        now = self.c.clock.now()
+        hard = await restrictions_db.hard_mute(session, user_id, now)
+        if hard is not None:
+            raise coded(ErrorCode.HARD_MUTED, 403, ttl=ttl_seconds(hard.expires_at, now))
+        mute = await restrictions_db.restriction(session, chat_id, user_id, "mute", now)
+        if mute is not None:
+            raise coded(ErrorCode.MUTED, 403, ttl=ttl_seconds(mute.expires_at, now))
+
+    async def is_hard_muted(self, user_id: int) -> bool:
+        async with self.c.db.read() as session:
+            return await restrictions_db.hard_mute(session, user_id, self.c.clock.now()) is not None
