@@ -1,0 +1,51 @@
+"""Message, key and moderation request/answer shapes (04 §4–6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from portal.schemas.common import RequestModel, int_range, text_length
+
+Reason = Annotated[str, text_length(0, 500)]
+
+
+class SendIn(RequestModel):
+    content: Annotated[str, text_length(1, 4096)] = Field(
+        examples=['{"v":2,"epoch":3,"ct":"q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ..."}'],
+        description="a CiphertextV2 bundle as a JSON string",
+    )
+
+
+class SentOut(BaseModel):
+    id: str = Field(examples=["1764361234567-0"])
+
+
+class DeleteIdsIn(RequestModel):
+    ids: Annotated[list[Annotated[str, text_length(3, 32)]], Field(min_length=1, max_length=100)] = Field(
+        examples=[["1764361234567-0", "1764361234890-0"]]
+    )
+
+
+class DeleteLastIn(RequestModel):
+    count: Annotated[int, int_range(1, 100)] = Field(examples=[10])
+
+
+class DeletedOut(BaseModel):
+    deleted: int = Field(examples=[2])
+
+
+class ClearedOut(BaseModel):
+    ok: bool = True
+    cleared: int = Field(examples=[42])
+
+
+class KeyIn(RequestModel):
+    public_key: Annotated[str, text_length(1, 64)] = Field(
+        examples=["5LQ0uFkd0Qm3sJ4qS0tY3a1m5f3u2s0h3r6p8w9x1z0="]
+    )
+
+
+class KeyOut(BaseModel):
+    status: str = Field(examples=["registered"], description="registered | unchanged")

@@ -1,0 +1,346 @@
+"""Encrypted messages: send, history, deletes, clear and the auto-wipe (04 §5, 00 §4, 08 §10, §15–17, §47).
+
+The server checks a message's outer shape only (CiphertextV2: `{"v":2,"epoch":N,"ct":...}`) and stores
+the submitted string unchanged; it never holds a key that could open it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import audit as audit_db
+from portal.db import chats as chats_db
+from portal.db import users as users_db
+from portal.db.models import Chat, Message, User
+from portal.db.uow import on_commit, unit_of_work
+from portal.errors import AccessDenied, BadRequest, ErrorCode, coded
+from portal.services.chat_access import ChatContext, can_manage, can_moderate, may_target
+from portal.services.messages import message_view
+from portal.services.notifier import chat_room
+from portal.services.permissions import Level, can_act_on
+from portal.services.sessions import AuthContext
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+MIN_CT_BYTES = 40  # 24-byte nonce + 16-byte MAC (00 §4)
+WIPE_PRESETS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
+BAD_BUNDLE = "content must be a CiphertextV2 bundle"
+
+
+def parse_bundle(content: str) -> int:
+    """The epoch of a CiphertextV2 bundle; 400 when the outer shape is wrong."""
+    try:
+        bundle = json.loads(content)
+    except ValueError:
+        raise BadRequest(BAD_BUNDLE) from None
+    if not isinstance(bundle, dict) or bundle.get("v") != 2:
+        raise BadRequest(BAD_BUNDLE)
+    epoch, ct = bundle.get("epoch"), bundle.get("ct")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0 or not isinstance(ct, str):
+        raise BadRequest(BAD_BUNDLE)
+    try:
+        raw = base64.b64decode(ct, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(BAD_BUNDLE) from None
+    if len(raw) < MIN_CT_BYTES:
+        raise BadRequest(BAD_BUNDLE)
+    return epoch
+
+
+def parse_message_id(value: str) -> tuple[int, int] | None:
+    ms, sep, seq = value.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit() or len(ms) > 15 or len(seq) > 9:
+        return None
+    return int(ms), int(seq)
+
+
+def rate(setting: str) -> tuple[int, int]:
+    count, _, seconds = setting.partition("/")
+    return int(count), int(seconds)
+
+
+class MessagingService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    # ---- send -------------------------------------------------------------------------------------
+
+    async def send(self, ctx: AuthContext, chat_id: int, content: str) -> str:
+        """Every check of 00 §4 in its order; answers the new message id."""
+        user = ctx.user
+        async with unit_of_work(self.c.db) as session:
+            chat_ctx = await self.c.chats.visible(session, user, chat_id)
+            chat = chat_ctx.chat
+            if chat.archived_at is not None:
+                raise coded(ErrorCode.CHAT_ARCHIVED, 409)
+            if not await self.c.presence.session_in_room(chat_id, ctx.token_hash):
+                raise coded(ErrorCode.NOT_JOINED, 403)
+            await self.c.restrictions.refuse_banned(session, chat_id, user.id)
+            await self.c.restrictions.refuse_muted(session, chat_id, user.id)
+            epoch = parse_bundle(content)
+            if epoch != chat.epoch:
+                raise coded(ErrorCode.EPOCH_MISMATCH, 403)
+            if not await self.c.e2ee.holds_key(session, chat_id, epoch, ctx.session.id):
+                raise coded(ErrorCode.NO_ROOM_KEY, 403)
+            await self._rate_limit(chat_id, user.id)
+            now = self.c.clock.now()
+            ms, seq = await chats_db.next_message_id(session, chat_id, int(now.timestamp() * 1000))
+            message = await chats_db.add_message(
+                session,
+                Message(
+                    chat_id=chat_id,
+                    ms=ms,
+                    seq=seq,
+                    sender_id=user.id,
+                    sender_level=user.permission_level,
+                    type="user",
+                    content=content,
+                    epoch=epoch,
+                    created_at=now,
+                ),
+            )
+            chat.last_activity_at = now
+            platforms = await users_db.platforms_of(session, user.id)
+            payload = message_view(message, chat, user, platforms)
+
+            async def announce() -> None:
+                await self.c.notifier.emit("message:new", payload, room=chat_room(chat_id))
+
+            on_commit(session, announce)
+        return message.wire_id
+
+    async def _rate_limit(self, chat_id: int, user_id: int) -> None:
+        """30 per 10 s per user per chat, 300 per 10 s per chat (08 §61; `PORTAL_MESSAGE_RATE_*`)."""
+        limiter = self.c.rate_limiter
+        per_user, user_window = rate(self.c.settings.message_rate_user)
+        per_chat, chat_window = rate(self.c.settings.message_rate_chat)
+        await limiter.hit("MSG_USER", f"{chat_id}:{user_id}", limit=per_user, window_seconds=user_window)
+        await limiter.hit("MSG_CHAT", str(chat_id), limit=per_chat, window_seconds=chat_window)
+
+    # ---- history ----------------------------------------------------------------------------------
+
+    async def history(
+        self, ctx: AuthContext, chat_id: int, *, limit: int, before: str | None
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` messages before `before`, oldest first (00 §3.8); with `history_visible`
+        off, non-managers only see what was sent since their latest join (08 §15)."""
+        cursor = parse_message_id(before) if before is not None else None
+        if before is not None and cursor is None:
+            raise BadRequest("before must be a message id")
+        async with self.c.db.read() as session:
+            chat_ctx = await self.c.chats.visible(session, ctx.user, chat_id)
+            since = await self._visible_since(session, chat_ctx, ctx.token_hash)
+            query = select(Message).where(Message.chat_id == chat_id)
+            if cursor is not None:
+                query = query.where(
+                    (Message.ms < cursor[0]) | ((Message.ms == cursor[0]) & (Message.seq < cursor[1]))
+                )
+            if since is not None:
+                query = query.where(Message.created_at >= since)
+            rows = list(
+                (await session.execute(query.order_by(Message.ms.desc(), Message.seq.desc()).limit(limit)))
+                .scalars()
+                .all()
+            )
+            views = await self.views(session, chat_ctx.chat, list(reversed(rows)))
+        return views
+
+    async def _visible_since(
+        self, session: AsyncSession, ctx: ChatContext, token_hash: str
+    ) -> datetime | None:
+        if ctx.chat.history_visible or can_manage(ctx):
+            return None
+        member = await chats_db.membership(session, ctx.chat.id, ctx.actor.id)
+        joined = await self.c.presence.session_joined_at(ctx.chat.id, token_hash)
+        candidates = [t for t in (member.joined_at if member else None, joined) if t is not None]
+        return max(candidates) if candidates else self.c.clock.now()
+
+    async def views(self, session: AsyncSession, chat: Chat, rows: Sequence[Message]) -> list[dict[str, Any]]:
+        senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
+        platforms = await users_db.platforms_of_many(session, list(senders))
+        return [
+            message_view(r, chat, senders.get(r.sender_id or 0), platforms.get(r.sender_id or 0, []))
+            for r in rows
+        ]
+
+    # ---- deletes ----------------------------------------------------------------------------------
+
+    async def delete_ids(self, actor: User, chat_id: int, ids: list[str]) -> int:
+        """Delete by id: own messages always; system messages; others' only if the actor may target their
+        sender (08 §47). Others are skipped, not counted."""
+        wanted = {parsed for parsed in map(parse_message_id, ids) if parsed is not None}
+        async with unit_of_work(self.c.db) as session:
+            ctx = await self._moderated(session, actor, chat_id)
+            rows = [r for r in await self._messages(session, chat_id) if (r.ms, r.seq) in wanted]
+            deletable = await self._deletable(session, ctx, rows)
+            return await self._remove(session, chat_id, deletable)
+
+    async def delete_mine(self, actor: User, chat_id: int) -> int:
+        async with unit_of_work(self.c.db) as session:
+            await self.c.chats.visible(session, actor, chat_id)
+            rows = list(
+                (
+                    await session.execute(
+                        select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return await self._remove(session, chat_id, rows)
+
+    async def delete_last(self, actor: User, chat_id: int, count: int) -> int:
+        """The newest `count` user messages, minus those whose sender the actor may not target."""
+        async with unit_of_work(self.c.db) as session:
+            ctx = await self._moderated(session, actor, chat_id)
+            newest = list(
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(Message.chat_id == chat_id, Message.type == "user")
+                        .order_by(Message.ms.desc(), Message.seq.desc())
+                        .limit(count)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return await self._remove(session, chat_id, await self._deletable(session, ctx, newest))
+
+    async def _moderated(self, session: AsyncSession, actor: User, chat_id: int) -> ChatContext:
+        ctx = await self.c.chats.visible(session, actor, chat_id)
+        if not can_moderate(ctx):
+            raise AccessDenied()
+        self.c.chats.refuse_direct(ctx)
+        return ctx
+
+    @staticmethod
+    async def _messages(session: AsyncSession, chat_id: int) -> list[Message]:
+        return list(
+            (await session.execute(select(Message).where(Message.chat_id == chat_id))).scalars().all()
+        )
+
+    async def _deletable(self, session: AsyncSession, ctx: ChatContext, rows: list[Message]) -> list[Message]:
+        senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
+        return [
+            r
+            for r in rows
+            if r.type == "system"
+            or r.sender_id == ctx.actor.id
+            or (r.sender_id in senders and may_target(ctx, senders[r.sender_id]))
+        ]
+
+    async def _remove(self, session: AsyncSession, chat_id: int, rows: list[Message]) -> int:
+        if not rows:
+            return 0
+        for row in rows:
+            await session.delete(row)
+        ids = [r.wire_id for r in rows]
+
+        async def announce() -> None:
+            await self.c.notifier.emit(
+                "message:bulk_deleted", {"chat_id": chat_id, "ids": ids}, room=chat_room(chat_id)
+            )
+
+        on_commit(session, announce)
+        return len(rows)
+
+    # ---- clear and wipe ---------------------------------------------------------------------------
+
+    async def clear(self, actor: User, chat_id: int) -> int:
+        """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
+        async with unit_of_work(self.c.db) as session:
+            ctx = await self.c.chats.visible(session, actor, chat_id, lock=True)
+            allowed = ctx.is_owner or (
+                actor.permission_level >= Level.ADMIN and (ctx.owner is None or can_act_on(actor, ctx.owner))
+            )
+            if not allowed:
+                raise AccessDenied()
+            self.c.chats.refuse_direct(ctx)
+            cleared = await self._purge(session, ctx.chat, f"{actor.username} cleared the chat")
+            await audit_db.record(
+                session,
+                event_type="CHAT_CLEAR",
+                entity_type="chat",
+                entity_id=chat_id,
+                actor_id=actor.id,
+                metadata={"cleared": cleared},
+                now=self.c.clock.now(),
+            )
+        return cleared
+
+    async def _purge(self, session: AsyncSession, chat: Chat, system_text: str) -> int:
+        """Delete every message, announce `portal:cleared`, restart the wipe timer, rotate, post a message."""
+        cleared = int(
+            (
+                await session.execute(
+                    select(func.count()).select_from(Message).where(Message.chat_id == chat.id)
+                )
+            ).scalar_one()
+        )
+        await session.execute(delete(Message).where(Message.chat_id == chat.id))
+        chat_id = chat.id
+
+        async def announce() -> None:
+            await self.c.notifier.emit(
+                "portal:cleared", {"chat_id": chat_id, "cleared": cleared}, room=chat_room(chat_id)
+            )
+
+        on_commit(session, announce)
+        chat.wipe_anchor_at = self.c.clock.now() if chat.wipe_preset else None
+        await self.c.e2ee.rotate(session, chat_id)
+        await self.c.messages.post_system(session, chat, system_text)
+        return cleared
+
+    async def run_wipes(self) -> int:
+        """Wipe every chat whose preset interval has passed since its anchor (08 §16); empty chats are
+        skipped (their timer simply restarts). A conditional update makes one node wipe once."""
+        now = self.c.clock.now()
+        wiped = 0
+        async with self.c.db.read() as session:
+            due = list(
+                (
+                    await session.execute(
+                        select(Chat.id, Chat.wipe_preset, Chat.wipe_anchor_at).where(
+                            Chat.wipe_preset.is_not(None)
+                        )
+                    )
+                ).all()
+            )
+        for chat_id, preset, anchor in due:
+            if anchor is None or preset not in WIPE_PRESETS:
+                continue
+            if anchor + timedelta(seconds=WIPE_PRESETS[preset]) > now:
+                continue
+            wiped += await self._wipe(chat_id, anchor, now)
+        return wiped
+
+    async def _wipe(self, chat_id: int, anchor: datetime, now: datetime) -> int:
+        async with unit_of_work(self.c.db) as session:
+            claimed = await session.execute(
+                update(Chat)
+                .where(Chat.id == chat_id, Chat.wipe_anchor_at == anchor)
+                .values(wipe_anchor_at=now)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return 0  # another node took it
+            chat = await chats_db.get(session, chat_id)
+            if chat is None:
+                return 0
+            has_messages = (
+                await session.execute(select(Message.ms).where(Message.chat_id == chat_id).limit(1))
+            ).first() is not None
+            if not has_messages:
+                return 0
+            await self._purge(session, chat, "Messages were wiped")
+            chat.wipe_anchor_at = now
+        return 1
