@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from portal.api.deps import AuthDep, ContainerDep, UserDep, rate_limit
 from portal.api.responses import errors
 from portal.api.routing import CredentialsFirstRoute
-from portal.schemas.chats import Ok
 from portal.schemas.common import int_range, text_length
 from portal.schemas.messages import (
     ClearedOut,
@@ -34,7 +33,7 @@ ERRORS = errors(400, 401, 403, 404, 409, 429)
 
 @router.post("/chats/{chat_id}/messages", response_model=SentOut, responses=ERRORS)
 async def send_message(chat_id: int, body: SendIn, ctx: AuthDep, c: ContainerDep) -> SentOut:
-    """Send an encrypted message; it reaches the room as `message:new`. You must have joined over Socket.IO."""
+    """Send an encrypted message (it reaches the room as `message:new`); join over Socket.IO first."""
     return SentOut(id=await c.messaging.send(ctx, chat_id, body.content))
 
 
@@ -78,6 +77,3 @@ async def clear(chat_id: int, ctx: UserDep, c: ContainerDep) -> ClearedOut:
 async def register_key(body: KeyIn, ctx: AuthDep, c: ContainerDep) -> KeyOut:
     """Register this session's X25519 public key (32 bytes, base64)."""
     return KeyOut(status=await c.e2ee.register_key(ctx, body.public_key))
-
-
-__all__ = ["Ok", "router"]
