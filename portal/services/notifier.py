@@ -13,8 +13,9 @@ Rooms = str | list[str]
 
 
 class Notifier(Protocol):
-    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
-        """Send `event` to every socket in `room` (or in any of several rooms, once each), on every node."""
+    async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
+        """Send `event` to every socket in `room` (or in any of several rooms, once each; None = every
+        connected socket), on every node."""
 
     async def enter_room(self, sid: str, room: str) -> None:
         """Put a socket (of this node) in a room."""
@@ -41,7 +42,7 @@ class Notifier(Protocol):
 class NullNotifier:
     """Used where no server is listening (the CLI without Redis)."""
 
-    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+    async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         return None
 
     async def enter_room(self, sid: str, room: str) -> None:

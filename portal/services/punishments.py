@@ -1,0 +1,199 @@
+"""Platform punishments: timeout, warning, hard mute (04 §6.4, §6.7, §6.8; 08 §37–38, §59).
+
+They are applied from a chat (`POST /v1/portal/chats/{id}/timeout|warn`, where the chat rules decide who
+may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`, the admin issue's
+`/v1/admin/users/*`). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import audit as audit_db
+from portal.db import history as history_db
+from portal.db import restrictions as restrictions_db
+from portal.db import users as users_db
+from portal.db.models import Chat, HardMute, ModerationAction, User
+from portal.db.uow import on_commit, unit_of_work
+from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.services.permissions import can_act_on
+from portal.services.restrictions import ttl_seconds
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+TIMEOUT_RANGE = (60, 2_592_000)
+HARD_MUTE_MAX = 86_400
+
+
+def check_reason(reason: str | None, *, required: bool = False) -> None:
+    if reason is None:
+        if required:
+            raise BadRequest("reason is required")
+        return
+    if len(reason) > 500:
+        raise BadRequest("reason must be at most 500 characters")
+    if required and not reason:
+        raise BadRequest("reason must be at least 1 character")
+
+
+class PunishmentService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def _target(self, session: AsyncSession, actor: User | None, target_id: int) -> User:
+        """The user acted on: must exist (404), not be the actor and be below them (403)."""
+        target = await users_db.get(session, target_id) if 1 <= target_id <= 2**31 - 1 else None
+        if target is None or target.is_stranger:
+            raise NotFound("User")
+        if actor is not None and (target.id == actor.id or not can_act_on(actor, target)):
+            raise AccessDenied()
+        return target
+
+    def _record(
+        self,
+        target: User,
+        action: str,
+        actor: User | None,
+        reason: str | None,
+        *,
+        chat_id: int | None,
+        seconds: int | None,
+    ) -> ModerationAction:
+        now = self.c.clock.now()
+        return ModerationAction(
+            user_id=target.id,
+            action_type=action,
+            reason=reason,
+            chat_id=chat_id,
+            issued_by_id=actor.id if actor else None,
+            is_lifted=False,
+            lifted_at=None,
+            expires_at=now + timedelta(seconds=seconds) if seconds else None,
+            created_at=now,
+        )
+
+    # ---- timeout and warning ----------------------------------------------------------------------
+
+    async def timeout(
+        self,
+        session: AsyncSession,
+        actor: User | None,
+        target: User,
+        duration: int,
+        reason: str | None,
+        *,
+        chat: Chat | None = None,
+    ) -> ModerationAction:
+        """The user cannot use the platform until it ends: every session ends, every socket goes."""
+        low, high = TIMEOUT_RANGE
+        if isinstance(duration, bool) or not low <= duration <= high:
+            raise BadRequest(f"duration must be between {low} and {high}")
+        now = self.c.clock.now()
+        target.state, target.state_expires_at, target.updated_at = 1, now + timedelta(seconds=duration), now
+        record = self._record(
+            target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
+        )
+        await history_db.add(session, record)
+        await audit_db.record(
+            session,
+            event_type="USER_TIMEOUT",
+            entity_type="user",
+            entity_id=target.id,
+            actor_id=actor.id if actor else None,
+            metadata={"duration": duration, "reason": reason, "chat_id": chat.id if chat else None},
+            now=now,
+        )
+        await self.c.sessions.end_user_sessions(target.id, reason="timeout", session=session)
+        if chat is not None:
+            await self.c.messages.post_system(session, chat, f"{target.username} was timed out")
+        return record
+
+    async def warn(
+        self,
+        session: AsyncSession,
+        actor: User | None,
+        target: User,
+        reason: str | None,
+        *,
+        chat: Chat | None = None,
+    ) -> ModerationAction:
+        record = self._record(
+            target, "PLATFORM_WARNING", actor, reason, chat_id=chat.id if chat else None, seconds=None
+        )
+        await history_db.add(session, record)
+        await audit_db.record(
+            session,
+            event_type="USER_WARN",
+            entity_type="user",
+            entity_id=target.id,
+            actor_id=actor.id if actor else None,
+            metadata={"reason": reason, "chat_id": chat.id if chat else None},
+            now=self.c.clock.now(),
+        )
+        if chat is not None:
+            await self.c.messages.post_system(session, chat, f"{target.username} was warned")
+        return record
+
+    # ---- hard mute --------------------------------------------------------------------------------
+
+    async def hard_mute(
+        self, actor: User | None, target_id: int, duration: int = 300, reason: str | None = None
+    ) -> ModerationAction:
+        """A mute in every chat, direct ones included; a new one replaces the old TTL (08 §59)."""
+        if isinstance(duration, bool) or not 0 <= duration <= HARD_MUTE_MAX:
+            raise BadRequest(f"duration must be between 0 and {HARD_MUTE_MAX}")
+        check_reason(reason)
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, target_id)
+            expires = now + timedelta(seconds=duration) if duration else None
+            await restrictions_db.put_hard_mute(
+                session,
+                HardMute(
+                    user_id=target.id,
+                    reason=reason,
+                    issued_by_id=actor.id if actor else None,
+                    expires_at=expires,
+                    created_at=now,
+                ),
+            )
+            record = self._record(
+                target, "PLATFORM_HARD_MUTE", actor, reason, chat_id=None, seconds=duration or None
+            )
+            await history_db.add(session, record)
+            await audit_db.record(
+                session,
+                event_type="USER_HARD_MUTE",
+                entity_type="user",
+                entity_id=target.id,
+                actor_id=actor.id if actor else None,
+                metadata={"duration": duration, "reason": reason},
+                now=now,
+            )
+            payload = {"user_id": target.id, "ttl": ttl_seconds(expires, now)}
+
+            async def announce() -> None:
+                await self.c.notifier.emit("user:hard_muted", payload, room=None)
+
+            on_commit(session, announce)
+        return record
+
+    async def hard_unmute(self, actor: User | None, target_id: int) -> bool:
+        """Lift a hard mute (idempotent); answers whether one was in force."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, target_id)
+            lifted = await restrictions_db.lift_hard_mute(session, target.id)
+            await history_db.lift_open(session, target.id, "PLATFORM_HARD_MUTE", now)
+            user_id = target.id
+
+            async def announce() -> None:
+                await self.c.notifier.emit("user:hard_unmuted", {"user_id": user_id}, room=None)
+
+            if lifted:
+                on_commit(session, announce)
+        return lifted
