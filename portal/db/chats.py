@@ -149,6 +149,15 @@ async def remove_member(session: AsyncSession, chat_id: int, user_id: int) -> bo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def remove_uninvited_members(session: AsyncSession, chat_id: int) -> list[int]:
+    """Drop the memberships not made by an invite (direct / vanity joins of a listed chat)."""
+    query = delete(ChatMember).where(
+        ChatMember.chat_id == chat_id, or_(ChatMember.method.is_(None), ChatMember.method != "invite")
+    )
+    result = await session.execute(query.returning(ChatMember.user_id))
+    return list(result.scalars().all())
+
+
 async def members(
     session: AsyncSession, chat_id: int, *, since: datetime | None = None
 ) -> Sequence[ChatMember]:

@@ -48,17 +48,33 @@ class CreateChatIn(RequestModel):
     browser_config: BrowserConfigIn | None = None
 
 
+def _not_null(kind: str) -> AfterValidator:
+    """An optional field that may be left out but not sent as null: 400 "{f} must be {kind}" (08 §6),
+    checked with the rest of the body, before the chat is looked up (08 §4)."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("portal", f"must be {kind}")
+        return value
+
+    return AfterValidator(check)
+
+
+OptionalFlag = Annotated[bool | None, _not_null("a boolean")]
+
+
 class ConfigUpdateIn(RequestModel):
-    """Only the fields present are applied (03 §3.6)."""
+    """Only the fields present are applied (03 §3.6). `wipe_preset: null` turns auto-wipe off and
+    `slug: null` makes the chat private; the other fields may be left out but not sent as null."""
 
     wipe_preset: Annotated[str, one_of(*WIPE_PRESETS)] | None = Field(default=None, examples=["1h"])
-    history_visible: bool | None = None
-    allow_control_requests: bool | None = None
-    locked_controls: bool | None = None
-    implicit_hosting: bool | None = None
-    inactive_cursors: bool | None = None
+    history_visible: OptionalFlag = None
+    allow_control_requests: OptionalFlag = None
+    locked_controls: OptionalFlag = None
+    implicit_hosting: OptionalFlag = None
+    inactive_cursors: OptionalFlag = None
     slug: Slug | None = Field(default=None, examples=["movie-night"])
-    name: ChatName | None = None
+    name: Annotated[ChatName | None, _not_null("a string")] = None
 
 
 class InviteIn(RequestModel):

@@ -395,15 +395,18 @@ class ChatService:
             changed = self._apply_config(chat, changes, now)
             if "slug" in changes:
                 changed.update(self._apply_slug(chat, changes["slug"]))
+            if changed:
+                # The unique slug is written first: any later flush (the wipe message) would otherwise
+                # meet the clash as a bare IntegrityError.
+                try:
+                    await chats_db.flush_slug(session)
+                except chats_db.SlugTaken:
+                    raise coded(ErrorCode.SLUG_TAKEN, 409) from None
             if "wipe_preset" in changes:
                 await self._restart_wipe(session, chat, changes["wipe_preset"], now)
                 changed["wipe_preset"] = changes["wipe_preset"]
             if changed:
                 chat.updated_at = now
-                try:
-                    await chats_db.flush_slug(session)
-                except chats_db.SlugTaken:
-                    raise coded(ErrorCode.SLUG_TAKEN, 409) from None
                 await audit_db.record(
                     session,
                     event_type="CHAT_UPDATE",
@@ -418,9 +421,7 @@ class ChatService:
     @staticmethod
     def _apply_config(chat: Chat, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         changed: dict[str, Any] = {}
-        for name in (*CONFIG_FLAGS, "name"):
-            if name in changes and changes[name] is None:
-                raise BadRequest(f"{name} must not be null")
+        for name in (*CONFIG_FLAGS, "name"):  # never null here: ConfigUpdateIn refuses that (400)
             if name in changes and getattr(chat, name) != changes[name]:
                 setattr(chat, name, changes[name])
                 changed[name] = changes[name]
@@ -457,9 +458,15 @@ class ChatService:
     async def announce_config(
         self, session: AsyncSession, chat: Chat, changed: dict[str, Any], was_listed: bool
     ) -> None:
+        """After a config/visibility change (portal or admin update): `room:config` to the room, and when the
+        chat turned private, it disappears for everyone but its owner and invited members (08 §18)."""
         payload = {"chat_id": chat.id, **changed}
-        members = set(await chats_db.member_user_ids(session, chat.id)) | {chat.owner_id}
         now_listed = chat.visibility in LISTED
+        if was_listed and not now_listed:
+            # Joining a listed chat records a membership (00 §3.8): those joiners are viewers, not members
+            # of the private chat it becomes (only invitees are, 03 §1.2), so they lose it too.
+            await chats_db.remove_uninvited_members(session, chat.id)
+        members = set(await chats_db.member_user_ids(session, chat.id)) | {chat.owner_id}
 
         async def announce() -> None:
             if changed:

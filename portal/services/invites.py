@@ -41,13 +41,14 @@ class InviteService:
 
     async def create(self, actor: User, chat_id: int, body: InviteIn) -> InviteOut:
         now = self.c.clock.now()
+        if body.expires_at is not None and body.expires_at <= now:
+            # A validation error (08 §22), so it comes before the lookup and the permissions (08 §4).
+            raise BadRequest("expires_at must be in the future")
         async with unit_of_work(self.c.db) as session:
             ctx = await self.c.chats.visible(session, actor, chat_id, lock=True)
             self._managed(ctx)
             if ctx.chat.visibility == "official":
                 raise Conflict("Invites are for private and public chats")
-            if body.expires_at is not None and body.expires_at <= now:
-                raise BadRequest("expires_at must be in the future")
             if await chats_db.count_active_invites(session, chat_id, now) >= ACTIVE_INVITE_LIMIT:
                 raise coded(ErrorCode.INVITE_LIMIT, 409)
             for _attempt in range(5):
