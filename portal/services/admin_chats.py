@@ -15,12 +15,20 @@ from portal.schemas.chats import (
     AdminChatOut,
     AdminCreateChatIn,
     AdminMemberOut,
+    BrowserConfigIn,
     LiveStateOut,
 )
 from portal.services.chat_access import LISTED, ChatContext
 from portal.services.chats import browser_config_dict, member_user
 from portal.services.notifier import LOBBY_ROOM, chat_room
 from portal.services.permissions import Level, can_act_on
+
+# Fields that take no null in an admin update (08 §6 wording); `label`, `description`, `slug` clear on null.
+NOT_NULL = {
+    "name": "must be a string",
+    "visibility": "must be a string",
+    "browser_config": "must be an object",
+}
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -43,6 +51,38 @@ def admin_view(chat: Chat) -> AdminChatOut:
     )
 
 
+def transferred(name: str, new_owner_id: int) -> str:
+    """The transfer answer of 06 §7.6: "Chat 'main-lobby' transferred to user 42"."""
+    return f"Chat '{name}' transferred to user {new_owner_id}"
+
+
+def _sent_keys(config: BrowserConfigIn | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(config, BrowserConfigIn):
+        return config.model_dump(include=config.model_fields_set)
+    return dict(config)
+
+
+def _visibility_and_slug(chat: Chat, changes: dict[str, Any]) -> tuple[str, str | None]:
+    """The chat's visibility and slug after an update (03 §4.4, 08 §23).
+
+    `slug: null` without `visibility` makes the chat private; a slug without `visibility` makes a private
+    chat public (as config/update does) and leaves a listed chat as it is. `visibility: "private"` clears
+    the slug; a public or official chat must end up with one.
+    """
+    visibility = changes.get("visibility", chat.visibility)
+    slug = changes.get("slug", chat.slug)
+    if "slug" in changes and "visibility" not in changes:
+        if slug is None:
+            visibility = "private"
+        elif chat.visibility == "private":
+            visibility = "public"
+    if visibility == "private":
+        return visibility, None
+    if slug is None:
+        raise BadRequest("slug is required for public chats")
+    return visibility, slug
+
+
 def may_act_on_chat(ctx: ChatContext) -> bool:
     """Admin update/delete/start/stop: owning the chat, or rank over its owner (08 §24, §49)."""
     return ctx.is_owner or ctx.owner is None or can_act_on(ctx.actor, ctx.owner)
@@ -62,7 +102,8 @@ class AdminChatService:
         """An official chat owned by the caller (or `owner_id` from the CLI); the slug must be free."""
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
-            owner = actor if actor is not None else await users_db.get(session, owner_id or 0)
+            # The row lock serialises one owner's creations, so two at once cannot both take the last slot.
+            owner = await users_db.get_for_update(session, actor.id if actor is not None else owner_id or 0)
             if owner is None or owner.is_stranger:
                 raise NotFound("User")
             await self.c.chats.check_slot(session, owner, now)
@@ -88,7 +129,7 @@ class AdminChatService:
                 entity_type="chat",
                 entity_id=chat.id,
                 actor_id=actor.id if actor else None,
-                metadata={"name": chat.name, "slug": chat.slug},
+                metadata={"name": chat.name, "slug": chat.slug, "user_id": owner.id},
                 now=now,
             )
             chat_id = chat.id
@@ -166,32 +207,22 @@ class AdminChatService:
 
     @staticmethod
     def _apply(chat: Chat, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply the fields sent; answer the ones whose value changed (the `room:config` payload)."""
+        for name, text in NOT_NULL.items():
+            if name in changes and changes[name] is None:
+                raise BadRequest(f"{name} {text}")
         changed: dict[str, Any] = {}
         for name in ("name", "label", "description"):
-            if name in changes and changes[name] is None and name == "name":
-                raise BadRequest("name must not be null")
             if name in changes and getattr(chat, name) != changes[name]:
                 setattr(chat, name, changes[name])
                 changed[name] = changes[name]
         if "browser_config" in changes:
-            config = (
-                browser_config_dict(changes["browser_config"])
-                if changes["browser_config"] is not None
-                else None
-            )
-            if config is None:
-                raise BadRequest("browser_config must not be null")
+            # Only the keys sent change: `{"kiosk": true}` keeps the browser and the start URL.
+            config = {**chat.browser_config, **_sent_keys(changes["browser_config"])}
             if config != chat.browser_config:
                 chat.browser_config = config
                 changed["browser_config"] = config
-        visibility = changes.get("visibility") or chat.visibility
-        slug = changes.get("slug", chat.slug)
-        if "slug" in changes and changes["slug"] is None and "visibility" not in changes:
-            visibility = "private"
-        if visibility == "private":
-            slug = None
-        elif slug is None:
-            raise BadRequest("slug is required for public chats")
+        visibility, slug = _visibility_and_slug(chat, changes)
         for name, value in (("slug", slug), ("visibility", visibility)):
             if getattr(chat, name) != value:
                 setattr(chat, name, value)
@@ -216,7 +247,7 @@ class AdminChatService:
             if new_owner is None or new_owner.is_stranger:
                 raise NotFound("User")
             if chat.owner_id == new_owner.id:
-                return f"Chat '{chat.name}' transferred to {new_owner.username}"
+                return transferred(chat.name, new_owner.id)
             old_owner_id = chat.owner_id
             await chats_db.remove_member(session, chat_id, new_owner.id)
             if chat.visibility == "private" and old_owner_id is not None:
@@ -250,7 +281,7 @@ class AdminChatService:
                 )
 
             on_commit(session, announce)
-        return f"Chat '{chat.name}' transferred to {new_owner.username}"
+        return transferred(chat.name, new_owner.id)
 
     async def kick(self, actor: User, chat_id: int, target_id: int) -> str:
         kicked = await self.c.chat_moderation.kick(actor, chat_id, target_id, as_admin=True)

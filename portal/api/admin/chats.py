@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from portal.api.deps import AdminDep, ContainerDep, rate_limit, require_level
 from portal.api.responses import errors
@@ -29,6 +31,21 @@ router = APIRouter(
     dependencies=[rate_limit(Tier.ADMIN)],
     route_class=CredentialsFirstRoute,
 )
+
+
+class AdminChatUpdateIn(AdminUpdateChatIn):
+    """The admin update body. `label`, `description` and `slug` take null (it clears them); the other
+    fields do not, with the 08 §6 type wording, in the documented field order."""
+
+    @field_validator("name", "visibility", "browser_config", mode="before")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            kind = "an object" if info.field_name == "browser_config" else "a string"
+            raise PydanticCustomError("portal", f"must be {kind}")
+        return value
+
+
 OwnerDep = Annotated[AuthContext, Depends(require_level(Level.OWNER))]
 ADMIN_ERRORS = errors(400, 401, 403, 404, 409, 429)
 
@@ -70,7 +87,7 @@ async def update_chat(
     ctx: AdminDep,
     c: ContainerDep,
     body: Annotated[
-        AdminUpdateChatIn,
+        AdminChatUpdateIn,
         Body(
             openapi_examples={
                 "official": {"value": {"visibility": "official", "description": "Main lobby chat"}}
