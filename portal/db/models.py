@@ -204,6 +204,8 @@ class Bot(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    __table_args__ = ({"sqlite_autoincrement": True},)  # a deleted bot's id is never reused
+
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
@@ -258,7 +260,11 @@ class Chat(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_chats_type_visibility", "chat_type", "visibility"),)
+    # AUTOINCREMENT on SQLite: a deleted chat's id is never handed out again (its audit rows keep meaning).
+    __table_args__ = (
+        Index("ix_chats_type_visibility", "chat_type", "visibility"),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class ChatMember(Base):
@@ -336,7 +342,9 @@ class SessionKey(Base):
 
     __tablename__ = "session_keys"
 
-    session_pk: Mapped[int] = mapped_column(ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True)
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     public_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -350,7 +358,9 @@ class ChatKeyBlob(Base):
 
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
     epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    session_pk: Mapped[int] = mapped_column(ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True)
+    session_pk: Mapped[int] = mapped_column(
+        ForeignKey("user_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     blob: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
