@@ -178,7 +178,8 @@ class ChatService:
         if not is_premium(actor, now) and actor.permission_level < Level.ADMIN:
             raise coded(ErrorCode.PREMIUM_REQUIRED, 403)
         async with unit_of_work(self.c.db) as session:
-            fresh = await users_db.get_for_update(session, actor.id) or actor  # serialises a user's creations
+            await chats_db.write_lock(session, User, actor.id)  # serialises a user's creations (SQLite too)
+            fresh = await users_db.get_for_update(session, actor.id) or actor
             await self.check_slot(session, fresh, now)
             chat = await chats_db.insert(
                 session,

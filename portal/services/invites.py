@@ -94,7 +94,9 @@ class InviteService:
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
             invite = await chats_db.live_invite(session, code, now)
-            chat = await chats_db.get(session, invite.chat_id) if invite else None
+            # Locked: redeems of one chat are serialised (and on SQLite the transaction really begins here,
+            # so the membership's savepoint below is not committed on its own).
+            chat = await chats_db.get_for_update(session, invite.chat_id) if invite else None
             if invite is None or chat is None:
                 raise coded(ErrorCode.INVITE_INVALID, 404)
             # A chat ban (ERR_BANNED, 08 §22) is checked here once bans exist (messaging issue).
@@ -112,12 +114,13 @@ class InviteService:
         return view
 
     async def _join(self, session, invite: ChatInvite, user_id: int, now) -> bool:
-        """Add the membership and count the use; False when the user was already a member."""
+        """Add the membership and count the use; False when the user was already a member.
+
+        The membership goes in first: its unique key decides between concurrent redeems by the same user,
+        so only the one that created it counts a use."""
         if await chats_db.membership(session, invite.chat_id, user_id) is not None:
             return False
-        if not await chats_db.use_invite(session, invite.code, now):
-            raise coded(ErrorCode.INVITE_INVALID, 404)  # exhausted by a concurrent redeem
-        await chats_db.add_member(
+        added = await chats_db.add_member(
             session,
             ChatMember(
                 chat_id=invite.chat_id,
@@ -128,6 +131,10 @@ class InviteService:
                 created_at=now,
             ),
         )
+        if not added:
+            return False  # a concurrent redeem of the same user won
+        if not await chats_db.use_invite(session, invite.code, now):
+            raise coded(ErrorCode.INVITE_INVALID, 404)  # exhausted by a concurrent redeem
         await self.c.chats.add_activity(
             session, invite.chat_id, user_id, "join", method="invite", invite_code=invite.code
         )

@@ -6,6 +6,7 @@ tests/api/test_chat_permissions.py.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -417,3 +418,24 @@ async def test_validation_comes_before_the_chat_lookup_and_permissions(portal: P
     )
     stranger = await portal.stranger()
     await expect_error(stranger.client.call("POST", config_path(chat["id"]), json={}), 403, "Access denied")
+
+
+async def test_two_chats_racing_for_one_slug(portal: Portal) -> None:
+    """One wins; the other gets ERR_SLUG_TAKEN (never a 500) and keeps its old state."""
+    owner = await premium(portal)
+    first, second = await portal.private_chat(owner), await portal.private_chat(owner)
+    slug = new_slug("race")
+
+    async def attempt(chat_id: int) -> Any:
+        response = await owner.client.raw(
+            "POST", config_path(chat_id), json={"slug": slug, "wipe_preset": "1h", "name": "racer"}
+        )
+        return response.status_code, response.json().get("error")
+
+    results = await asyncio.gather(attempt(first["id"]), attempt(second["id"]))
+    assert sorted(results, key=str) == sorted([(200, None), (409, "ERR_SLUG_TAKEN")], key=str)
+    rows = [await chat_row(portal, chat["id"]) for chat in (first, second)]
+    winner, loser = rows if rows[0].slug == slug else rows[::-1]
+    assert (winner.visibility, winner.name, winner.wipe_preset) == ("public", "racer", "1h")
+    assert (loser.slug, loser.visibility, loser.wipe_preset) == (None, "private", None)
+    assert await system_texts(portal, loser.id) == []

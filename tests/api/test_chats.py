@@ -6,11 +6,13 @@ Spec: 03 §1–3 (not §3.11), 00 §3.5–3.8, §6; 08 §4, §6, §7, §9, §11,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from portal.client import PortalAPIError
 from portal.db.models import ChatActivity, ChatInvite, ChatMember, Message
 from tests.api.chats_support import (  # noqa: F401  (the `sockets` fixture)
     ACTIVITY_FIELDS,
@@ -564,6 +566,13 @@ async def test_leave_works_on_public_chats(portal: Portal, sockets: Any) -> None
     assert member.id not in await memberships(portal, chat["id"])
     left = await watcher.expect("room:member_left")
     assert left == {"chat_id": chat["id"], "user": user_ref(member)}
+    message = await watcher.expect("message:new")
+    while message["content"] != f"{member.user['username']} left the chat":
+        message = await watcher.expect("message:new")
+    assert (message["type"], message["sender"]) == ("system", None)
+    members = await watcher.expect("room:members")
+    while any(m["user"]["id"] == member.id for m in members["members"]):
+        members = await watcher.expect("room:members")
     detail = await owner.client.call("GET", chats_path(chat["id"]))
     assert detail["live"]["viewer_count"] == 1  # the leaver's sockets left the room; the owner stays
     await expect_error(member.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found")
@@ -917,3 +926,51 @@ async def test_chat_statistics_need_the_public_key(portal: Portal) -> None:
     await expect_error(
         portal.client(api_key="wrong").call("GET", "/v1/statistics/chats"), 401, "Invalid API key"
     )
+
+
+async def test_concurrent_creates_stop_at_the_slot_limit(portal: Portal) -> None:
+    """The slot check holds when creations race (one user's creations are serialised)."""
+    owner = await premium(portal)  # 3 slots
+    await portal.private_chat(owner)
+
+    async def attempt(i: int) -> Any:
+        try:
+            await owner.client.call("POST", CREATE, json={"name": f"race-{i}"})
+        except PortalAPIError as exc:
+            return exc.status, exc.error
+        return 200
+
+    results = await asyncio.gather(*[attempt(i) for i in range(4)])
+    assert sorted(results, key=str) == sorted(
+        [200, 200, (409, "ERR_CHAT_SLOT_LIMIT"), (409, "ERR_CHAT_SLOT_LIMIT")], key=str
+    )
+    assert len(await owner.client.my_chats()) == 3
+
+
+async def test_user_objects_carry_the_users_avatar(portal: Portal) -> None:
+    """The owner, member and activity user objects show the same avatar_url as the user's profile."""
+    owner = await premium(portal)
+    await owner.client.update_me(avatar_source="discord_1")
+    avatar = (await owner.client.me())["avatar_url"]
+    assert avatar
+    chat = await portal.public_chat(owner)
+    member = await portal.login()
+    await member.client.update_me(avatar_source="discord_2")
+    member_avatar = (await member.client.me())["avatar_url"]
+    await portal.invite_into(owner, chat["id"], member)
+    listed = next(c for c in await member.client.call("GET", CREATE) if c["id"] == chat["id"])
+    assert listed["owner"] == {"id": owner.id, "username": owner.user["username"], "avatar_url": avatar}
+    assert (await member.client.call("GET", chats_path(chat["id"])))["owner"]["avatar_url"] == avatar
+    members = (await member.client.call("GET", chats_path(chat["id"], "/members")))["members"]
+    assert [m["user"]["avatar_url"] for m in members] == [avatar, member_avatar]
+    [event] = (await owner.client.call("GET", chats_path(chat["id"], "/activity")))["events"]
+    assert event["user"]["avatar_url"] == member_avatar
+
+
+async def test_staff_do_not_list_other_users_private_chats(portal: Portal) -> None:
+    """00 §3.8: listing has no rank rule; Admins may open a private chat but it is not in their list."""
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    for level in ("moderator", "admin", "owner"):
+        staff = await portal.login(level)
+        assert chat["id"] not in [c["id"] for c in await staff.client.call("GET", CREATE)]

@@ -6,6 +6,7 @@ tests/api/test_chat_permissions.py.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -424,3 +425,59 @@ async def test_invite_endpoints_gates(portal: Portal, method: str, rest: str) ->
     await expect_error(
         owner.client.call(method, invites_path("x", rest), **kwargs), 400, "chat_id must be an integer"
     )
+
+
+# ---- races ----------------------------------------------------------------------------------------------
+
+
+async def _status(call: Any) -> Any:
+    from portal.client import PortalAPIError
+
+    try:
+        await call
+    except PortalAPIError as exc:
+        return exc.status, exc.error
+    return 200
+
+
+async def test_concurrent_creates_stop_at_twenty(portal: Portal) -> None:
+    """The per-chat limit holds when creates race (the chat row is locked on both backends)."""
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    for _ in range(18):
+        await create_invite(owner, chat["id"])
+    results = await asyncio.gather(
+        *[_status(owner.client.call("POST", invites_path(chat["id"]), json={})) for _ in range(4)]
+    )
+    assert sorted(results, key=str) == sorted(
+        [200, 200, (409, "ERR_INVITE_LIMIT"), (409, "ERR_INVITE_LIMIT")], key=str
+    )
+    assert len(await active_codes(owner, chat["id"])) == 20
+
+
+async def test_concurrent_redeems_of_a_single_use_invite_admit_one(portal: Portal) -> None:
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    invite = await create_invite(owner, chat["id"], max_uses=1)
+    guests = [await portal.login() for _ in range(3)]
+    results = await asyncio.gather(
+        *[_status(g.client.call("POST", resolve_path(invite["code"]))) for g in guests]
+    )
+    assert sorted(results, key=str) == sorted(
+        [200, (404, "ERR_INVITE_INVALID"), (404, "ERR_INVITE_INVALID")], key=str
+    )
+    assert (await invite_row(portal, invite["code"])).uses == 1
+    assert len(await memberships(portal, chat["id"])) == 1
+
+
+async def test_concurrent_redeems_by_one_user_count_one_use(portal: Portal) -> None:
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    invite = await create_invite(owner, chat["id"])
+    guest = await portal.login()
+    results = await asyncio.gather(
+        *[_status(guest.client.call("POST", resolve_path(invite["code"]))) for _ in range(4)]
+    )
+    assert results == [200] * 4
+    assert (await invite_row(portal, invite["code"])).uses == 1
+    assert [r.action for r in await activity_rows(portal, chat["id"])] == ["join"]
