@@ -348,3 +348,25 @@ async def test_strangers_are_refused_everywhere(portal: Portal, sockets: Any, ki
         stranger.client.call("POST", "/v1/portal/resolve/abcdefghijklmnop"), 403, "Access denied"
     )
     assert await chat_row(portal, setup.chat["id"]) is not None
+
+
+async def test_every_chat_endpoint_needs_a_session_then_an_integer_id(portal: Portal) -> None:
+    """08 §4: 401 first (no session), then 400 for a chat id that is not an integer, then 404."""
+    anonymous = portal.client()
+    user = await portal.login()
+    for method, rest, body in ACTIONS:
+        kwargs = {"json": body} if body is not None else {}
+        for chat_id in (1, "abc", "1.5"):
+            await expect_error(
+                anonymous.call(method, chats_path(chat_id, rest), **kwargs), 401, "Authentication required"
+            )
+        for chat_id in ("abc", "1.5"):
+            await expect_error(
+                user.client.call(method, chats_path(chat_id, rest), **kwargs),
+                400,
+                "chat_id must be an integer",
+            )
+        for chat_id in (999_999, 0, -1, 2**40):
+            await expect_error(
+                user.client.call(method, chats_path(chat_id, rest), **kwargs), 404, "Chat not found"
+            )

@@ -176,6 +176,13 @@ async def test_a_past_expires_at_is_a_validation_error_before_the_official_confl
         400,
         "expires_at must be in the future",
     )
+    outsider = await portal.login()
+    for chat_id in (chat["id"], 999_999):  # before 403 and 404 as well
+        await expect_error(
+            outsider.client.call("POST", invites_path(chat_id), json={"expires_at": iso(portal, -60)}),
+            400,
+            "expires_at must be in the future",
+        )
 
 
 async def test_twenty_active_invites_then_err_invite_limit(portal: Portal) -> None:
