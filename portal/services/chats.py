@@ -178,8 +178,7 @@ class ChatService:
         if not is_premium(actor, now) and actor.permission_level < Level.ADMIN:
             raise coded(ErrorCode.PREMIUM_REQUIRED, 403)
         async with unit_of_work(self.c.db) as session:
-            await chats_db.write_lock(session, User, actor.id)  # serialises a user's creations (SQLite too)
-            fresh = await users_db.get_for_update(session, actor.id) or actor
+            fresh = await users_db.get_for_update(session, actor.id) or actor  # serialises a user's creations
             await self.check_slot(session, fresh, now)
             chat = await chats_db.insert(
                 session,
@@ -198,6 +197,10 @@ class ChatService:
         return view
 
     async def check_slot(self, session: AsyncSession, user: User, now: datetime) -> None:
+        """409 ERR_CHAT_SLOT_LIMIT when `user` owns all their slots. Callers hold the user's row lock
+        (`users_db.get_for_update`); on SQLite, which has none, the write lock taken here serialises
+        concurrent creations until the new chat is committed."""
+        await chats_db.write_lock(session, User, user.id)
         slots = chat_slots(user, now, self.c.settings.admin_chat_slots)
         if slots is not None and await chats_db.count_owned(session, user.id) >= slots:
             raise coded(ErrorCode.CHAT_SLOT_LIMIT, 409)
