@@ -4,6 +4,8 @@ Keys (all under the store's prefix):
 - `presence:chat:{chat}:sockets`  hash sid → "{user_id}|{token_hash}|{joined_ms}": sockets in the room
 - `presence:chat:{chat}:users`    hash user_id → that user's sockets in the room (viewer_count = HLEN)
 - `presence:socket:{sid}`         set of chat ids the socket joined (to clean up on disconnect)
+- `presence:session:{token_hash}` hash chat_id → that session's sockets in the room (E2EE and history
+                                  work per session: 00 §4, 08 §15)
 - `presence:online`               hash user_id → number of connected sockets (registered users)
 - `presence:node:{node}`          hash sid → user_id ("" for strangers) of the sockets connected to a node,
                                   and `presence:node:{node}:alive` (a TTL key the node keeps refreshing)
@@ -15,6 +17,7 @@ Counters move with HINCRBY, so "first socket in" / "last socket out" is exact ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from portal.live.base import LiveStore
 
@@ -37,6 +40,10 @@ def _chat_users(chat_id: int) -> str:
 
 def _socket_chats(sid: str) -> str:
     return f"presence:socket:{sid}"
+
+
+def _session_chats(token_hash: str) -> str:
+    return f"presence:session:{token_hash}"
 
 
 ONLINE = "presence:online"
@@ -70,9 +77,11 @@ class Presence:
             await self.live.hincr(ONLINE, str(user_id), 1)
 
     async def disconnected(self, node_id: str, sid: str, user_id: int | None) -> None:
-        await self.live.hdel(_node(node_id), sid)
+        """Forget a connection. Only the first call for a socket counts: a node that was presumed dead and
+        swept by another node, then closes its sockets after all, must not take users offline twice."""
+        removed = await self.live.hdel(_node(node_id), sid)
         await self.live.delete(_socket_chats(sid))
-        if user_id is not None:
+        if removed and user_id is not None:
             await self._decrement(ONLINE, str(user_id))
 
     async def online_user_ids(self) -> list[int]:
@@ -84,11 +93,14 @@ class Presence:
     # ---- rooms ------------------------------------------------------------------------------------
 
     async def join(self, chat_id: int, sid: str, user_id: int, token_hash: str, now_ms: int) -> bool:
-        """Record the socket in the room; True when it is the user's first socket there."""
-        if await self.live.hget(_chat_sockets(chat_id), sid) is not None:
-            return False  # a repeated join of the same socket changes nothing
+        """Record the socket in the room; True when it is the user's first socket there.
+
+        SADD is the atomic gate: of two concurrent joins of one socket only one adds the chat, so the
+        user's socket count in the room is incremented once (a repeated join changes nothing)."""
+        if not await self.live.sadd(_socket_chats(sid), str(chat_id)):
+            return False
         await self.live.hset(_chat_sockets(chat_id), {sid: f"{user_id}|{token_hash}|{now_ms}"})
-        await self.live.sadd(_socket_chats(sid), str(chat_id))
+        await self.live.hincr(_session_chats(token_hash), str(chat_id), 1)
         return await self.live.hincr(_chat_users(chat_id), str(user_id), 1) == 1
 
     async def leave(self, chat_id: int, sid: str) -> tuple[RoomSocket, bool] | None:
@@ -100,11 +112,25 @@ class Presence:
             return None
         await self.live.srem(_socket_chats(sid), str(chat_id))
         record = _parse(sid, raw)
+        await self._decrement(_session_chats(record.token_hash), str(chat_id))
         remaining = await self._decrement(_chat_users(chat_id), str(record.user_id))
         return record, remaining == 0
 
     async def chats_of_socket(self, sid: str) -> list[int]:
         return [int(chat_id) for chat_id in await self.live.smembers(_socket_chats(sid))]
+
+    async def chats_of_session(self, token_hash: str) -> list[int]:
+        """The chats a session has at least one socket joined to."""
+        return sorted(int(chat_id) for chat_id in await self.live.hgetall(_session_chats(token_hash)))
+
+    async def session_in_room(self, chat_id: int, token_hash: str) -> bool:
+        """Has this session a socket joined to the room (00 §4: sending needs a joined session)?"""
+        return await self.live.hget(_session_chats(token_hash), str(chat_id)) is not None
+
+    async def session_joined_at(self, chat_id: int, token_hash: str) -> datetime | None:
+        """When the session's earliest socket still in the room joined it; None when it has none."""
+        times = [r.joined_ms for r in await self.sockets_in(chat_id) if r.token_hash == token_hash]
+        return datetime.fromtimestamp(min(times) / 1000, UTC) if times else None
 
     async def sockets_in(self, chat_id: int) -> list[RoomSocket]:
         """The sockets joined to the room, earliest join first."""
@@ -124,6 +150,7 @@ class Presence:
         """Forget a deleted chat's room entirely."""
         for record in await self.sockets_in(chat_id):
             await self.live.srem(_socket_chats(record.sid), str(chat_id))
+            await self.live.hdel(_session_chats(record.token_hash), str(chat_id))
         await self.live.delete(_chat_sockets(chat_id), _chat_users(chat_id))
 
     # ---- nodes (sockets of a node that died without cleaning up) -----------------------------------

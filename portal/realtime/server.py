@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -70,11 +71,18 @@ def create_socket_server(container: Container) -> socketio.AsyncServer:
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
-        ping_interval=settings.socket_ping_interval,
+        ping_interval=_ping_interval(settings.socket_ping_interval),
         ping_timeout=settings.socket_ping_timeout,
     )
     Handlers(sio, container).register()
     return sio
+
+
+def _ping_interval(seconds: float) -> tuple[float, float]:
+    """engine.io pings every `seconds` but tells clients `int(interval + grace) * 1000` ms, so a fractional
+    interval (e.g. 0.5) would be announced as 0 and every healthy client would time itself out. The grace
+    rounds the announced interval up to whole seconds; the server still pings every `seconds`."""
+    return seconds, math.ceil(seconds) - seconds + 1e-6  # the epsilon keeps float error from rounding down
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
@@ -109,9 +117,12 @@ class Handlers:
         model: type[Payload],
         action: Callable[[SocketUser, str, Any], Awaitable[dict[str, Any] | None]],
     ) -> None:
-        async def handler(sid: str, data: Any = None) -> dict[str, Any] | None:
+        async def handler(sid: str, *args: Any) -> dict[str, Any] | None:
+            # An emit without data is `{}`; an explicit null or a non-object is malformed. Arguments after
+            # the first are ignored like extra fields (08 §7).
+            data = args[0] if args else {}
             try:
-                payload = model.model_validate(data if data is not None else {})
+                payload = model.model_validate(data)
                 who = await self._who(sid)
                 return await action(who, sid, payload)
             except ValidationError:
@@ -197,7 +208,8 @@ class PresenceKeeper:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="portal-presence")
+        # Named after the node, so an operator (or a test simulating a crash) can find this node's loop.
+        self._task = asyncio.create_task(self._loop(), name=f"portal-presence:{self.c.node_id}")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -6,12 +6,14 @@ leaves, kicks and config changes post them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.clock import isoformat
 from portal.db import chats as chats_db
-from portal.db.models import Chat, Message, User
+from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
 from portal.services.notifier import chat_room
 from portal.services.users import avatar_url
@@ -27,20 +29,23 @@ def epoch_hex(epoch: int) -> str:
     return f"{epoch:016x}"
 
 
-def message_view(message: Message, chat: Chat, sender: User | None) -> dict[str, Any]:
-    """The history message object, also the payload of `message:new` (04 §2)."""
+def message_view(
+    message: Message, chat: Chat, sender: User | None, platforms: Sequence[LinkedPlatform] = ()
+) -> dict[str, Any]:
+    """The history message object, also the payload of `message:new` (04 §2). `platforms` are the
+    sender's linked platforms (its avatar comes from them unless it chose a default one)."""
     return {
         "chat_id": chat.id,
         "chat_name": chat.name,
         "id": message.wire_id,
         "sender": None
         if sender is None
-        else {"id": sender.id, "username": sender.username, "avatar_url": avatar_url(sender, [])},
+        else {"id": sender.id, "username": sender.username, "avatar_url": avatar_url(sender, platforms)},
         "permission_level": message.sender_level,
         "content": message.content,
         "type": message.type,
         "epoch": SYSTEM_EPOCH if message.type == "system" else epoch_hex(message.epoch),
-        "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
+        "timestamp": isoformat(message.created_at),
     }
 
 

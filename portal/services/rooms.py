@@ -56,9 +56,13 @@ class RoomService:
     # ---- connections ------------------------------------------------------------------------------
 
     async def connected(self, who: SocketUser, sid: str) -> list[dict[str, Any]]:
-        """Record the connection; answer the `chat:list` payload."""
+        """Record the connection; answer the `chat:list` payload.
+
+        The list is read first, so a failure there (the connection then fails) leaves no presence behind
+        that nothing would ever remove."""
+        chat_list = await self.chat_list(who)
         await self.presence.connected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
-        return await self.chat_list(who)
+        return chat_list
 
     async def chat_list(self, who: SocketUser) -> list[dict[str, Any]]:
         async with self.c.db.read() as session:
@@ -82,10 +86,17 @@ class RoomService:
             await self.c.notifier.emit("chat:status", await self.status(chat_id), room=rooms)
 
     async def disconnected(self, who: SocketUser, sid: str) -> None:
-        """A socket went away: it leaves every room it had joined, then it is offline."""
-        for chat_id in await self.presence.chats_of_socket(sid):
-            await self._left(chat_id, sid, announce=True)
-        await self.presence.disconnected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
+        """A socket went away: it leaves every room it had joined, then it is offline. A failure in one
+        room (say the database is briefly down while writing "left the chat") must not keep the socket
+        counted in the others or online forever."""
+        try:
+            for chat_id in await self.presence.chats_of_socket(sid):
+                try:
+                    await self._left(chat_id, sid, announce=True)
+                except Exception:
+                    log.exception("leaving chat %s on disconnect failed", chat_id)
+        finally:
+            await self.presence.disconnected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
 
     # ---- join -------------------------------------------------------------------------------------
 

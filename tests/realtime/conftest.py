@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest_asyncio
@@ -13,6 +13,7 @@ import socketio
 from tests.servers import TestServer
 
 EVENT_TIMEOUT = 5.0
+QUIET = 0.4  # how long a "nothing arrives" check listens (after a later event proved delivery order)
 
 
 class SocketProbe:
@@ -24,6 +25,7 @@ class SocketProbe:
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.connect_error: Any = None
         self.disconnected = asyncio.Event()
+        self.chat_list: Any = None
         self.sio.on("*", self._record)
         self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("disconnect", self._on_disconnect)
@@ -59,6 +61,46 @@ class SocketProbe:
     async def expect(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
         return await asyncio.wait_for(self.events[event].get(), timeout)
 
+    async def expect_where(
+        self, event: str, predicate: Callable[[Any], bool], timeout: float = EVENT_TIMEOUT
+    ) -> Any:
+        """The next `event` whose payload satisfies `predicate`; events that do not are dropped."""
+
+        async def find() -> Any:
+            while True:
+                data = await self.events[event].get()
+                if predicate(data):
+                    return data
+
+        return await asyncio.wait_for(find(), timeout)
+
+    async def expect_for(self, event: str, chat_id: int, timeout: float = EVENT_TIMEOUT) -> Any:
+        """The next `event` about `chat_id` (other chats' events, e.g. the lobby's `chat:status`, skipped)."""
+        return await self.expect_where(
+            event, lambda data: isinstance(data, dict) and data.get("chat_id") == chat_id, timeout
+        )
+
+    def pending(self, event: str, chat_id: int | None = None) -> list[Any]:
+        """Events of that name received and not consumed yet (only those about `chat_id`, when given)."""
+        queue = self.events[event]
+        items = []
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        for item in items:
+            queue.put_nowait(item)
+        if chat_id is None:
+            return items
+        return [i for i in items if isinstance(i, dict) and i.get("chat_id") == chat_id]
+
+    async def assert_silent(self, event: str, chat_id: int | None = None, within: float = QUIET) -> None:
+        """Nothing of that name (about `chat_id`, when given) arrives within `within` seconds."""
+        await asyncio.sleep(within)
+        assert self.pending(event, chat_id) == [], f"unexpected {event}: {self.pending(event, chat_id)}"
+
+    def clear(self) -> None:
+        """Forget everything received so far."""
+        self.events.clear()
+
     async def wait_disconnected(self, timeout: float = EVENT_TIMEOUT) -> None:
         await asyncio.wait_for(self.disconnected.wait(), timeout)
 
@@ -72,11 +114,12 @@ class SocketProbe:
 
 @pytest_asyncio.fixture
 async def sockets(server: TestServer) -> AsyncIterator[Any]:
-    """`probe = sockets()` makes a new unconnected SocketProbe; all are closed after the test."""
+    """`probe = sockets()` makes a new unconnected SocketProbe (`sockets(base_url)` for another node);
+    all are closed after the test."""
     made: list[SocketProbe] = []
 
-    def factory() -> SocketProbe:
-        probe = SocketProbe(server.base_url)
+    def factory(base_url: str | None = None) -> SocketProbe:
+        probe = SocketProbe(base_url or server.base_url)
         made.append(probe)
         return probe
 
@@ -85,3 +128,24 @@ async def sockets(server: TestServer) -> AsyncIterator[Any]:
     finally:
         for probe in made:
             await probe.close()
+
+
+async def online(sockets: Any, token: str | None, base_url: str | None = None) -> SocketProbe:
+    """A connected probe for a session token whose `chat:list` has been received (kept in `.chat_list`)."""
+    probe = sockets(base_url)
+    await probe.connect(token=token)
+    probe.chat_list = await probe.expect("chat:list")
+    return probe
+
+
+async def eventually(check: Callable[[], Any], timeout: float = EVENT_TIMEOUT, interval: float = 0.02) -> Any:
+    """Poll an async `check` until it answers something truthy (for state a disconnect changes later)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)

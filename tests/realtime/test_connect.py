@@ -7,21 +7,27 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from portal.db.models import User
-from tests.helpers import Portal
+from tests.helpers import LoggedIn, Portal
+
+
+async def assert_chat_list(chat_list: list, who: LoggedIn) -> None:
+    """`chat:list` names exactly the chats `GET /v1/portal/chats` lists (00 §5, §3.8)."""
+    listed = {chat["id"] for chat in await who.client.call("GET", "/v1/portal/chats")}
+    assert sorted(entry["chat_id"] for entry in chat_list) == sorted(listed)
 
 
 async def test_connect_with_auth_session_receives_chat_list(portal: Portal, sockets) -> None:
     alice = await portal.login()
     probe = sockets()
     await probe.connect(token=alice.client.session_token)
-    assert await probe.expect("chat:list") == []
+    await assert_chat_list(await probe.expect("chat:list"), alice)
 
 
 async def test_connect_with_session_cookie(portal: Portal, sockets) -> None:
     alice = await portal.login()
     probe = sockets()
     await probe.connect(headers={"Cookie": f"psession={alice.client.session_token}"})
-    assert await probe.expect("chat:list") == []
+    await assert_chat_list(await probe.expect("chat:list"), alice)
 
 
 async def test_stranger_may_connect(portal: Portal, sockets) -> None:
@@ -44,7 +50,7 @@ async def test_foreign_origin_is_refused_and_allowed_origin_accepted(portal: Por
     assert refused == "ERR_ORIGIN_NOT_ALLOWED"
     probe = sockets()
     await probe.connect(token=token, headers={"Origin": "http://localhost:8080"})
-    assert await probe.expect("chat:list") == []
+    await assert_chat_list(await probe.expect("chat:list"), alice)
 
 
 async def test_restricted_account_is_refused(portal: Portal, sockets) -> None:

@@ -1,23 +1,33 @@
-"""Two nodes on one PostgreSQL + Redis: an action on node A reaches sockets held by node B (00 §1)."""
+"""Two nodes on one PostgreSQL + Redis: an action on node A reaches sockets held by node B, presence is
+shared, and a node that dies is cleaned up by another (00 §1)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
 
+from portal.realtime.server import PresenceKeeper
 from tests.helpers import Portal
-from tests.realtime.conftest import SocketProbe
-from tests.servers import another_node
+from tests.realtime.conftest import SocketProbe, eventually, online
+from tests.realtime.support import join, membership, public_room, user_ref, viewer_count
+from tests.servers import another_node, node_like
+
+
+def need_two_nodes(portal: Portal) -> None:
+    if portal.server.backend != "postgres":
+        pytest.skip("several nodes need PostgreSQL + Redis; the sqlite backend is one process by design")
 
 
 async def test_logout_on_one_node_ends_the_socket_on_another(portal: Portal) -> None:
-    if portal.server.backend != "postgres":
-        pytest.skip("several nodes need PostgreSQL + Redis; the sqlite backend is one process by design")
+    need_two_nodes(portal)
     alice = await portal.login()
     async with another_node(portal.server) as node_b:
         probe = SocketProbe(node_b.base_url)
         try:
             await probe.connect(token=alice.client.session_token)
-            assert await probe.expect("chat:list") == []
+            await probe.expect("chat:list")
 
             await alice.client.logout()  # served by node A
 
@@ -28,11 +38,172 @@ async def test_logout_on_one_node_ends_the_socket_on_another(portal: Portal) -> 
 
 
 async def test_rest_on_one_node_sees_a_session_made_on_another(portal: Portal) -> None:
-    if portal.server.backend != "postgres":
-        pytest.skip("several nodes need PostgreSQL + Redis; the sqlite backend is one process by design")
+    need_two_nodes(portal)
     alice = await portal.login()
     async with another_node(portal.server) as node_b:
         client = portal.client(base_url=node_b.base_url)
         client.session_token = alice.client.session_token
         me = await client.me()
         assert me["id"] == alice.id
+
+
+async def test_viewer_count_is_shared_between_nodes(portal: Portal, sockets) -> None:
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest = await portal.login()
+    async with another_node(portal.server) as node_b:
+        on_a = await online(sockets, owner.client.session_token)
+        on_b = await online(sockets, guest.client.session_token, node_b.base_url)
+        await join(on_a, chat["id"])
+
+        ack = await join(on_b, chat["id"])
+
+        assert ack["live"]["viewer_count"] == 2
+        assert [m["user"]["id"] for m in ack["members"]] == sorted([owner.id, guest.id])
+        two = {"chat_id": chat["id"], "running": False, "viewer_count": 2}
+        assert await on_a.expect_where("chat:status", lambda s: s == two) == two
+        assert await on_b.expect_where("chat:status", lambda s: s == two) == two
+        assert await on_a.expect_where("room:member_joined", lambda m: m["user"]["id"] == guest.id)
+        for base_url in (portal.server.base_url, node_b.base_url):
+            fresh = await online(sockets, owner.client.session_token, base_url)
+            entry = next(e for e in fresh.chat_list if e["chat_id"] == chat["id"])
+            assert entry == two
+        assert await viewer_count(portal, owner, chat["id"]) == 2
+
+        # typing crosses nodes too
+        portal.server.clock.advance_to_next(1)
+        await on_b.call("typing", {"chat_id": chat["id"]})
+        assert await on_a.expect("typing") == {"chat_id": chat["id"], "user_id": guest.id}
+
+        # and /v1/portal/status on A counts the user whose only socket is on B
+        status = await owner.client.call("GET", "/v1/portal/status")
+        assert guest.id in [entry["user_id"] for entry in status["users"]]
+
+
+async def test_rest_kick_on_node_a_reaches_the_socket_on_node_b(portal: Portal, sockets) -> None:
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest = await portal.login()
+    async with another_node(portal.server) as node_b:
+        watcher = await online(sockets, owner.client.session_token)
+        await join(watcher, chat["id"])
+        on_b = await online(sockets, guest.client.session_token, node_b.base_url)
+        await join(on_b, chat["id"])
+
+        await owner.client.call("POST", f"/v1/portal/chats/{chat['id']}/kick", json={"user_id": guest.id})
+
+        assert await on_b.expect("room:kicked") == {"chat_id": chat["id"], "reason": None}
+        assert await watcher.expect_where("room:member_left", lambda m: m["user"]["id"] == guest.id) == {
+            "chat_id": chat["id"],
+            "user": user_ref(guest),
+        }
+        await watcher.expect_where(
+            "chat:status", lambda s: s["chat_id"] == chat["id"] and s["viewer_count"] == 1
+        )
+        assert await viewer_count(portal, owner, chat["id"]) == 1
+        assert await membership(portal, chat["id"], guest.id) is None
+        on_b.clear()
+        await owner.client.call(
+            "POST", f"/v1/portal/chats/{chat['id']}/config/update", json={"allow_control_requests": True}
+        )
+        await watcher.expect("room:config")
+        await on_b.assert_silent("room:config")
+
+
+async def test_delete_on_node_a_destroys_the_room_on_node_b(portal: Portal, sockets) -> None:
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest, lobby = await portal.login(), await portal.login()
+    async with another_node(portal.server) as node_b:
+        joined_b = await online(sockets, guest.client.session_token, node_b.base_url)
+        await join(joined_b, chat["id"])
+        lobby_b = await online(sockets, lobby.client.session_token, node_b.base_url)
+        owner_a = await online(sockets, owner.client.session_token)
+        await join(owner_a, chat["id"])
+
+        await owner.client.call("POST", f"/v1/portal/chats/{chat['id']}/delete")
+
+        for probe in (joined_b, lobby_b, owner_a):
+            assert await probe.expect_for("room:destroyed", chat["id"]) == {"chat_id": chat["id"]}
+        await joined_b.assert_silent("room:destroyed", chat["id"])
+        for probe in (lobby_b, owner_a):
+            assert probe.pending("room:destroyed", chat["id"]) == []
+        assert await node_b.container.presence.viewer_count(chat["id"]) == 0
+        ack = await joined_b.call("room:join", {"chat_id": chat["id"]})
+        assert ack["ok"] is False and ack["error"] == "ERR_NOT_FOUND"
+
+
+async def test_config_change_on_node_a_reaches_node_b(portal: Portal, sockets) -> None:
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest, lobby = await portal.login(), await portal.login()
+    async with another_node(portal.server) as node_b:
+        joined_b = await online(sockets, guest.client.session_token, node_b.base_url)
+        await join(joined_b, chat["id"])
+        lobby_b = await online(sockets, lobby.client.session_token, node_b.base_url)
+        path = f"/v1/portal/chats/{chat['id']}/config/update"
+
+        await owner.client.call("POST", path, json={"name": "renamed-on-a"})
+        assert await joined_b.expect("room:config") == {"chat_id": chat["id"], "name": "renamed-on-a"}
+
+        await owner.client.call("POST", path, json={"slug": None})
+        assert await joined_b.expect("room:config") == {
+            "chat_id": chat["id"],
+            "slug": None,
+            "visibility": "private",
+        }
+        assert await lobby_b.expect_for("room:destroyed", chat["id"]) == {"chat_id": chat["id"]}
+        assert lobby_b.pending("room:config") == []
+
+
+async def test_a_node_that_dies_is_removed_from_rooms_by_another_node(portal: Portal, sockets) -> None:
+    """A node that stops refreshing its liveness key (crash, no shutdown cleanup) loses its sockets:
+    another node's PresenceKeeper makes them leave their rooms and go offline."""
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest = await portal.login()
+    async with node_like(portal.server, node_ttl=1) as node_b:
+        watcher = await online(sockets, owner.client.session_token)
+        await join(watcher, chat["id"])
+        await online(sockets, guest.client.session_token)  # the guest also has a socket on node A
+        doomed = await online(sockets, guest.client.session_token, node_b.base_url)
+        await join(doomed, chat["id"])
+        await watcher.expect_where(
+            "chat:status", lambda s: s["chat_id"] == chat["id"] and s["viewer_count"] == 2
+        )
+        presence = portal.container.presence
+        b_id = node_b.container.node_id
+
+        # Node B "crashes": its heartbeat stops; nothing of its shutdown runs.
+        heartbeat = next(t for t in asyncio.all_tasks() if t.get_name() == f"portal-presence:{b_id}")
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        await eventually(lambda: _is_dead(presence, b_id), timeout=5)  # its 1 s liveness key lapses
+
+        await PresenceKeeper(portal.container).run_once()  # node A's sweep
+
+        assert await watcher.expect_where("room:member_left", lambda m: m["user"]["id"] == guest.id) == {
+            "chat_id": chat["id"],
+            "user": user_ref(guest),
+        }
+        await watcher.expect_where(
+            "message:new", lambda m: m["content"] == f"{guest.user['username']} left the chat"
+        )
+        status = await watcher.expect_where(
+            "chat:status", lambda s: s["chat_id"] == chat["id"] and s["viewer_count"] == 1
+        )
+        assert status == {"chat_id": chat["id"], "running": False, "viewer_count": 1}
+        assert await viewer_count(portal, owner, chat["id"]) == 1
+        assert b_id not in await presence.dead_nodes()  # forgotten once swept
+        assert await presence.sockets_of_node(b_id) == {}
+        online_ids = [e["user_id"] for e in (await owner.client.call("GET", "/v1/portal/status"))["users"]]
+        assert guest.id in online_ids  # still connected through node A
+    # Node B's late shutdown (its sockets closing) must not take the guest offline a second time.
+    online_ids = [e["user_id"] for e in (await owner.client.call("GET", "/v1/portal/status"))["users"]]
+    assert guest.id in online_ids
+    assert await viewer_count(portal, owner, chat["id"]) == 1
+
+
+async def _is_dead(presence, node_id: str) -> bool:
+    return node_id in await presence.dead_nodes()
