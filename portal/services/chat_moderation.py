@@ -85,6 +85,8 @@ class ChatModerationService:
             )
             epoch = chat.epoch
             on_commit(session, self._after_kick(chat_id, target.id, epoch, reason))
+            if not ctx.is_listed and target.id != chat.owner_id:  # they could list it, and now cannot
+                self.c.chats.after_commit_unlist(session, chat_id, target.id)
         return Kicked(target=target, chat=chat)
 
     @staticmethod

@@ -194,6 +194,14 @@ class ChatService:
                 ),
             )
             view = await self.view(session, chat)
+            chat_id, owner_id = chat.id, actor.id
+
+            async def announce() -> None:  # the owner's sockets can list one more chat (00 §5)
+                await self.c.notifier.emit(
+                    "chat:status", await self.c.rooms.status(chat_id), room=user_room(owner_id)
+                )
+
+            on_commit(session, announce)
         return view
 
     async def check_slot(self, session: AsyncSession, user: User, now: datetime) -> None:
@@ -354,6 +362,8 @@ class ChatService:
             )
             await self.c.messages.post_system(session, ctx.chat, f"{actor.username} left the chat")
             await self.after_commit_evict(session, chat_id, user_id=actor.id, event=None, payload={})
+            if not ctx.is_listed:
+                self.after_commit_unlist(session, chat_id, actor.id)
 
     # ---- activity ---------------------------------------------------------------------------------
 
@@ -585,6 +595,15 @@ class ChatService:
             await self.c.notifier.evict(chat_id, user_id=user_id, event=event or "", payload=payload)
 
         on_commit(session, evict)
+
+    def after_commit_unlist(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """A private chat the user could list and no longer can (left, kicked): `room:destroyed` to all
+        of their sockets, in the room or not (08 §18)."""
+
+        async def unlist() -> None:
+            await self.c.notifier.emit("room:destroyed", {"chat_id": chat_id}, room=user_room(user_id))
+
+        on_commit(session, unlist)
 
     # ---- helpers for other services -----------------------------------------------------------------
 

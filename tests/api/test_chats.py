@@ -56,6 +56,21 @@ async def test_create_answers_the_chat_object_field_by_field(portal: Portal) -> 
     assert chat == expected_chat(chat["id"], name, owner, description="Films on Friday")
 
 
+async def test_create_tells_the_owners_sockets(portal: Portal, sockets: Any) -> None:
+    """00 §5: `chat:status` goes to everyone who can list the chat: here, the owner."""
+    owner = await premium(portal)
+    lobby = sockets()
+    await lobby.connect(token=owner.client.session_token)
+    await lobby.expect("chat:list")
+    bystander = await portal.login()
+    other = sockets()
+    await other.connect(token=bystander.client.session_token)
+    await other.expect("chat:list")
+    chat = await portal.private_chat(owner)
+    assert await lobby.expect("chat:status") == {"chat_id": chat["id"], "running": False, "viewer_count": 0}
+    assert other.events["chat:status"].empty()
+
+
 async def test_create_stores_the_default_config(portal: Portal) -> None:
     """08 §11: the config defaults, seen by the owner in `GET …/{id}`."""
     owner = await premium(portal)
@@ -544,6 +559,27 @@ async def test_leave_drops_the_membership_and_logs_it(portal: Portal) -> None:
     assert chat["id"] not in [c["id"] for c in await member.client.call("GET", CREATE)]
     # a second leave: no membership any more
     await expect_error(member.client.call("POST", chats_path(chat["id"], "/leave")), 403, "Access denied")
+
+
+async def test_leaving_a_private_chat_unlists_it_on_every_socket(portal: Portal, sockets: Any) -> None:
+    """08 §18, §21: the leaver's sockets leave the room and hear `room:destroyed` (they can't list it now)."""
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    member = await member_of(portal, owner, chat["id"])
+    watcher = await join_room(sockets, owner, chat["id"])
+    lobby = sockets()
+    await lobby.connect(token=member.client.session_token)
+    await lobby.expect("chat:list")
+    await join_room(sockets, member, chat["id"])
+    await member.client.call("POST", chats_path(chat["id"], "/leave"))
+    assert await lobby.expect("room:destroyed") == {"chat_id": chat["id"]}
+    left = await watcher.expect("room:member_left")
+    while left["user"]["id"] != member.id:
+        left = await watcher.expect("room:member_left")
+    members = await watcher.expect("room:members")
+    while any(m["user"]["id"] == member.id for m in members["members"]):
+        members = await watcher.expect("room:members")
+    assert (await owner.client.call("GET", chats_path(chat["id"])))["live"]["viewer_count"] == 1
 
 
 async def test_leave_does_not_rotate_the_epoch(portal: Portal) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.chats_support import (
+from tests.api.chats_support import (  # noqa: F401  (the `sockets` fixture)
     CHAT_FIELDS,
     INVITE_FIELDS,
     activity_rows,
@@ -22,6 +22,7 @@ from tests.api.chats_support import (
     invite_row,
     memberships,
     premium,
+    sockets_fixture,
 )
 from tests.helpers import LoggedIn, Portal, expect_error
 from tests.helpers import parse_time as ts
@@ -319,6 +320,19 @@ async def test_resolve_makes_a_member_and_answers_the_chat(portal: Portal) -> No
     # the chat is now theirs to see and list
     assert (await guest.client.call("GET", chats_path(chat["id"])))["id"] == chat["id"]
     assert chat["id"] in [c["id"] for c in await guest.client.call("GET", "/v1/portal/chats")]
+
+
+async def test_resolve_tells_the_new_members_sockets(portal: Portal, sockets: Any) -> None:
+    """00 §5: the new member can list the chat now: `chat:status` to their sockets."""
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    invite = await create_invite(owner, chat["id"])
+    guest = await portal.login()
+    lobby = sockets()
+    await lobby.connect(token=guest.client.session_token)
+    assert chat["id"] not in [entry["chat_id"] for entry in await lobby.expect("chat:list")]
+    await guest.client.call("POST", resolve_path(invite["code"]))
+    assert await lobby.expect("chat:status") == {"chat_id": chat["id"], "running": False, "viewer_count": 0}
 
 
 async def test_resolve_by_a_member_again_counts_no_use(portal: Portal) -> None:

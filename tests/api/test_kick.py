@@ -249,3 +249,34 @@ async def test_kick_gates(portal: Portal) -> None:
         stranger.client.call("POST", kick_path(chat["id"]), json={"user_id": member.id}), 403, "Access denied"
     )
     assert member.id in await memberships(portal, chat["id"])
+
+
+async def test_a_member_kicked_from_a_private_chat_loses_it_on_every_socket(
+    portal: Portal, sockets: Any
+) -> None:
+    """08 §18: `room:destroyed` to the sockets that could list the chat and no longer can."""
+    owner = await premium(portal)
+    chat = await portal.private_chat(owner)
+    member = await member_of(portal, owner, chat["id"])
+    lobby = sockets()
+    await lobby.connect(token=member.client.session_token)
+    assert chat["id"] in [entry["chat_id"] for entry in await lobby.expect("chat:list")]
+    in_room = await join_room(sockets, member, chat["id"])
+    await owner.client.call("POST", kick_path(chat["id"]), json={"user_id": member.id})
+    assert await lobby.expect("room:destroyed") == {"chat_id": chat["id"]}
+    assert (await in_room.expect("room:kicked"))["chat_id"] == chat["id"]
+    assert chat["id"] not in [c["id"] for c in await member.client.call("GET", "/v1/portal/chats")]
+
+
+async def test_a_viewer_kicked_from_a_public_chat_keeps_it_listed(portal: Portal, sockets: Any) -> None:
+    owner = await premium(portal)
+    chat = await portal.public_chat(owner)
+    viewer = await portal.login()
+    lobby = sockets()
+    await lobby.connect(token=viewer.client.session_token)
+    await lobby.expect("chat:list")
+    in_room = await join_room(sockets, viewer, chat["id"])
+    await owner.client.call("POST", kick_path(chat["id"]), json={"user_id": viewer.id})
+    await in_room.expect("room:kicked")
+    assert lobby.events["room:destroyed"].empty()
+    assert chat["id"] in [c["id"] for c in await viewer.client.call("GET", "/v1/portal/chats")]
