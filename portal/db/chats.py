@@ -35,24 +35,9 @@ async def get(session: AsyncSession, chat_id: int) -> Chat | None:
     return await session.get(Chat, chat_id) if _valid_id(chat_id) else None
 
 
-async def write_lock(session: AsyncSession, model: type[Chat] | type[User], row_id: int) -> None:
-    """Hold a write lock until commit where `SELECT … FOR UPDATE` cannot (the row lock itself is the
-    caller's `with_for_update()`).
-
-    SQLite has no row locks, and pysqlite begins the transaction only at the first write, so a "locked"
-    read followed by a check and an insert races with a concurrent request. A no-op UPDATE as the first
-    statement takes the database's write lock now: the other writer waits (busy_timeout) and then reads
-    what this transaction committed.
-    """
-    if session.bind.dialect.name == "sqlite":
-        table = model.__table__
-        await session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
-
-
 async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:
     if not _valid_id(chat_id):
         return None
-    await write_lock(session, Chat, chat_id)
     return (
         await session.execute(select(Chat).where(Chat.id == chat_id).with_for_update())
     ).scalar_one_or_none()

@@ -54,7 +54,20 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
         async with self.sessionmaker() as session, session.begin():
+            await self.begin_writing(session)
             yield session
+
+    async def begin_writing(self, session: AsyncSession) -> None:
+        """On SQLite, take the database's write lock as the transaction's first statement.
+
+        pysqlite starts a transaction only at the first write, so reads that a transaction makes before
+        writing are not protected, and SQLite has no row locks (`SELECT … FOR UPDATE` is ignored). A write
+        transaction that checks a limit and then inserts would race with another one. `BEGIN IMMEDIATE`
+        makes writers queue (busy_timeout) and each see what the previous one committed. Read-only
+        sessions (`read()`) are not affected. PostgreSQL uses row locks (`with_for_update`) instead.
+        """
+        if self.dialect == "sqlite":
+            await session.execute(text("BEGIN IMMEDIATE"))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

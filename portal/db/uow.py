@@ -24,6 +24,7 @@ def on_commit(session: AsyncSession, callback: AfterCommit) -> None:
 async def unit_of_work(db: Database) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as session:
         async with session.begin():
+            await db.begin_writing(session)
             yield session
         callbacks: list[AfterCommit] = session.info.pop(_KEY, [])
     for callback in callbacks:

@@ -206,9 +206,7 @@ class ChatService:
 
     async def check_slot(self, session: AsyncSession, user: User, now: datetime) -> None:
         """409 ERR_CHAT_SLOT_LIMIT when `user` owns all their slots. Callers hold the user's row lock
-        (`users_db.get_for_update`); on SQLite, which has none, the write lock taken here serialises
-        concurrent creations until the new chat is committed."""
-        await chats_db.write_lock(session, User, user.id)
+        (`users_db.get_for_update`; on SQLite every write transaction holds the database's write lock)."""
         slots = chat_slots(user, now, self.c.settings.admin_chat_slots)
         if slots is not None and await chats_db.count_owned(session, user.id) >= slots:
             raise coded(ErrorCode.CHAT_SLOT_LIMIT, 409)
