@@ -26,8 +26,10 @@ from portal.services.health import HealthService
 from portal.services.invites import InviteService
 from portal.services.janitor import Janitor
 from portal.services.messages import MessageService
+from portal.services.messaging import MessagingService
 from portal.services.notifications import NotificationService
 from portal.services.notifier import Notifier, NullNotifier
+from portal.services.punishments import PunishmentService
 from portal.services.ratelimit import RateLimiter
 from portal.services.restrictions import RestrictionService
 from portal.services.rooms import RoomService
@@ -138,6 +140,14 @@ class Container:
     @cached_property
     def restrictions(self) -> RestrictionService:
         return RestrictionService(self)
+
+    @cached_property
+    def messaging(self) -> MessagingService:
+        return MessagingService(self)
+
+    @cached_property
+    def punishments(self) -> PunishmentService:
+        return PunishmentService(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 

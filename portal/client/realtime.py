@@ -36,7 +36,7 @@ class RealtimeClient:
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.base_url = base_url
+        self.base_url = base_url.rstrip("/")
         self.session_token = session_token
         self.headers = headers or {}
         self.timeout = timeout

@@ -51,17 +51,19 @@ async def history_of(session: AsyncSession, user_id: int, now: datetime, limit: 
     return (await session.execute(query)).scalars().all()
 
 
-async def end(session: AsyncSession, ids: Sequence[int], now: datetime, reason: str) -> list[str]:
-    """End the given sessions if still open; answer the token hashes actually ended."""
+async def end(
+    session: AsyncSession, ids: Sequence[int], now: datetime, reason: str
+) -> list[tuple[int, int, str]]:
+    """End the given sessions if still open; answer (id, user_id, token_hash) of those actually ended."""
     if not ids:
         return []
     query = (
         update(UserSession)
         .where(UserSession.id.in_(ids), UserSession.ended_at.is_(None))
         .values(ended_at=now, end_reason=reason)
-        .returning(UserSession.token_hash)
+        .returning(UserSession.id, UserSession.user_id, UserSession.token_hash)
     )
-    return list((await session.execute(query)).scalars().all())
+    return [(int(pk), int(uid), str(token)) for pk, uid, token in (await session.execute(query)).all()]
 
 
 async def open_ids_of(session: AsyncSession, user_id: int) -> list[int]:

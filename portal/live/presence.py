@@ -30,6 +30,19 @@ class RoomSocket:
     joined_ms: int
 
 
+@dataclass(frozen=True)
+class JoinResult:
+    user_first: bool  # the user's first socket in the room ("joined the chat")
+    session_first: bool  # the session's first socket in the room (it may need the chat key)
+
+
+@dataclass(frozen=True)
+class LeaveResult:
+    record: RoomSocket
+    user_last: bool  # the user's last socket left ("left the chat")
+    session_last: bool  # the session's last socket left (E2EE: a distributor may have gone)
+
+
 def _chat_sockets(chat_id: int) -> str:
     return f"presence:chat:{chat_id}:sockets"
 
@@ -92,29 +105,31 @@ class Presence:
 
     # ---- rooms ------------------------------------------------------------------------------------
 
-    async def join(self, chat_id: int, sid: str, user_id: int, token_hash: str, now_ms: int) -> bool:
-        """Record the socket in the room; True when it is the user's first socket there.
+    async def join(
+        self, chat_id: int, sid: str, user_id: int, token_hash: str, now_ms: int
+    ) -> JoinResult | None:
+        """Record the socket in the room; None when it had already joined (a repeated join changes nothing).
 
         SADD is the atomic gate: of two concurrent joins of one socket only one adds the chat, so the
-        user's socket count in the room is incremented once (a repeated join changes nothing)."""
+        user's and the session's socket counts in the room are incremented once."""
         if not await self.live.sadd(_socket_chats(sid), str(chat_id)):
-            return False
+            return None
         await self.live.hset(_chat_sockets(chat_id), {sid: f"{user_id}|{token_hash}|{now_ms}"})
-        await self.live.hincr(_session_chats(token_hash), str(chat_id), 1)
-        return await self.live.hincr(_chat_users(chat_id), str(user_id), 1) == 1
+        session_count = await self.live.hincr(_session_chats(token_hash), str(chat_id), 1)
+        user_count = await self.live.hincr(_chat_users(chat_id), str(user_id), 1)
+        return JoinResult(user_first=user_count == 1, session_first=session_count == 1)
 
-    async def leave(self, chat_id: int, sid: str) -> tuple[RoomSocket, bool] | None:
-        """Forget the socket in the room: (its record, True when it was the user's last socket there).
-
-        None when the socket was not in the room (already removed by a racing disconnect or eviction)."""
+    async def leave(self, chat_id: int, sid: str) -> LeaveResult | None:
+        """Forget the socket in the room; None when it was not there (already removed by a racing
+        disconnect or eviction)."""
         raw = await self.live.hget(_chat_sockets(chat_id), sid)
         if raw is None or not await self.live.hdel(_chat_sockets(chat_id), sid):
             return None
         await self.live.srem(_socket_chats(sid), str(chat_id))
         record = _parse(sid, raw)
-        await self._decrement(_session_chats(record.token_hash), str(chat_id))
-        remaining = await self._decrement(_chat_users(chat_id), str(record.user_id))
-        return record, remaining == 0
+        session_left = await self._decrement(_session_chats(record.token_hash), str(chat_id))
+        user_left = await self._decrement(_chat_users(chat_id), str(record.user_id))
+        return LeaveResult(record=record, user_last=user_left == 0, session_last=session_left == 0)
 
     async def chats_of_socket(self, sid: str) -> list[int]:
         return [int(chat_id) for chat_id in await self.live.smembers(_socket_chats(sid))]

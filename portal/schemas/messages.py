@@ -49,3 +49,44 @@ class KeyIn(RequestModel):
 
 class KeyOut(BaseModel):
     status: str = Field(examples=["registered"], description="registered | unchanged")
+
+
+# ---- moderation ---------------------------------------------------------------------------------------
+
+
+class MuteIn(RequestModel):
+    user_id: int = Field(examples=[42])
+    duration: Annotated[int, int_range(0, 86400)] = Field(
+        default=300, description="seconds; 0 = until unmuted"
+    )
+    reason: Reason | None = Field(default=None, examples=["Spamming"])
+
+
+class BanIn(RequestModel):
+    user_id: int = Field(examples=[42])
+    duration: Annotated[int, int_range(0, 2_592_000)] = Field(default=0, description="seconds; 0 = permanent")
+    reason: Reason | None = Field(default=None, examples=["Harassment"])
+
+
+class UnbanIn(RequestModel):
+    user_id: int = Field(examples=[42])
+    reason: Annotated[str, text_length(1, 500)] | None = Field(default=None, examples=["Appeal accepted"])
+
+
+class TimeoutIn(RequestModel):
+    user_id: int = Field(examples=[42])
+    duration: Annotated[int, int_range(60, 2_592_000)] = Field(examples=[3600])
+    reason: Reason | None = None
+
+
+class WarnIn(RequestModel):
+    user_id: int = Field(examples=[42])
+    reason: Reason | None = Field(default=None, examples=["Please keep it civil"])
+
+
+class UserRefIn(RequestModel):
+    user_id: int = Field(examples=[42])
+
+
+class HardMuteIn(MuteIn):
+    """`POST /v1/portal/hard-mute`: the same body as a chat mute (04 §6.4)."""

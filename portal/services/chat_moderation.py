@@ -1,20 +1,32 @@
-"""Chat-scoped moderation (03 §3.8, §4.6, 04 §6, 08 §44–47): kick now; mute and ban come with messaging."""
+"""Chat-scoped moderation (03 §3.8, §4.6, 04 §6, 08 §44–50, §63): kick, mute, ban, timeout, warn.
+
+Who may act is `can_moderate` (owner, or rank over the owner; Moderators never by rank in private chats);
+whom they may hit is `may_target` (never themselves; as owner, levels up to their own; by rank, users they
+outrank). Kicks need the target in the chat; an owner's warn or timeout needs some link to the chat;
+mutes and bans may be applied in advance. Every action leaves a moderation record.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import history as history_db
+from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
-from portal.db.models import Chat, ModerationAction, User
+from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit, unit_of_work
 from portal.errors import AccessDenied, NotFound
 from portal.services.chat_access import ChatContext, can_moderate, may_target
 from portal.services.notifier import chat_room
 from portal.services.permissions import can_act_on
+from portal.services.restrictions import ttl_seconds
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -26,98 +38,297 @@ class Kicked:
     chat: Chat
 
 
+@dataclass(frozen=True)
+class Target:
+    """A chat action's context: the chat as the actor sees it, the user acted on, and their link to it."""
+
+    ctx: ChatContext
+    user: User
+    member: bool
+    joined: bool
+
+    @property
+    def inside(self) -> bool:
+        return self.member or self.joined
+
+
 class ChatModerationService:
     def __init__(self, container: Container) -> None:
         self.c = container
 
-    async def kick(
-        self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None, as_admin: bool = False
-    ) -> Kicked:
-        """Remove a user from a chat: membership, room sockets, control; a "was kicked" message and a new
-        epoch when they were in (08 §46, §50). `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner
-        and target)."""
-        now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
-            self._check_actor(ctx, as_admin=as_admin)
-            self.c.chats.refuse_direct(ctx)
-            target = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
-            if target is None:
-                raise NotFound("User")
-            if target.id == actor.id:
-                raise AccessDenied()
-            was_member = await chats_db.membership(session, chat_id, target.id) is not None
-            was_joined = await self.c.presence.user_in_room(chat_id, target.id)
-            if not (was_member or was_joined):
-                raise NotFound("Member")
-            allowed = can_act_on(actor, target) if as_admin else may_target(ctx, target)
-            if not allowed:
-                raise AccessDenied()
-            chat = ctx.chat
-            await chats_db.remove_member(session, chat_id, target.id)
-            await self.c.chats.add_activity(session, chat_id, target.id, "kick", actor_id=actor.id)
-            await history_db.add(
-                session,
-                ModerationAction(
-                    user_id=target.id,
-                    action_type="CHAT_KICK",
-                    reason=reason,
-                    chat_id=chat_id,
-                    issued_by_id=actor.id,
-                    is_lifted=False,
-                    lifted_at=None,
-                    expires_at=None,
-                    created_at=now,
-                ),
-            )
-            await audit_db.record(
-                session,
-                event_type="CHAT_KICK",
-                entity_type="chat",
-                entity_id=chat_id,
-                actor_id=actor.id,
-                metadata={"user_id": target.id, "reason": reason},
-                now=now,
-            )
-            await self.c.messages.post_system(session, chat, f"{target.username} was kicked")
-            chat.epoch += (
-                1  # kicking someone who was in rotates the key (00 §4); distribution: messaging issue
-            )
-            epoch = chat.epoch
-            on_commit(session, self._after_kick(chat_id, target.id, epoch, reason))
-            if not ctx.is_listed and target.id != chat.owner_id:  # they could list it, and now cannot
-                self.c.chats.after_commit_unlist(session, chat_id, target.id)
-        return Kicked(target=target, chat=chat)
+    # ---- shared checks ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_actor(ctx: ChatContext, *, as_admin: bool) -> None:
+    async def _target(
+        self,
+        session: AsyncSession,
+        actor: User,
+        chat_id: int,
+        target_id: int,
+        *,
+        as_admin: bool = False,
+        link: str | None = None,
+    ) -> Target:
+        """Actor gate (403), direct chats (409), target exists (404), not yourself (403), the link the
+        action needs (404 "Member not found"), then the hierarchy (403)."""
+        ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
         if as_admin:
-            if not (ctx.is_owner or ctx.owner is None or can_act_on(ctx.actor, ctx.owner)):
+            if not (ctx.is_owner or ctx.owner is None or can_act_on(actor, ctx.owner)):
                 raise AccessDenied()
         elif not can_moderate(ctx):
             raise AccessDenied()
+        self.c.chats.refuse_direct(ctx)
+        user = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
+        if user is None:
+            raise NotFound("User")
+        if user.id == actor.id:
+            raise AccessDenied()
+        target = Target(
+            ctx=ctx,
+            user=user,
+            member=await chats_db.membership(session, chat_id, user.id) is not None,
+            joined=await self.c.presence.user_in_room(chat_id, user.id),
+        )
+        allowed = can_act_on(actor, user) if as_admin else may_target(ctx, user)
+        if link == "inside" and not target.inside:
+            raise NotFound("Member")
+        if (
+            link == "known"
+            and not (allowed and self._by_rank(ctx, user))
+            and not await self._known(session, target)
+        ):
+            raise NotFound("Member")
+        if not allowed:
+            raise AccessDenied()
+        return target
 
-    def _after_kick(self, chat_id: int, target_id: int, epoch: int, reason: str | None):
+    @staticmethod
+    def _by_rank(ctx: ChatContext, user: User) -> bool:
+        return not ctx.is_owner and can_act_on(ctx.actor, user)
+
+    async def _known(self, session: AsyncSession, target: Target) -> bool:
+        """A membership, a presence in the room, or any activity row (08 §46, §63)."""
+        if target.inside:
+            return True
+        query = (
+            select(ChatActivity.id)
+            .where(ChatActivity.chat_id == target.ctx.chat.id, ChatActivity.user_id == target.user.id)
+            .limit(1)
+        )
+        return (await session.execute(query)).first() is not None
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        target: Target,
+        action: str,
+        reason: str | None,
+        *,
+        seconds: int | None = None,
+    ) -> None:
+        now = self.c.clock.now()
+        chat_id = target.ctx.chat.id
+        await history_db.add(
+            session,
+            ModerationAction(
+                user_id=target.user.id,
+                action_type=action,
+                reason=reason,
+                chat_id=chat_id,
+                issued_by_id=target.ctx.actor.id,
+                is_lifted=False,
+                lifted_at=None,
+                expires_at=now + timedelta(seconds=seconds) if seconds else None,
+                created_at=now,
+            ),
+        )
+        await audit_db.record(
+            session,
+            event_type=action,
+            entity_type="chat",
+            entity_id=chat_id,
+            actor_id=target.ctx.actor.id,
+            metadata={"user_id": target.user.id, "reason": reason, "duration": seconds},
+            now=now,
+        )
+
+    # ---- kick -------------------------------------------------------------------------------------
+
+    async def kick(
+        self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None, as_admin: bool = False
+    ) -> Kicked:
+        """Remove a user from a chat: membership, room sockets, control; "was kicked" and a new epoch.
+        `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target)."""
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
+            chat = target.ctx.chat
+            await chats_db.remove_member(session, chat_id, target.user.id)
+            await self.c.chats.add_activity(session, chat_id, target.user.id, "kick", actor_id=actor.id)
+            await self._record(session, target, "CHAT_KICK", reason)
+            await self.c.messages.post_system(session, chat, f"{target.user.username} was kicked")
+            await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # they must not read on
+            on_commit(
+                session,
+                self._remove_from_room(
+                    chat_id, target.user.id, "room:kicked", {"chat_id": chat_id, "reason": reason}
+                ),
+            )
+            self._unlist_if_private(session, target)
+        return Kicked(target=target.user, chat=chat)
+
+    def _remove_from_room(self, chat_id: int, user_id: int, event: str, payload: dict[str, object]):
         async def announce() -> None:
-            notifier = self.c.notifier
-            await notifier.evict(
-                chat_id,
-                user_id=target_id,
-                event="room:kicked",
-                payload={"chat_id": chat_id, "reason": reason},
+            await self.c.notifier.evict(chat_id, user_id=user_id, event=event, payload=payload)
+            await self.c.notifier.emit(
+                "portal:key_removed", {"chat_id": chat_id, "user_id": user_id}, room=chat_room(chat_id)
             )
-            await notifier.emit(
-                "portal:key_removed", {"chat_id": chat_id, "user_id": target_id}, room=chat_room(chat_id)
-            )
-            await notifier.emit(
-                "room:epoch_changed",
-                {"chat_id": chat_id, "epoch": epoch, "distributor": None},
-                room=chat_room(chat_id),
-            )
-            await notifier.emit(
+            await self.c.notifier.emit(
                 "room:members",
                 {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
                 room=chat_room(chat_id),
             )
 
         return announce
+
+    def _unlist_if_private(self, session: AsyncSession, target: Target) -> None:
+        chat = target.ctx.chat
+        if not target.ctx.is_listed and target.user.id != chat.owner_id:  # they could list it; now they can't
+            self.c.chats.after_commit_unlist(session, chat.id, target.user.id)
+
+    # ---- mute -------------------------------------------------------------------------------------
+
+    async def mute(
+        self, actor: User, chat_id: int, target_id: int, *, duration: int = 300, reason: str | None = None
+    ) -> None:
+        """The user cannot send here for `duration` s (0 = until unmuted); may be set in advance."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id)
+            expires = now + timedelta(seconds=duration) if duration else None
+            await restrictions_db.put(
+                session,
+                ChatRestriction(
+                    chat_id=chat_id,
+                    user_id=target.user.id,
+                    kind="mute",
+                    reason=reason,
+                    issued_by_id=actor.id,
+                    expires_at=expires,
+                    created_at=now,
+                ),
+            )
+            await self._record(session, target, "CHAT_MUTE", reason, seconds=duration or None)
+            payload = {
+                "chat_id": chat_id,
+                "user_id": target.user.id,
+                "ttl": ttl_seconds(expires, now),
+                "reason": reason,
+            }
+            self._emit_after(session, "user:muted", payload, chat_id)
+
+    async def unmute(self, actor: User, chat_id: int, target_id: int) -> None:
+        """Idempotent; a hard mute is not touched (04 §6.3)."""
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id)
+            await restrictions_db.lift(session, chat_id, target.user.id, "mute")
+            await history_db.lift_open(
+                session, target.user.id, "CHAT_MUTE", self.c.clock.now(), chat_id=chat_id
+            )
+            self._emit_after(
+                session, "user:unmuted", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
+            )
+
+    # ---- ban --------------------------------------------------------------------------------------
+
+    async def ban(
+        self,
+        actor: User,
+        chat_id: int,
+        target_id: int,
+        *,
+        duration: int = 0,
+        reason: str | None = None,
+        remove_now: bool = False,
+    ) -> None:
+        """Ban (0 = permanent): membership gone, rejoin refused. REST leaves a joined socket in place (the
+        client is told `user:banned` and leaves, 04 §6.5); `room:kick {ban:true}` removes it at once."""
+        now = self.c.clock.now()
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(
+                session, actor, chat_id, target_id, link="inside" if remove_now else None
+            )
+            chat = target.ctx.chat
+            expires = now + timedelta(seconds=duration) if duration else None
+            await restrictions_db.put(
+                session,
+                ChatRestriction(
+                    chat_id=chat_id,
+                    user_id=target.user.id,
+                    kind="ban",
+                    reason=reason,
+                    issued_by_id=actor.id,
+                    expires_at=expires,
+                    created_at=now,
+                ),
+            )
+            await chats_db.remove_member(session, chat_id, target.user.id)
+            await self.c.chats.add_activity(session, chat_id, target.user.id, "ban", actor_id=actor.id)
+            await self._record(session, target, "CHAT_BAN", reason, seconds=duration or None)
+            if target.joined:
+                await self.c.messages.post_system(session, chat, f"{target.user.username} was banned")
+            if target.inside:
+                await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # 08 §50
+            self._emit_after(session, "user:banned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id)
+            if remove_now:
+                on_commit(
+                    session,
+                    self._remove_from_room(
+                        chat_id, target.user.id, "room:kicked", {"chat_id": chat_id, "reason": reason}
+                    ),
+                )
+            self._unlist_if_private(session, target)
+
+    async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
+        """Idempotent (04 §6.6); membership is not restored."""
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id)
+            await restrictions_db.lift(session, chat_id, target.user.id, "ban")
+            await history_db.lift_open(
+                session, target.user.id, "CHAT_BAN", self.c.clock.now(), chat_id=chat_id
+            )
+            await audit_db.record(
+                session,
+                event_type="CHAT_UNBAN",
+                entity_type="chat",
+                entity_id=chat_id,
+                actor_id=actor.id,
+                metadata={"user_id": target.user.id, "reason": reason},
+                now=self.c.clock.now(),
+            )
+            self._emit_after(
+                session, "user:unbanned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
+            )
+
+    # ---- platform punishments from a chat ---------------------------------------------------------
+
+    async def timeout(
+        self, actor: User, chat_id: int, target_id: int, *, duration: int, reason: str | None = None
+    ) -> None:
+        """A platform-wide timeout decided in a chat (04 §6.7): every session of the user ends."""
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id, link="known")
+            fresh = await users_db.get_for_update(session, target.user.id) or target.user
+            await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.ctx.chat)
+
+    async def warn(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
+        """A platform warning recorded from a chat, with "was warned" posted there (04 §6.8)."""
+        async with unit_of_work(self.c.db) as session:
+            target = await self._target(session, actor, chat_id, target_id, link="known")
+            await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
+
+    def _emit_after(
+        self, session: AsyncSession, event: str, payload: dict[str, object], chat_id: int
+    ) -> None:
+        async def announce() -> None:
+            await self.c.notifier.emit(event, payload, room=chat_room(chat_id))
+
+        on_commit(session, announce)

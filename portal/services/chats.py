@@ -155,7 +155,7 @@ class ChatService:
     async def live(self, chat_id: int) -> LiveOut:
         return LiveOut(
             running=await self.c.vms.is_running(chat_id),
-            viewer_count=await self.c.presence.viewer_count(chat_id),
+            viewer_count=await self.c.rooms.viewer_count(chat_id),
         )
 
     @staticmethod

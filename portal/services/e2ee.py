@@ -183,9 +183,10 @@ class E2EEService:
         if current and current["token_hash"] == token_hash:
             await self._elect(chat_id, announce=True, exclude=token_hash)
 
-    async def rotate(self, session: AsyncSession, chat_id: int) -> int:
+    async def rotate(self, session: AsyncSession, chat_id: int, *, leaving_user: int | None = None) -> int:
         """Advance the epoch inside the caller's transaction; after commit old blobs are gone and the room
-        hears `room:epoch_changed` with the new distributor."""
+        hears `room:epoch_changed` with the new distributor. `leaving_user` (a kick or ban) is never named,
+        even while their sockets are still being removed."""
         chat = await chats_db.get_for_update(session, chat_id)
         if chat is None:
             raise NotFound("Chat")
@@ -194,30 +195,46 @@ class E2EEService:
 
         async def announce() -> None:
             await self.c.live.delete(_distributor_key(chat_id))
-            await self._elect(chat_id, announce=True, force_announce=True)
+            await self._elect(chat_id, announce=True, force_announce=True, leaving_user=leaving_user)
 
         on_commit(session, announce)
         return chat.epoch
 
     async def _elect(
-        self, chat_id: int, *, announce: bool, exclude: str | None = None, force_announce: bool = False
+        self,
+        chat_id: int,
+        *,
+        announce: bool,
+        exclude: str | None = None,
+        force_announce: bool = False,
+        leaving_user: int | None = None,
     ) -> None:
         try:
             async with self.c.live.lock(f"e2ee:{chat_id}", ttl=10, wait=5):
                 await self._elect_locked(
-                    chat_id, announce=announce, exclude=exclude, force_announce=force_announce
+                    chat_id,
+                    announce=announce,
+                    exclude=exclude,
+                    force_announce=force_announce,
+                    leaving_user=leaving_user,
                 )
         except LockTimeout:
             log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
 
     async def _elect_locked(
-        self, chat_id: int, *, announce: bool, exclude: str | None, force_announce: bool
+        self,
+        chat_id: int,
+        *,
+        announce: bool,
+        exclude: str | None,
+        force_announce: bool,
+        leaving_user: int | None,
     ) -> None:
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 return
-            joined = await self.joined_sessions(session, chat_id)
+            joined = [s for s in await self.joined_sessions(session, chat_id) if s.user_id != leaving_user]
             holders = await e2ee_db.holders(session, chat_id, chat.epoch)
         with_key = [s for s in joined if s.public_key]
         others = [s for s in with_key if s.token_hash != exclude]

@@ -34,6 +34,7 @@ class JanitorReport:
     subscriptions_expired: int
     restrictions_lifted: int
     sessions_expired: int
+    chats_wiped: int
 
 
 class Janitor:
@@ -68,6 +69,7 @@ class Janitor:
             subscriptions_expired=await self.expire_subscriptions(),
             restrictions_lifted=await self.lift_restrictions(),
             sessions_expired=await self.expire_sessions(),
+            chats_wiped=await self.c.messaging.run_wipes(),
         )
 
     async def expire_subscriptions(self) -> int:

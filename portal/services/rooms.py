@@ -74,8 +74,17 @@ class RoomService:
         return {
             "chat_id": chat_id,
             "running": await self.c.vms.is_running(chat_id),
-            "viewer_count": await self.presence.viewer_count(chat_id),
+            "viewer_count": await self.viewer_count(chat_id),
         }
+
+    async def viewer_count(self, chat_id: int) -> int:
+        """Distinct users in the room, banned ones left out (08 §50: a REST ban leaves the socket in)."""
+        in_room = await self.presence.user_ids_in(chat_id)
+        if not in_room:
+            return 0
+        async with self.c.db.read() as session:
+            banned = await self.c.restrictions.banned_user_ids(session, chat_id, in_room)
+        return len(in_room - banned)
 
     async def broadcast_status(self, chat_id: int) -> None:
         """Send `chat:status` to everyone who can list the chat."""
@@ -109,22 +118,27 @@ class RoomService:
         slug: str | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
-        """`room:join`: the join rules, membership bookkeeping and the ack (00 §5, 08 §14, §20)."""
+        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (00 §4–5, 08 §13–15, §20)."""
         if token is not None:
             raise NotFound("Chat")  # direct chats (match tokens) arrive with the match issue
         async with self.c.db.read() as session:
             user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
-        first = await self.presence.join(ctx.chat.id, sid, user.id, who.token_hash, self._now_ms())
+            await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
+        chat_id = ctx.chat.id
+        await self.c.notifier.enter_room(sid, chat_room(chat_id))
+        joined = await self.presence.join(chat_id, sid, user.id, who.token_hash, self._now_ms())
         try:
-            if first:
-                await self._first_join(user, ctx.chat.id, via_slug=slug is not None)
+            if joined is not None and joined.user_first:
+                await self._first_join(user, chat_id, via_slug=slug is not None)
         except Exception:
-            await self.presence.leave(ctx.chat.id, sid)
+            await self.presence.leave(chat_id, sid)
+            await self.c.notifier.leave_room(sid, chat_room(chat_id))
             raise
-        await self.c.notifier.enter_room(sid, chat_room(ctx.chat.id))
-        if first:
-            await self._announce_arrival(user, ctx.chat.id)
-        return await self._ack(user, ctx.chat.id)
+        if joined is not None and joined.user_first:
+            await self._announce_arrival(user, chat_id)
+        if joined is not None and joined.session_first:
+            await self.c.e2ee.ensure_distribution(chat_id)
+        return await self._ack(user, chat_id, who.token_hash)
 
     async def _joinable(
         self, session: AsyncSession, who: SocketUser, *, chat_id: int | None, slug: str | None
@@ -184,6 +198,9 @@ class RoomService:
                         invite_code=chat.slug if via_slug else None,
                     )
             await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
+            if not chat.history_visible:
+                # A newcomer must not read what was said before (00 §4, 08 §15): a new epoch.
+                await self.c.e2ee.rotate(session, chat_id)
 
     async def _announce_arrival(self, user: User, chat_id: int) -> None:
         async with self.c.db.read() as session:
@@ -204,7 +221,7 @@ class RoomService:
         )
         await self.broadcast_status(chat_id)
 
-    async def _ack(self, user: User, chat_id: int) -> dict[str, Any]:
+    async def _ack(self, user: User, chat_id: int, token_hash: str) -> dict[str, Any]:
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
@@ -217,9 +234,7 @@ class RoomService:
             "epoch": chat.epoch,
             "history_visible": chat.history_visible,
             "members": await self.members(chat_id),
-            "public_keys": [],  # E2EE: the messaging issue
-            "key": None,
-            "distributor": None,
+            **await self.c.e2ee.join_info(chat_id, token_hash),
             "live": {"running": live["running"], "viewer_count": live["viewer_count"]},
             "vm": None,  # browser VMs: the VM issue
             "control": {"host_user_id": None, "queue": []},
@@ -258,15 +273,16 @@ class RoomService:
         await self._left(chat_id, sid, announce=False)
 
     async def _left(self, chat_id: int, sid: str, *, announce: bool) -> None:
-        result = await self.presence.leave(chat_id, sid)
-        if result is None:
+        left = await self.presence.leave(chat_id, sid)
+        if left is None:
             return
-        record, last = result
-        if not last:
+        if left.session_last:
+            await self.c.e2ee.session_left(chat_id, left.record.token_hash)
+        if not left.user_last:
             return
         async with unit_of_work(self.c.db) as session:
             chat = await chats_db.get(session, chat_id)
-            user = await users_db.get(session, record.user_id)
+            user = await users_db.get(session, left.record.user_id)
             if chat is None or user is None:
                 return
             if announce:
@@ -306,7 +322,7 @@ class RoomService:
         return PortalStatusOut(
             online=len(listed),
             users=[OnlineUser(user_id=u.id, username=u.username) for u in listed[:ONLINE_LIST_CAP]],
-            muted=False,  # hard mutes arrive with the moderation issue
+            muted=await self.c.restrictions.is_hard_muted(actor.id),
         )
 
     # ---- nodes that died --------------------------------------------------------------------------

@@ -206,10 +206,14 @@ class SessionService:
         ended = await sessions_db.end(session, ids, self.c.clock.now(), reason)
         self._announce_end(session, ended, reason)
 
-    def _announce_end(self, session: AsyncSession, token_hashes: list[str], reason: str) -> None:
+    def _announce_end(self, session: AsyncSession, ended: list[tuple[int, int, str]], reason: str) -> None:
+        """After commit: the sessions' E2EE keys go (rooms hear `portal:key_removed`), then their sockets
+        hear `session:ended` and are disconnected — in that order, while presence still knows the rooms."""
+
         async def announce() -> None:
-            for token_hash in token_hashes:
+            await self.c.e2ee.sessions_ended(ended)
+            for _pk, _user_id, token_hash in ended:
                 await self.c.notifier.end_session(token_hash, reason)
 
-        if token_hashes:
+        if ended:
             on_commit(session, announce)

@@ -306,6 +306,8 @@ async def test_a_null_wipe_preset_turns_auto_wipe_off(portal: Portal, sockets: A
     probe = await join_room(sockets, owner, chat["id"])
     assert await owner.client.call("POST", config_path(chat["id"]), json={"wipe_preset": None}) == OK
     assert (await config_of(owner, chat["id"]))["wipe_preset"] is None
+    joined = await probe.expect("message:new")  # the joiner sees its own "joined the chat" first
+    assert joined["content"].endswith("joined the chat")
     message = await probe.expect("message:new")
     assert (message["type"], message["sender"], message["content"]) == (
         "system",

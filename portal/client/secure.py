@@ -1,0 +1,152 @@
+"""An E2EE chat participant for the SDK: one session, its key pair, and the chat keys it holds.
+
+    async with SecureChat(portal_client) as me:      # registers a key pair, connects Socket.IO
+        await me.join(chat_id)                        # takes the key from the ack, or waits for one
+        await me.send(chat_id, "hello")               # encrypts for the current epoch
+        text = await me.next_text(chat_id)            # decrypts the next message:new
+
+It plays the distributor when the server names it (`key:needed`): it makes the chat key when the epoch has
+none, wraps it for every listed session and sends `key:distribute`. Keys arrive as `key:received`; a
+rotation (`room:epoch_changed`) makes the next key the one to use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+from portal.client import PortalClient
+from portal.client.e2ee import E2EEError, KeyPair, decrypt, encrypt, envelope_epoch, new_chat_key, wrap
+from portal.client.realtime import RealtimeClient
+
+
+class SecureChat:
+    def __init__(
+        self, client: PortalClient, *, key_pair: KeyPair | None = None, timeout: float = 10.0
+    ) -> None:
+        if client.session_token is None:
+            raise ValueError("sign in first: SecureChat needs the client's session")
+        self.client = client
+        self.key_pair = key_pair or KeyPair.generate()
+        # Only what identifies the client travels with the handshake (the IP a proxy saw, the agent).
+        wanted = ("x-forwarded-for", "user-agent")
+        forwarded = {k: v for k, v in client.http.headers.items() if k.lower() in wanted}
+        self.rt = RealtimeClient(
+            str(client.http.base_url).rstrip("/"),
+            client.session_token,
+            headers=forwarded,
+            timeout=timeout,
+        )
+        self.timeout = timeout
+        self.keys: dict[int, dict[int, bytes]] = defaultdict(dict)  # chat → epoch → key
+        self.epochs: dict[int, int] = {}
+        self._key_arrived: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.distributed: list[dict[str, Any]] = []  # what this client sent as distributor (for tests)
+        self.rt.on("key:needed", self._on_key_needed)
+        self.rt.on("key:received", self._on_key_received)
+        self.rt.on("room:epoch_changed", self._on_epoch_changed)
+
+    async def __aenter__(self) -> SecureChat:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        await self.client.call("POST", "/v1/portal/keys", json={"public_key": self.key_pair.public_key_b64})
+        await self.rt.connect()
+
+    async def close(self) -> None:
+        await self.rt.close()
+
+    # ---- rooms ------------------------------------------------------------------------------------
+
+    async def join(self, chat_id: int, *, wait_for_key: bool = True) -> dict[str, Any]:
+        ack = await self.rt.join(chat_id=chat_id)
+        self.epochs[chat_id] = ack["epoch"]
+        if ack.get("key"):
+            self._store(chat_id, ack["key"]["epoch"], ack["key"]["blob"])
+        if wait_for_key:
+            await self.wait_for_key(chat_id)
+        return ack
+
+    async def wait_for_key(self, chat_id: int, timeout: float | None = None) -> bytes:
+        """The key of the chat's current epoch (waits for a distributor to deliver it)."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while (key := self.current_key(chat_id)) is None:
+            event = self._key_arrived[chat_id]
+            event.clear()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no key for chat {chat_id} epoch {self.epochs.get(chat_id)}")
+            await asyncio.wait_for(event.wait(), remaining)
+        return key
+
+    def current_key(self, chat_id: int) -> bytes | None:
+        epoch = self.epochs.get(chat_id)
+        return None if epoch is None else self.keys[chat_id].get(epoch)
+
+    # ---- messages ---------------------------------------------------------------------------------
+
+    async def send(self, chat_id: int, text: str) -> str:
+        key = await self.wait_for_key(chat_id)
+        content = encrypt(key, self.epochs[chat_id], text)
+        answer = await self.client.call(
+            "POST", f"/v1/portal/chats/{chat_id}/messages", json={"content": content}
+        )
+        return str(answer["id"])
+
+    def open(self, message: dict[str, Any]) -> str:
+        """Decrypt a history or `message:new` object (system messages are plain text)."""
+        if message["type"] == "system":
+            return str(message["content"])
+        epoch = envelope_epoch(message["content"])
+        key = self.keys[message["chat_id"]].get(epoch)
+        if key is None:
+            raise E2EEError(f"no key for epoch {epoch}")
+        return decrypt(key, message["content"])
+
+    async def next_message(self, chat_id: int, *, user_only: bool = True) -> dict[str, Any]:
+        while True:
+            message = await self.rt.next("message:new")
+            if message["chat_id"] == chat_id and (message["type"] == "user" or not user_only):
+                return message
+
+    async def next_text(self, chat_id: int) -> str:
+        return self.open(await self.next_message(chat_id))
+
+    # ---- key handling -----------------------------------------------------------------------------
+
+    def _store(self, chat_id: int, epoch: int, blob: str) -> None:
+        self.keys[chat_id][epoch] = self.key_pair.unwrap(blob)
+        self._key_arrived[chat_id].set()
+
+    async def _on_key_received(self, data: dict[str, Any]) -> None:
+        self._store(data["chat_id"], data["epoch"], data["blob"])
+
+    async def _on_epoch_changed(self, data: dict[str, Any]) -> None:
+        self.epochs[data["chat_id"]] = data["epoch"]
+        self._key_arrived[data["chat_id"]].set()
+
+    async def _on_key_needed(self, data: dict[str, Any]) -> None:
+        """Named distributor: wrap this epoch's key (made now if nobody has one) for every listed session."""
+        chat_id, epoch = data["chat_id"], data["epoch"]
+        self.epochs[chat_id] = max(self.epochs.get(chat_id, epoch), epoch)
+        key = self.keys[chat_id].get(epoch)
+        if key is None:
+            key = new_chat_key()  # a new epoch (or a chat with no key yet): this client makes it
+        keys = [
+            {"user_id": s["user_id"], "session_id": s["session_id"], "blob": wrap(key, s["public_key"])}
+            for s in data["sessions"]
+        ]
+        ack = await self.rt.sio.call(
+            "key:distribute", {"chat_id": chat_id, "epoch": epoch, "keys": keys}, timeout=self.timeout
+        )
+        self.distributed.append({"request": data, "ack": ack})
+        if isinstance(ack, dict) and ack.get("ok") and epoch not in self.keys[chat_id]:
+            # Our own session was among the listed ones: the server echoes it as key:received; keep it
+            # already, so a send right after works.
+            self.keys[chat_id][epoch] = key
+            self._key_arrived[chat_id].set()
