@@ -97,15 +97,26 @@ async def test_revoked_session_gets_session_ended_revoked(portal: Portal, socket
     await probe.wait_disconnected()
 
 
-async def test_expired_session_is_ended_by_the_janitor(portal: Portal, sockets) -> None:
-    alice = await portal.login()
-    probe = sockets()
-    await probe.connect(token=alice.client.session_token)
-    await probe.expect("chat:list")
+async def test_expired_session_is_ended_by_the_janitor(portal: Portal, tmp_path) -> None:
+    """08 §57: a session past its fixed expiry ends with `session:ended {expired}`. On a server of its own:
+    moving a shared clock by 30 days would expire every other test's sessions."""
+    from tests.helpers import Portal as PortalHelper
+    from tests.realtime.conftest import SocketProbe
+    from tests.servers import running_server
 
-    portal.server.clock.advance(30 * 86400 + 1)
-    report = await portal.container.janitor.run_once()
+    async with running_server(portal.server.backend, tmp_path) as own:
+        helper = PortalHelper(own)
+        try:
+            alice = await helper.login()
+            probe = SocketProbe(own.base_url)
+            await probe.connect(token=alice.client.session_token)
+            await probe.expect("chat:list")
 
-    assert report.sessions_expired >= 1
-    assert await probe.expect("session:ended") == {"reason": "expired"}
-    await probe.wait_disconnected()
+            own.clock.advance(30 * 86400 + 1)
+            report = await own.container.janitor.run_once()
+
+            assert report.sessions_expired == 1
+            assert await probe.expect("session:ended") == {"reason": "expired"}
+            await probe.wait_disconnected()
+        finally:
+            await helper.close()

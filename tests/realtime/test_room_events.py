@@ -196,22 +196,31 @@ async def test_kicked_member_of_a_private_chat_cannot_join_again(portal: Portal,
     assert ack["ok"] is False and ack["error"] == "ERR_FORBIDDEN"
 
 
-async def test_room_kick_with_ban_is_a_bad_request_for_now(portal: Portal, sockets) -> None:
+async def test_room_kick_with_ban_bans_and_removes_at_once(portal: Portal, sockets) -> None:
+    """04 §6.5: `room:kick {ban:true}` bans and removes an online user in one step; `ban:false` is a kick."""
     owner, chat = await public_room(portal)
-    guest = await portal.login()
+    guest, other = await portal.login(), await portal.login()
     watcher = await in_room(sockets, owner, chat["id"])
     probe = await in_room(sockets, guest, chat["id"])
 
-    ack = await watcher.call("room:kick", {"chat_id": chat["id"], "user_id": guest.id, "ban": True})
+    ack = await watcher.call(
+        "room:kick", {"chat_id": chat["id"], "user_id": guest.id, "ban": True, "reason": "x"}
+    )
 
-    assert ack["ok"] is False and ack["error"] == "ERR_BAD_REQUEST"
-    await probe.assert_silent("room:kicked")
-    assert await viewer_count(portal, owner, chat["id"]) == 2
-    assert await membership(portal, chat["id"], guest.id) is not None
-    # ban: false is a plain kick
-    ack = await watcher.call("room:kick", {"chat_id": chat["id"], "user_id": guest.id, "ban": False})
     assert ack == {"ok": True}
-    assert await probe.expect("room:kicked") == {"chat_id": chat["id"], "reason": None}
+    assert await probe.expect("room:kicked") == {"chat_id": chat["id"], "reason": "x"}
+    assert await watcher.expect_for("user:banned", chat["id"]) == {"chat_id": chat["id"], "user_id": guest.id}
+    assert await viewer_count(portal, owner, chat["id"]) == 1
+    assert await membership(portal, chat["id"], guest.id) is None
+    again = await probe.call("room:join", {"chat_id": chat["id"]})
+    assert again["ok"] is False and again["error"] == "ERR_BANNED"
+    # ban: false is a plain kick
+    other_probe = await in_room(sockets, other, chat["id"])
+    assert await watcher.call("room:kick", {"chat_id": chat["id"], "user_id": other.id, "ban": False}) == {
+        "ok": True
+    }
+    assert await other_probe.expect("room:kicked") == {"chat_id": chat["id"], "reason": None}
+    assert (await other_probe.call("room:join", {"chat_id": chat["id"]}))["ok"] is True
 
 
 async def test_room_kick_refusals_use_the_rest_codes(portal: Portal, sockets) -> None:
@@ -312,6 +321,7 @@ async def test_config_change_sends_room_config_with_the_changed_fields(portal: P
     owner, chat = await public_room(portal)
     guest, lobby = await portal.login(), await portal.login()
     probe = await in_room(sockets, guest, chat["id"])
+    assert (await probe.expect_for("message:new", chat["id"]))["content"].endswith("joined the chat")  # own
     lobby_probe = await online(sockets, lobby.client.session_token)
     path = f"/v1/portal/chats/{chat['id']}/config/update"
 
