@@ -21,6 +21,8 @@ from portal.services.notifier import Rooms, chat_room, session_room
 
 log = logging.getLogger("portal.realtime")
 BUS_CHANNEL = "bus:sockets"
+FRAMES_CHANNEL = "bus:frames"
+FRAME_BACKLOG = 2  # packets a viewer's socket may have queued before frames are skipped for it
 ForgetHook = Callable[[str, int], Awaitable[None]]
 NAMESPACE = "/"
 
@@ -65,6 +67,7 @@ class SocketNotifier(BusOperations):
             None  # set by the server: presence bookkeeping of an evicted socket
         )
         self._subscription: Subscription | None = None
+        self._frames: Subscription | None = None
         self._retry: asyncio.Task[None] | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -73,17 +76,21 @@ class SocketNotifier(BusOperations):
         """Subscribe to the bus; if the LiveStore is down, keep trying in the background (the node
         still serves, and `/health` says `degraded`)."""
         try:
-            self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+            await self._subscribe()
         except Exception:
             log.warning("LiveStore unreachable at start; subscribing to the socket bus in the background")
             self._retry = asyncio.create_task(self._subscribe_when_possible())
+
+    async def _subscribe(self) -> None:
+        self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+        self._frames = await self.live.subscribe(FRAMES_CHANNEL, self._on_frame)
 
     async def _subscribe_when_possible(self) -> None:
         delay = 0.5
         while self._subscription is None:
             await asyncio.sleep(delay)
             try:
-                self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+                await self._subscribe()
             except Exception:
                 delay = min(delay * 2, 10.0)
         log.info("subscribed to the socket bus")
@@ -97,6 +104,9 @@ class SocketNotifier(BusOperations):
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None
+        if self._frames is not None:
+            await self._frames.close()
+            self._frames = None
 
     # ---- the Notifier protocol --------------------------------------------------------------------
 
@@ -108,6 +118,24 @@ class SocketNotifier(BusOperations):
 
     async def leave_room(self, sid: str, room: str) -> None:
         await self.sio.leave_room(sid, room)
+
+    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
+        await self.live.publish(FRAMES_CHANNEL, frame)
+
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        """Deliver to this node's viewers whose sockets are keeping up (encoded once for all of them)."""
+        viewers = [sid for sid in self._local(chat_room(int(frame["chat_id"]))) if not self._backed_up(sid)]
+        if viewers:
+            # The base manager's emit delivers locally; the Redis manager's would publish to every node again.
+            await socketio.AsyncManager.emit(
+                self.sio.manager, "vm:frame", frame, namespace=NAMESPACE, room=viewers
+            )
+
+    def _backed_up(self, sid: str) -> bool:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+        queue = getattr(socket, "queue", None)
+        return queue is not None and queue.qsize() > FRAME_BACKLOG
 
     # ---- this node's share of bus operations ------------------------------------------------------
 
@@ -149,6 +177,9 @@ class SocketNotifier(BusOperations):
 
 
 class RedisBusNotifier(BusOperations):
+    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:  # no VMs in the CLI
+        return None
+
     """For processes that serve no sockets (the CLI): emits and bus operations travel through Redis."""
 
     def __init__(self, live: LiveStore, redis_url: str, prefix: str) -> None:

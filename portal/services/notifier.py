@@ -26,6 +26,10 @@ class Notifier(Protocol):
     async def end_session(self, token_hash: str, reason: str) -> None:
         """Tell the sockets of one session `session:ended {reason}` and disconnect them (on every node)."""
 
+    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
+        """Relay a browser frame to the chat room's sockets on every node, skipping sockets whose outgoing
+        queue is backed up (a slow viewer drops frames instead of slowing anyone)."""
+
     async def evict(
         self,
         chat_id: int,
@@ -55,6 +59,9 @@ class NullNotifier:
         return None
 
     async def evict(self, chat_id: int, **_: Any) -> None:
+        return None
+
+    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
         return None
 
 

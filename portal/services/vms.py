@@ -1,26 +1,344 @@
-"""Browser VM state as other services see it. The VM issue replaces this with the real orchestrator
-(00 §7); until then no VM ever runs and start/stop answer 503 ERR_VM_UNAVAILABLE."""
+"""The browser-VM manager (00 §7, 08 §26–27, §60): one VM per chat, on the node that started it.
+
+Live state (shared through the LiveStore, so every node answers `running` the same):
+- `vm:{chat}:running` = "1" while a VM runs, `vm:{chat}:node` = the node holding it;
+- `vm:idle` sorted set: chat → the app-clock time at which an unwatched VM stops.
+
+Operations that need the VM itself (clipboard, screen, screenshot, input, stop) run on the owning node: a
+call arriving elsewhere is forwarded over the bus (`NodeRpc`). Frames are relayed by the owning node to the
+chat room as `vm:frame`, at most `rate` per second; a viewer whose socket is backed up skips frames, so a
+slow viewer never slows the others.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import base64
+import logging
+import time
+from typing import TYPE_CHECKING, Any
 
-from portal.errors import ErrorCode, coded
+from portal.browser.base import (
+    ALLOWED_SIZES,
+    BrowserBackend,
+    ControlSettings,
+    Frame,
+    VmError,
+    VmHandle,
+    VmSpec,
+)
+from portal.db.models import Chat
+from portal.errors import ErrorCode, PortalError, coded
+from portal.live.rpc import NodeRpc, RpcError
+from portal.services.notifier import chat_room
 
 if TYPE_CHECKING:
     from portal.container import Container
+
+log = logging.getLogger("portal.vms")
+IDLE = "vm:idle"
+RUNNING = "vm:running"  # set of chat ids with a VM (for the sweep after a node dies)
+
+
+def _running_key(chat_id: int) -> str:
+    return f"vm:{chat_id}:running"
+
+
+def _node_key(chat_id: int) -> str:
+    return f"vm:{chat_id}:node"
+
+
+def create_backend(setting: str) -> BrowserBackend:
+    """`PORTAL_BROWSER_BACKEND`: auto = chromium when /usr/bin/chromium exists, else none."""
+    from portal.browser.chromium import ChromiumBackend, chromium_path
+    from portal.browser.none import NoBackend
+
+    if setting == "chromium" or (setting == "auto" and chromium_path() is not None):
+        return ChromiumBackend()
+    if setting == "neko-docker":
+        from portal.browser.neko_docker import NekoDockerBackend
+
+        return NekoDockerBackend()
+    return NoBackend(explicit=setting == "none")
+
+
+def spec_for(chat: Chat) -> VmSpec:
+    config = chat.browser_config or {}
+    return VmSpec(
+        chat_id=chat.id,
+        browser=str(config.get("browser", "chromium")),
+        start_url=config.get("start_url"),
+        kiosk=bool(config.get("kiosk", False)),
+        width=chat.screen_width,
+        height=chat.screen_height,
+        rate=chat.screen_rate,
+        settings=settings_of(chat),
+    )
+
+
+def settings_of(chat: Chat) -> ControlSettings:
+    return ControlSettings(
+        allow_control_requests=chat.allow_control_requests,
+        locked_controls=chat.locked_controls,
+        implicit_hosting=chat.implicit_hosting,
+        inactive_cursors=chat.inactive_cursors,
+    )
 
 
 class VmService:
     def __init__(self, container: Container) -> None:
         self.c = container
+        self._backend: BrowserBackend | None = None
+        self.local: dict[int, VmHandle] = {}
+        self._last_frame: dict[int, float] = {}
+        self._starting: set[int] = set()
+        self.rpc = NodeRpc(container.live, container.node_id)
+        for name in (
+            "stop",
+            "clipboard_get",
+            "clipboard_set",
+            "set_screen",
+            "screenshot",
+            "input",
+            "kick",
+            "apply_settings",
+            "credentials",
+        ):
+            self.rpc.register(name, getattr(self, f"_local_{name}"))
+
+    @property
+    def backend(self) -> BrowserBackend:
+        if self._backend is None:
+            self._backend = create_backend(self.c.settings.browser_backend)
+        return self._backend
+
+    async def start_service(self) -> None:
+        await self.rpc.start()
+
+    async def close(self) -> None:
+        for chat_id in list(self.local):
+            await self._local_stop({"chat_id": chat_id, "reason": "shutdown"})
+        if self._backend is not None:
+            await self._backend.close()
+        await self.rpc.close()
+
+    # ---- state ------------------------------------------------------------------------------------
 
     async def is_running(self, chat_id: int) -> bool:
-        return await self.c.live.get(f"vm:{chat_id}:running") == "1"
+        return await self.c.live.get(_running_key(chat_id)) == "1"
 
-    async def start(self, chat_id: int) -> None:
-        raise coded(ErrorCode.VM_UNAVAILABLE, 503, message="Browser VMs are not available yet")
+    async def node_of(self, chat_id: int) -> str | None:
+        return await self.c.live.get(_node_key(chat_id))
 
-    async def stop(self, chat_id: int) -> None:
-        """Stopping a VM that does not run is a no-op (chat deletion calls this)."""
-        await self.c.live.delete(f"vm:{chat_id}:running")
+    # ---- start and stop ---------------------------------------------------------------------------
+
+    async def start(self, chat: Chat) -> bool:
+        """Start the chat's VM here; False when one already runs (anywhere). 503 when unavailable/full."""
+        if not self.backend.available:
+            raise coded(ErrorCode.VM_UNAVAILABLE, 503, message=self._unavailable_message())
+        async with self.c.live.lock(f"vm:{chat.id}", ttl=30, wait=30):
+            if await self.is_running(chat.id):
+                return False
+            if len(self.local) + len(self._starting) >= self.c.settings.vm_max:
+                raise coded(ErrorCode.VM_CAPACITY, 503)
+            self._starting.add(chat.id)
+            try:
+                handle = await self.backend.start(spec_for(chat), self._on_frame, self._on_exit)
+            except VmError as exc:
+                log.warning("VM of chat %s did not start: %s", chat.id, exc)
+                raise coded(
+                    ErrorCode.VM_UNAVAILABLE, 503, message="The browser could not be started"
+                ) from None
+            finally:
+                self._starting.discard(chat.id)
+            self.local[chat.id] = handle
+            await self.c.live.set(_node_key(chat.id), self.c.node_id)
+            await self.c.live.set(_running_key(chat.id), "1")
+            await self.c.live.sadd(RUNNING, str(chat.id))
+        await self.viewers_changed(chat.id)
+        return True
+
+    def _unavailable_message(self) -> str:
+        reason = getattr(self.backend, "unavailable_reason", "")
+        setting = self.c.settings.browser_backend
+        return f"Browser VMs are unavailable: {reason} (PORTAL_BROWSER_BACKEND={setting})"
+
+    async def stop(self, chat_id: int, *, reason: str = "stopped") -> bool:
+        """Stop a running VM wherever it runs; False when none runs."""
+        node = await self.node_of(chat_id)
+        if not await self.is_running(chat_id) or node is None:
+            await self._forget(chat_id)
+            return False
+        try:
+            await self.rpc.call(node, "stop", {"chat_id": chat_id, "reason": reason})
+        except RpcError:
+            await self._forget(chat_id)  # the owning node is gone: its VM is gone with it
+        return True
+
+    async def _local_stop(self, args: dict[str, Any]) -> bool:
+        chat_id = int(args["chat_id"])
+        handle = self.local.pop(chat_id, None)
+        if handle is not None:
+            await handle.stop()
+        await self._forget(chat_id)
+        return handle is not None
+
+    async def _forget(self, chat_id: int) -> None:
+        await self.c.live.delete(_running_key(chat_id), _node_key(chat_id))
+        await self.c.live.srem(RUNNING, str(chat_id))
+        await self.c.live.zrem(IDLE, str(chat_id))
+        self._last_frame.pop(chat_id, None)
+
+    async def _on_exit(self, chat_id: int, reason: str) -> None:
+        """A VM died by itself: correct the live state and tell the room (issue 5: crash detection)."""
+        self.local.pop(chat_id, None)
+        await self._forget(chat_id)
+        await self.c.notifier.emit(
+            "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
+        )
+        await self.c.rooms.broadcast_status(chat_id)
+
+    # ---- idle shutdown ----------------------------------------------------------------------------
+
+    async def viewers_changed(self, chat_id: int) -> None:
+        """Arm the idle timer when a running VM has no viewer; cancel it when someone is there (08 §60)."""
+        if not await self.is_running(chat_id):
+            return
+        if await self.c.presence.viewer_count(chat_id) == 0:
+            deadline = self.c.clock.time() + self.c.settings.vm_idle_timeout
+            await self.c.live.zadd(IDLE, {str(chat_id): deadline})
+        else:
+            await self.c.live.zrem(IDLE, str(chat_id))
+
+    async def stop_idle(self) -> int:
+        """Stop every VM whose idle deadline passed (any node may run this; the owner does the stopping)."""
+        stopped = 0
+        for member, _deadline in await self.c.live.zrange_by_score(IDLE, 0, self.c.clock.time()):
+            chat_id = int(member)
+            await self.c.live.zrem(IDLE, member)
+            if await self.c.presence.viewer_count(chat_id) == 0 and await self.stop(chat_id, reason="idle"):
+                await self.announce_stopped(chat_id, reason="idle")
+                stopped += 1
+        return stopped
+
+    async def announce_stopped(self, chat_id: int, *, reason: str = "stopped") -> None:
+        await self.c.notifier.emit(
+            "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
+        )
+        await self.c.control.reset(chat_id)
+        await self.c.rooms.broadcast_status(chat_id)
+
+    async def sweep_dead(self) -> int:
+        """VMs whose node stopped answering are gone: mark them stopped (restart / crash of a node)."""
+        dead = set(await self.c.presence.dead_nodes())
+        swept = 0
+        for chat_id in await self._running_chats():
+            node = await self.node_of(chat_id)
+            if node is None or node in dead:
+                await self._forget(chat_id)
+                await self.announce_stopped(chat_id, reason="crashed")
+                swept += 1
+        return swept
+
+    async def _running_chats(self) -> list[int]:
+        return [int(m) for m in await self.c.live.smembers(RUNNING)]
+
+    # ---- frames -----------------------------------------------------------------------------------
+
+    async def _on_frame(self, frame: Frame) -> None:
+        """Relay a frame to the chat's viewers, at most `rate` per second (extra frames are dropped)."""
+        handle = self.local.get(frame.chat_id)
+        rate = getattr(handle, "rate", 30) or 30
+        now = time.monotonic()
+        if now - self._last_frame.get(frame.chat_id, 0.0) < 1.0 / rate:
+            return
+        self._last_frame[frame.chat_id] = now
+        await self.c.notifier.emit_frame(
+            frame.chat_id,
+            {
+                "chat_id": frame.chat_id,
+                "seq": frame.seq,
+                "jpeg_b64": base64.b64encode(frame.jpeg).decode(),
+                "width": frame.width,
+                "height": frame.height,
+            },
+        )
+
+    # ---- operations on the VM (forwarded to its node) ---------------------------------------------
+
+    async def _owner(self, chat_id: int) -> str:
+        node = await self.node_of(chat_id) if await self.is_running(chat_id) else None
+        if node is None:
+            raise coded(ErrorCode.VM_NOT_RUNNING, 409)
+        return node
+
+    async def _call(self, chat_id: int, method: str, **args: Any) -> Any:
+        node = await self._owner(chat_id)
+        try:
+            return await self.rpc.call(node, method, {"chat_id": chat_id, **args})
+        except RpcError as exc:
+            if exc.status:
+                raise PortalError(str(exc), status=exc.status) from None
+            raise coded(ErrorCode.VM_UNAVAILABLE, 503) from None
+
+    def _handle(self, args: dict[str, Any]) -> VmHandle:
+        handle = self.local.get(int(args["chat_id"]))
+        if handle is None:
+            raise coded(ErrorCode.VM_NOT_RUNNING, 409)
+        return handle
+
+    async def clipboard_get(self, chat_id: int) -> str:
+        return str(await self._call(chat_id, "clipboard_get"))
+
+    async def _local_clipboard_get(self, args: dict[str, Any]) -> str:
+        return await self._handle(args).clipboard_get()
+
+    async def clipboard_set(self, chat_id: int, text: str) -> None:
+        await self._call(chat_id, "clipboard_set", text=text)
+
+    async def _local_clipboard_set(self, args: dict[str, Any]) -> None:
+        await self._handle(args).clipboard_set(str(args["text"]))
+
+    async def screenshot(self, chat_id: int) -> bytes:
+        return base64.b64decode(await self._call(chat_id, "screenshot"))
+
+    async def _local_screenshot(self, args: dict[str, Any]) -> str:
+        return base64.b64encode(await self._handle(args).screenshot()).decode()
+
+    async def set_screen(self, chat_id: int, width: int, height: int, rate: int) -> None:
+        await self._call(chat_id, "set_screen", width=width, height=height, rate=rate)
+
+    async def _local_set_screen(self, args: dict[str, Any]) -> None:
+        await self._handle(args).set_screen(int(args["width"]), int(args["height"]), int(args["rate"]))
+
+    async def input(self, chat_id: int, events: list[dict[str, Any]]) -> None:
+        await self._call(chat_id, "input", events=events)
+
+    async def _local_input(self, args: dict[str, Any]) -> None:
+        await self._handle(args).input(list(args["events"]))
+
+    async def kick_user(self, chat_id: int, user_id: int) -> None:
+        if await self.is_running(chat_id):
+            await self._call(chat_id, "kick", user_id=user_id)
+
+    async def _local_kick(self, args: dict[str, Any]) -> None:
+        await self._handle(args).kick(int(args["user_id"]))
+
+    async def apply_settings(self, chat: Chat) -> None:
+        if await self.is_running(chat.id):
+            settings = settings_of(chat)
+            await self._call(chat.id, "apply_settings", settings=settings.__dict__)
+
+    async def _local_apply_settings(self, args: dict[str, Any]) -> None:
+        await self._handle(args).apply_settings(ControlSettings(**args["settings"]))
+
+    async def credentials(self, chat_id: int, user_id: int, role: str) -> dict[str, Any] | None:
+        if not await self.is_running(chat_id):
+            return None
+        return dict(await self._call(chat_id, "credentials", user_id=user_id, role=role))
+
+    async def _local_credentials(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._handle(args).credentials(int(args["user_id"]), str(args["role"]))
+
+
+def allowed_sizes() -> list[dict[str, int]]:
+    return [{"width": w, "height": h, "rate": r} for w, h, r in ALLOWED_SIZES]

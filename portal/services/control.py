@@ -1,0 +1,151 @@
+"""Who controls a chat's browser: one host and a queue of requests (00 §7, 08 §60).
+
+- `control:request` adds the caller to the queue (only with `allow_control_requests`).
+- `control:release` gives up hosting; `control:give` (host or chat manager) hands it to someone in the room;
+  `control:deny` (host or manager) drops a request.
+- `control:take`: managers always; other viewers only while nobody hosts and `locked_controls` is off.
+- `implicit_hosting`: the first joiner becomes host when nobody is.
+- Kick, ban, leave, and the host's last socket leaving drop their request and hosting.
+Every change sends `control:update {chat_id, host_user_id, queue}` to the room. The state lives in the
+LiveStore, so every node sees the same host.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portal.db import chats as chats_db
+from portal.db import users as users_db
+from portal.db.models import Chat, User
+from portal.errors import ErrorCode, NotFound, coded
+from portal.services.chat_access import ChatContext, can_manage, can_see
+from portal.services.notifier import chat_room
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+
+def _key(chat_id: int) -> str:
+    return f"vm:control:{chat_id}"
+
+
+State = dict[str, Any]  # {"host_user_id": int | None, "queue": [int]}
+
+
+class ControlService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    async def state(self, chat_id: int) -> State:
+        raw = await self.c.live.get(_key(chat_id))
+        state = json.loads(raw) if raw else {}
+        return {"host_user_id": state.get("host_user_id"), "queue": list(state.get("queue", []))}
+
+    async def is_host(self, chat_id: int, user_id: int) -> bool:
+        return (await self.state(chat_id))["host_user_id"] == user_id
+
+    async def _change(self, chat_id: int, change: Callable[[State], None]) -> State:
+        """Apply `change` under the chat's control lock; announce when something changed."""
+        async with self.c.live.lock(f"vm:control:{chat_id}", ttl=10, wait=5):
+            before = await self.state(chat_id)
+            after = {"host_user_id": before["host_user_id"], "queue": list(before["queue"])}
+            change(after)
+            if after != before:
+                await self.c.live.set(_key(chat_id), json.dumps(after))
+        if after != before:
+            await self.c.notifier.emit(
+                "control:update", {"chat_id": chat_id, **after}, room=chat_room(chat_id)
+            )
+        return after
+
+    async def _context(self, actor_id: int, chat_id: int) -> ChatContext:
+        async with self.c.db.read() as session:
+            chat = await chats_db.get(session, chat_id)
+            actor = await users_db.get(session, actor_id)
+            if chat is None or actor is None:
+                raise NotFound("Chat")
+            owner = await users_db.get(session, chat.owner_id) if chat.owner_id else None
+            member = await chats_db.membership(session, chat_id, actor_id) is not None
+        ctx = ChatContext(chat=chat, owner=owner, actor=actor, is_member=member)
+        if not can_see(ctx):
+            raise coded(ErrorCode.FORBIDDEN, 403)
+        return ctx
+
+    async def _require_joined(self, chat_id: int, user_id: int) -> None:
+        if not await self.c.presence.user_in_room(chat_id, user_id):
+            raise coded(ErrorCode.NOT_JOINED, 403)
+
+    # ---- client events ----------------------------------------------------------------------------
+
+    async def request(self, actor_id: int, chat_id: int) -> None:
+        ctx = await self._context(actor_id, chat_id)
+        await self._require_joined(chat_id, actor_id)
+        if not ctx.chat.allow_control_requests:
+            raise coded(ErrorCode.CONTROL_DISABLED, 403)
+
+        def add(state: State) -> None:
+            if state["host_user_id"] != actor_id and actor_id not in state["queue"]:
+                state["queue"].append(actor_id)
+
+        await self._change(chat_id, add)
+
+    async def release(self, actor_id: int, chat_id: int) -> None:
+        await self._context(actor_id, chat_id)
+        if not await self.is_host(chat_id, actor_id):
+            raise coded(ErrorCode.NOT_HOST, 403)
+        await self._change(chat_id, lambda state: state.update(host_user_id=None))
+
+    async def give(self, actor_id: int, chat_id: int, target_id: int) -> None:
+        ctx = await self._context(actor_id, chat_id)
+        if not (await self.is_host(chat_id, actor_id) or can_manage(ctx)):
+            raise coded(ErrorCode.FORBIDDEN, 403)
+        await self._require_joined(chat_id, target_id)
+        await self._change(chat_id, lambda state: self._make_host(state, target_id))
+
+    async def take(self, actor_id: int, chat_id: int) -> None:
+        ctx = await self._context(actor_id, chat_id)
+        await self._require_joined(chat_id, actor_id)
+        current = await self.state(chat_id)
+        free = current["host_user_id"] is None and not ctx.chat.locked_controls
+        if not (can_manage(ctx) or free):
+            raise coded(ErrorCode.FORBIDDEN, 403)
+        await self._change(chat_id, lambda state: self._make_host(state, actor_id))
+
+    async def deny(self, actor_id: int, chat_id: int, target_id: int) -> None:
+        ctx = await self._context(actor_id, chat_id)
+        if not (await self.is_host(chat_id, actor_id) or can_manage(ctx)):
+            raise coded(ErrorCode.FORBIDDEN, 403)
+        await self._change(chat_id, lambda state: self._unqueue(state, target_id))
+
+    # ---- hooks from rooms, moderation and the VM manager -------------------------------------------
+
+    async def joined(self, chat: Chat, user: User) -> None:
+        """`implicit_hosting`: the first joiner hosts when nobody does."""
+        if chat.implicit_hosting:
+            await self._change(
+                chat.id, lambda s: self._make_host(s, user.id) if s["host_user_id"] is None else None
+            )
+
+    async def drop(self, chat_id: int, user_id: int) -> None:
+        """The user left the room (last socket), or was kicked or banned: no hosting, no request."""
+
+        def remove(state: State) -> None:
+            self._unqueue(state, user_id)
+            if state["host_user_id"] == user_id:
+                state["host_user_id"] = None
+
+        await self._change(chat_id, remove)
+
+    async def reset(self, chat_id: int) -> None:
+        await self.c.live.delete(_key(chat_id))
+
+    @staticmethod
+    def _make_host(state: State, user_id: int) -> None:
+        state["host_user_id"] = user_id
+        ControlService._unqueue(state, user_id)
+
+    @staticmethod
+    def _unqueue(state: State, user_id: int) -> None:
+        state["queue"] = [uid for uid in state["queue"] if uid != user_id]
