@@ -20,6 +20,7 @@ from portal.services.auth import AuthService
 from portal.services.bots import BotService
 from portal.services.chat_moderation import ChatModerationService
 from portal.services.chats import ChatService
+from portal.services.control import ControlService
 from portal.services.e2ee import E2EEService
 from portal.services.geo import GeoLookup, create_geo_lookup
 from portal.services.health import HealthService
@@ -149,13 +150,19 @@ class Container:
     def punishments(self) -> PunishmentService:
         return PunishmentService(self)
 
+    @cached_property
+    def control(self) -> ControlService:
+        return ControlService(self)
+
     # ---- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         _ = self.geo  # fail early on a bad PORTAL_GEOIP_DB
         await self.live.start()
+        await self.vms.start_service()
 
     async def close(self) -> None:
+        await self.vms.close()
         await self.live.close()
         await self.db.dispose()
         close = getattr(self.geo, "close", None)

@@ -18,6 +18,9 @@ import pytest
 import pytest_asyncio
 
 from tests.servers import POSTGRES_SKIP, TestServer, running_server
+from tests.sockets import sockets
+
+__all__ = ["portal", "server", "sockets"]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 
 from portal.api.deps import AuthDep, ContainerDep, UserDep, rate_limit
 from portal.api.responses import errors
 from portal.api.routing import CredentialsFirstRoute
+from portal.errors import BadRequest
 from portal.schemas.chats import (
     ActivityOut,
     ChatDetailOut,
     ChatOut,
+    ClipboardIn,
+    ClipboardOut,
     ConfigUpdateIn,
     CreateChatIn,
     InviteIn,
@@ -21,6 +24,8 @@ from portal.schemas.chats import (
     MembersOut,
     Ok,
     PortalStatusOut,
+    ScreenIn,
+    ScreenOut,
 )
 from portal.schemas.common import Message, Offset, int_range
 from portal.services.ratelimit import Tier
@@ -39,6 +44,7 @@ public_router = APIRouter(
 )
 
 CHAT_ERRORS = errors(400, 401, 403, 404, 409, 429)
+MAX_CLIPBOARD_BYTES = 65_536
 
 
 @router.post("/chats", response_model=ChatOut, responses=CHAT_ERRORS)
@@ -150,6 +156,45 @@ async def chat_activity(
 ) -> ActivityOut:
     """Joins, leaves, kicks and bans, newest first."""
     return await c.chats.activity(ctx.user, chat_id, offset=offset, limit=limit)
+
+
+@router.get("/chats/{chat_id}/clipboard", response_model=ClipboardOut, responses=CHAT_ERRORS)
+async def get_clipboard(chat_id: int, ctx: UserDep, c: ContainerDep) -> ClipboardOut:
+    """The VM's clipboard (the host or a manager; private chats: the owner)."""
+    return ClipboardOut(text=await c.chats.clipboard(ctx.user, chat_id))
+
+
+@router.post("/chats/{chat_id}/clipboard/update", response_model=Ok, responses=CHAT_ERRORS)
+async def update_clipboard(chat_id: int, body: ClipboardIn, ctx: UserDep, c: ContainerDep) -> Ok:
+    """Set the VM's clipboard (at most 64 KiB); the host pastes it with Ctrl/Cmd+V."""
+    if len(body.text.encode()) > MAX_CLIPBOARD_BYTES:
+        raise BadRequest(f"text must be at most {MAX_CLIPBOARD_BYTES} bytes")
+    await c.chats.set_clipboard(ctx.user, chat_id, body.text)
+    return Ok()
+
+
+@router.get(
+    "/chats/{chat_id}/screen", response_model=ScreenOut, responses=errors(400, 401, 403, 404, 409, 429)
+)
+async def get_screen(chat_id: int, ctx: UserDep, c: ContainerDep) -> dict[str, Any]:
+    """The VM's screen size and the sizes it may have."""
+    return await c.chats.screen(ctx.user, chat_id)
+
+
+@router.post("/chats/{chat_id}/screen/update", response_model=ScreenOut, responses=CHAT_ERRORS)
+async def update_screen(chat_id: int, body: ScreenIn, ctx: UserDep, c: ContainerDep) -> dict[str, Any]:
+    """Resize the VM (chat managers); a stopped VM gets the size at its next start."""
+    return await c.chats.set_screen(ctx.user, chat_id, body.width, body.height, body.rate)
+
+
+@router.get(
+    "/chats/{chat_id}/screenshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the VM screen as JPEG"}, **CHAT_ERRORS},
+)
+async def screenshot(chat_id: int, ctx: UserDep, c: ContainerDep) -> Response:
+    """A JPEG of the VM's screen (anyone who may view the chat)."""
+    return Response(await c.chats.screenshot(ctx.user, chat_id), media_type="image/jpeg")
 
 
 # ---- invites ------------------------------------------------------------------------------------------

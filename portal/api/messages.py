@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from portal.api.deps import AuthDep, ContainerDep, UserDep, rate_limit
 from portal.api.responses import errors
 from portal.api.routing import CredentialsFirstRoute
-from portal.schemas.common import int_range, text_length
+from portal.schemas.common import int_range
 from portal.schemas.messages import (
     ClearedOut,
     DeletedOut,
@@ -43,7 +43,7 @@ async def history(
     ctx: AuthDep,
     c: ContainerDep,
     limit: Annotated[int, Query(), int_range(1, 500)] = 100,
-    before: Annotated[str | None, Query(), text_length(3, 32)] = None,
+    before: Annotated[str | None, Query(description="a message id; only older messages are listed")] = None,
 ) -> list[dict[str, Any]]:
     """The newest `limit` messages before `before` (a message id), oldest first."""
     return await c.messaging.history(ctx, chat_id, limit=limit, before=before)

@@ -57,6 +57,16 @@ class EmptyIn(Payload):
     pass
 
 
+class TargetUserIn(Payload):
+    chat_id: int
+    user_id: int
+
+
+class VmInputIn(Payload):
+    chat_id: int
+    events: list[dict[str, Any]]
+
+
 class WrappedKey(Payload):
     user_id: int
     session_id: str
@@ -124,6 +134,12 @@ class Handlers:
         self._on("typing", ChatIdIn, self.typing)
         self._on("presence:ping", EmptyIn, self.presence_ping)
         self._on("key:distribute", DistributeIn, self.key_distribute)
+        self._on("control:request", ChatIdIn, self.control_request)
+        self._on("control:release", ChatIdIn, self.control_release)
+        self._on("control:give", TargetUserIn, self.control_give)
+        self._on("control:take", ChatIdIn, self.control_take)
+        self._on("control:deny", TargetUserIn, self.control_deny)
+        self._on("vm:input", VmInputIn, self.vm_input)
 
     def _on(
         self,
@@ -227,6 +243,32 @@ class Handlers:
         )
         return {"ok": True, "stored": stored}
 
+    async def control_request(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
+        await self.c.control.request(who.user_id, payload.chat_id)
+        return {"ok": True}
+
+    async def control_release(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
+        await self.c.control.release(who.user_id, payload.chat_id)
+        return {"ok": True}
+
+    async def control_give(self, who: SocketUser, sid: str, payload: TargetUserIn) -> dict[str, Any]:
+        await self.c.control.give(who.user_id, payload.chat_id, payload.user_id)
+        return {"ok": True}
+
+    async def control_take(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
+        await self.c.control.take(who.user_id, payload.chat_id)
+        return {"ok": True}
+
+    async def control_deny(self, who: SocketUser, sid: str, payload: TargetUserIn) -> dict[str, Any]:
+        await self.c.control.deny(who.user_id, payload.chat_id, payload.user_id)
+        return {"ok": True}
+
+    async def vm_input(self, who: SocketUser, sid: str, payload: VmInputIn) -> None:
+        """The host's input goes to the VM; anyone else's is dropped without a reply (08 §27)."""
+        with contextlib.suppress(PortalError):
+            await self.c.vms.host_input(who.user_id, sid, payload.chat_id, payload.events)
+        return None
+
     async def typing(self, who: SocketUser, sid: str, payload: ChatIdIn) -> None:
         with contextlib.suppress(PortalError):  # typing has no ack; a socket outside the room is ignored
             await self.c.rooms.typing(who, sid, payload.chat_id)
@@ -260,6 +302,7 @@ class PresenceKeeper:
         await self.c.presence.heartbeat(self.c.node_id, ttl)
         try:
             async with self.c.live.lock("presence-sweep", ttl=ttl, wait=0):
+                await self.c.vms.sweep_dead()  # before the node is forgotten
                 return await self.c.rooms.sweep_dead_nodes()
         except LockTimeout:
             return 0
@@ -278,6 +321,7 @@ class PresenceKeeper:
                     log.warning("presence heartbeat failed", exc_info=True)
             try:
                 await self.c.e2ee.check_deadlines()
+                await self.c.vms.stop_idle()
             except Exception:
-                log.warning("key distributor failover failed", exc_info=True)
+                log.warning("a periodic check failed (key distributors, idle VMs)", exc_info=True)
             await asyncio.sleep(step)

@@ -275,3 +275,30 @@ class LiveStateOut(BaseModel):
     avatar_source: str | None
     running: bool
     viewer_count: int
+
+
+# ---- browser VM ---------------------------------------------------------------------------------------
+
+
+class ClipboardIn(RequestModel):
+    text: str = Field(examples=["https://example.org"], description="at most 65 536 UTF-8 bytes")
+
+
+class ClipboardOut(BaseModel):
+    text: str
+
+
+class ScreenSize(BaseModel):
+    width: int = Field(examples=[1280])
+    height: int = Field(examples=[720])
+    rate: int = Field(examples=[30])
+
+
+class ScreenOut(ScreenSize):
+    sizes: list[ScreenSize]
+
+
+class ScreenIn(RequestModel):
+    width: int = Field(examples=[1920])
+    height: int = Field(examples=[1080])
+    rate: int = Field(default=30, examples=[30])

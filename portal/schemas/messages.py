@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
-from portal.schemas.common import RequestModel, int_range, text_length
+from portal.schemas.common import RequestModel, int_range, matches, text_length
 
 Reason = Annotated[str, text_length(0, 500)]
 
@@ -22,9 +23,24 @@ class SentOut(BaseModel):
     id: str = Field(examples=["1764361234567-0"])
 
 
+def item_count(minimum: int, maximum: int) -> AfterValidator:
+    """A list's length, worded as 08 §6 does: "ids must contain 1 to 100 items"."""
+
+    def check(value: list[Any]) -> list[Any]:
+        if not minimum <= len(value) <= maximum:
+            raise PydanticCustomError("portal", f"must contain {minimum} to {maximum} items")
+        return value
+
+    return AfterValidator(check)
+
+
+MessageId = Annotated[str, text_length(3, 26), matches(r"[0-9]{1,15}-[0-9]{1,9}")]
+
+
 class DeleteIdsIn(RequestModel):
-    ids: Annotated[list[Annotated[str, text_length(3, 32)]], Field(min_length=1, max_length=100)] = Field(
-        examples=[["1764361234567-0", "1764361234890-0"]]
+    ids: Annotated[list[MessageId], item_count(1, 100)] = Field(
+        examples=[["1764361234567-0", "1764361234890-0"]],
+        description="1 to 100 message ids ({unix_ms}-{seq}); ids of no message are skipped",
     )
 
 

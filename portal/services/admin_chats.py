@@ -9,7 +9,7 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, BadRequest, ErrorCode, NotFound, coded
+from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.schemas.chats import (
     AdminChatDetailOut,
     AdminChatOut,
@@ -288,15 +288,19 @@ class AdminChatService:
         return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
 
     async def start(self, actor: User, chat_id: int) -> str:
-        await self._vm_gate(actor, chat_id)
-        await self.c.vms.start(chat_id)
-        return "unreachable"  # pragma: no cover - start raises until the VM issue
+        """Admin start: not idempotent (409 "Chat is already running"), no credential push (03 §4.7)."""
+        ctx = await self._vm_gate(actor, chat_id)
+        if not await self.c.vms.start_chat(ctx.chat, push_credentials=False):
+            raise Conflict("Chat is already running")
+        return f"Chat '{ctx.chat.name}' started"
 
     async def stop(self, actor: User, chat_id: int) -> str:
-        await self._vm_gate(actor, chat_id)
-        raise coded(ErrorCode.VM_UNAVAILABLE, 503, message="Browser VMs are not available yet")
+        ctx = await self._vm_gate(actor, chat_id)
+        if not await self.c.vms.stop_chat(chat_id):
+            raise Conflict("Chat is not running")
+        return f"Chat '{ctx.chat.name}' stopped"
 
-    async def _vm_gate(self, actor: User, chat_id: int) -> None:
+    async def _vm_gate(self, actor: User, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
             ctx = await self.c.chats.context(session, actor, chat_id)
         if not may_act_on_chat(ctx):
@@ -304,3 +308,4 @@ class AdminChatService:
         self.c.chats.refuse_direct(ctx)
         if actor.permission_level < Level.ADMIN:  # pragma: no cover - the route's gate
             raise AccessDenied()
+        return ctx

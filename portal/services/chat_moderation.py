@@ -22,14 +22,24 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, NotFound
-from portal.services.chat_access import ChatContext, can_moderate, may_target
+from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.services.chat_access import (
+    ChatContext,
+    can_moderate,
+    can_moderate_by_rank,
+    can_see,
+    may_target,
+)
 from portal.services.notifier import chat_room
 from portal.services.permissions import can_act_on
+from portal.services.punishments import check_reason
 from portal.services.restrictions import ttl_seconds
 
 if TYPE_CHECKING:
     from portal.container import Container
+
+
+BAN_MAX = 2_592_000  # 30 days (04 §6.5, §8)
 
 
 @dataclass(frozen=True)
@@ -71,12 +81,16 @@ class ChatModerationService:
         """Actor gate (403), direct chats (409), target exists (404), not yourself (403), the link the
         action needs (404 "Member not found"), then the hierarchy (403)."""
         ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
+        if ctx.chat.chat_type == "direct":
+            # 08 §48, §63: outsiders get the usual 403; the members of a direct chat get 409.
+            if not can_see(ctx):
+                raise AccessDenied()
+            self.c.chats.refuse_direct(ctx)
         if as_admin:
             if not (ctx.is_owner or ctx.owner is None or can_act_on(actor, ctx.owner)):
                 raise AccessDenied()
         elif not can_moderate(ctx):
             raise AccessDenied()
-        self.c.chats.refuse_direct(ctx)
         user = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
         if user is None:
             raise NotFound("User")
@@ -103,7 +117,8 @@ class ChatModerationService:
 
     @staticmethod
     def _by_rank(ctx: ChatContext, user: User) -> bool:
-        return not ctx.is_owner and can_act_on(ctx.actor, user)
+        """The rank path allows this target (08 §45: a platform Owner who owns the chat has both paths)."""
+        return can_moderate_by_rank(ctx) and can_act_on(ctx.actor, user)
 
     async def _known(self, session: AsyncSession, target: Target) -> bool:
         """A membership, a presence in the room, or any activity row (08 §46, §63)."""
@@ -158,6 +173,7 @@ class ChatModerationService:
     ) -> Kicked:
         """Remove a user from a chat: membership, room sockets, control; "was kicked" and a new epoch.
         `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target)."""
+        check_reason(reason)
         async with unit_of_work(self.c.db) as session:
             target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
             chat = target.ctx.chat
@@ -177,6 +193,8 @@ class ChatModerationService:
 
     def _remove_from_room(self, chat_id: int, user_id: int, event: str, payload: dict[str, object]):
         async def announce() -> None:
+            await self.c.control.drop(chat_id, user_id)
+            await self.c.vms.kick_user(chat_id, user_id)
             await self.c.notifier.evict(chat_id, user_id=user_id, event=event, payload=payload)
             await self.c.notifier.emit(
                 "portal:key_removed", {"chat_id": chat_id, "user_id": user_id}, room=chat_room(chat_id)
@@ -190,9 +208,25 @@ class ChatModerationService:
         return announce
 
     def _unlist_if_private(self, session: AsyncSession, target: Target) -> None:
+        """A private chat's member could list it and now cannot (08 §18). Someone who was never a member
+        (a ban in advance, an Admin in the room) could not list it: telling them would leak the chat."""
         chat = target.ctx.chat
-        if not target.ctx.is_listed and target.user.id != chat.owner_id:  # they could list it; now they can't
+        if not target.ctx.is_listed and target.member and target.user.id != chat.owner_id:
             self.c.chats.after_commit_unlist(session, chat.id, target.user.id)
+
+    def _after_presence_change(self, session: AsyncSession, chat_id: int) -> None:
+        """A REST ban or an unban changes who counts in the room without moving a socket (08 §14, §50):
+        the room hears `room:members`, everyone who can list the chat `chat:status`."""
+
+        async def announce() -> None:
+            await self.c.notifier.emit(
+                "room:members",
+                {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
+                room=chat_room(chat_id),
+            )
+            await self.c.rooms.broadcast_status(chat_id)
+
+        on_commit(session, announce)
 
     # ---- mute -------------------------------------------------------------------------------------
 
@@ -251,6 +285,9 @@ class ChatModerationService:
     ) -> None:
         """Ban (0 = permanent): membership gone, rejoin refused. REST leaves a joined socket in place (the
         client is told `user:banned` and leaves, 04 §6.5); `room:kick {ban:true}` removes it at once."""
+        check_reason(reason)
+        if isinstance(duration, bool) or not 0 <= duration <= BAN_MAX:
+            raise BadRequest(f"duration must be between 0 and {BAN_MAX}")
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
             target = await self._target(
@@ -285,13 +322,15 @@ class ChatModerationService:
                         chat_id, target.user.id, "room:kicked", {"chat_id": chat_id, "reason": reason}
                     ),
                 )
+            elif target.inside:
+                self._after_presence_change(session, chat_id)
             self._unlist_if_private(session, target)
 
     async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
         """Idempotent (04 §6.6); membership is not restored."""
         async with unit_of_work(self.c.db) as session:
             target = await self._target(session, actor, chat_id, target_id)
-            await restrictions_db.lift(session, chat_id, target.user.id, "ban")
+            lifted = await restrictions_db.lift(session, chat_id, target.user.id, "ban")
             await history_db.lift_open(
                 session, target.user.id, "CHAT_BAN", self.c.clock.now(), chat_id=chat_id
             )
@@ -307,6 +346,8 @@ class ChatModerationService:
             self._emit_after(
                 session, "user:unbanned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
             )
+            if lifted and target.joined:  # a REST-banned socket still in the room counts again
+                self._after_presence_change(session, chat_id)
 
     # ---- platform punishments from a chat ---------------------------------------------------------
 

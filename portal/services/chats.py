@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.browser.base import ALLOWED_SIZES
 from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import users as users_db
@@ -43,6 +44,7 @@ from portal.services.notifier import LOBBY_ROOM, chat_room, user_room
 from portal.services.permissions import Level, can_act_on
 from portal.services.subscriptions import Tier, effective_tier, is_premium
 from portal.services.users import avatar_url
+from portal.services.vms import allowed_sizes
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -57,6 +59,7 @@ CONFIG_FLAGS = (
     "implicit_hosting",
     "inactive_cursors",
 )
+CONTROL_FLAGS = {"allow_control_requests", "locked_controls", "implicit_hosting", "inactive_cursors"}
 DEFAULT_BROWSER_CONFIG = {"browser": "chromium", "start_url": None, "kiosk": False}
 
 
@@ -483,6 +486,8 @@ class ChatService:
         async def announce() -> None:
             if changed:
                 await self.c.notifier.emit("room:config", payload, room=chat_room(chat.id))
+            if set(changed) & CONTROL_FLAGS:
+                await self.c.vms.apply_settings(chat)  # a running VM follows the new settings at once
             if was_listed and not now_listed:
                 await self.hide_from_non_members(chat.id, members)
             if now_listed and not was_listed:
@@ -511,16 +516,90 @@ class ChatService:
     # ---- browser VM (the VM issue brings the machines; the permission rules are here already) ---------
 
     async def start_vm(self, actor: User, chat_id: int) -> None:
-        await self._vm_context(actor, chat_id)
-        await self.c.vms.start(chat_id)
+        """Portal start: idempotent, pushes credentials to everyone already in the room (03 §3.3)."""
+        ctx = await self._vm_context(actor, chat_id)
+        await self.c.vms.start_chat(ctx.chat, push_credentials=True)
 
     async def stop_vm(self, actor: User, chat_id: int) -> None:
         """Idempotent: stopping a stopped VM answers ok."""
         await self._vm_context(actor, chat_id)
+        await self.c.vms.stop_chat(chat_id)
+
+    # ---- clipboard, screen, screenshot (00 §6, 08 §27) ---------------------------------------------
+
+    async def _clipboard_context(self, actor: User, chat_id: int) -> ChatContext:
+        """Private chats: the owner only; otherwise the host or a chat manager."""
+        async with self.c.db.read() as session:
+            ctx = await self.visible(session, actor, chat_id)
+        self.refuse_direct(ctx)
+        if ctx.chat.visibility == "private":
+            allowed = ctx.is_owner
+        else:
+            allowed = can_manage(ctx) or await self.c.control.is_host(chat_id, actor.id)
+        if not allowed:
+            raise AccessDenied()
+        return ctx
+
+    async def clipboard(self, actor: User, chat_id: int) -> str:
+        await self._clipboard_context(actor, chat_id)
+        return await self.c.vms.clipboard_get(chat_id)
+
+    async def set_clipboard(self, actor: User, chat_id: int, text: str) -> None:
+        await self._clipboard_context(actor, chat_id)
+        await self.c.vms.clipboard_set(chat_id, text)
+
+    async def screen(self, actor: User, chat_id: int) -> dict[str, Any]:
+        """Any viewer: the current size and the allowed ones."""
+        async with self.c.db.read() as session:
+            ctx = await self.visible(session, actor, chat_id)
+        self.refuse_direct(ctx)
+        return self._screen_view(ctx.chat)
+
+    @staticmethod
+    def _screen_view(chat: Chat) -> dict[str, Any]:
+        return {
+            "width": chat.screen_width,
+            "height": chat.screen_height,
+            "rate": chat.screen_rate,
+            "sizes": allowed_sizes(),
+        }
+
+    async def set_screen(
+        self, actor: User, chat_id: int, width: int, height: int, rate: int
+    ) -> dict[str, Any]:
+        """Chat managers; a size not in the list is 400; a stopped VM gets it at its next start."""
+        if (width, height, rate) not in ALLOWED_SIZES:
+            raise BadRequest(
+                "screen size must be one of: " + ", ".join(f"{w}x{h}@{r}" for w, h, r in ALLOWED_SIZES)
+            )
+        async with unit_of_work(self.c.db) as session:
+            ctx = await self.visible(session, actor, chat_id, lock=True)
+            self.refuse_direct(ctx)
+            if not can_manage(ctx):
+                raise AccessDenied()
+            chat = ctx.chat
+            chat.screen_width, chat.screen_height, chat.screen_rate = width, height, rate
+            chat.updated_at = self.now
         if await self.c.vms.is_running(chat_id):
-            await self.c.vms.stop(chat_id)
-            await self.c.notifier.emit("room:stopped", {"chat_id": chat_id}, room=chat_room(chat_id))
-            await self.c.rooms.broadcast_status(chat_id)
+            await self.c.vms.set_screen(chat_id, width, height, rate)
+        return self._screen_view(chat)
+
+    async def screenshot(self, actor: User, chat_id: int) -> bytes:
+        """Anyone who may view the chat; 409 ERR_VM_NOT_RUNNING while stopped."""
+        async with self.c.db.read() as session:
+            ctx = await self.visible(session, actor, chat_id)
+        self.refuse_direct(ctx)
+        return await self.c.vms.screenshot(chat_id)
+
+    async def manages(self, user_id: int, chat: Chat) -> bool:
+        """Is the user a manager of the chat (`can_manage_chat`)? For VM roles and control."""
+        async with self.c.db.read() as session:
+            user = await users_db.get(session, user_id)
+            owner = await users_db.get(session, chat.owner_id) if chat.owner_id else None
+            member = await chats_db.membership(session, chat.id, user_id) is not None
+        return user is not None and can_manage(
+            ChatContext(chat=chat, owner=owner, actor=user, is_member=member)
+        )
 
     async def _vm_context(self, actor: User, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
@@ -558,7 +637,8 @@ class ChatService:
             name = chat.name
 
             async def teardown() -> None:
-                await self.c.vms.stop(chat_id)
+                await self.c.vms.stop(chat_id, reason="deleted")
+                await self.c.control.reset(chat_id)
                 await self.c.notifier.evict(
                     chat_id, event="room:destroyed", payload={"chat_id": chat_id}, also_rooms=listers
                 )

@@ -99,7 +99,8 @@ class InviteService:
             chat = await chats_db.get_for_update(session, invite.chat_id) if invite else None
             if invite is None or chat is None:
                 raise coded(ErrorCode.INVITE_INVALID, 404)
-            # A chat ban (ERR_BANNED, 08 §22) is checked here once bans exist (messaging issue).
+            # A user banned from the chat: 403 ERR_BANNED, and no use is counted (08 §22).
+            await self.c.restrictions.refuse_banned(session, chat.id, actor.id)
             joined = chat.owner_id != actor.id and await self._join(session, invite, actor.id, now)
             view = await self.c.chats.view(session, chat)
             if joined:

@@ -10,10 +10,10 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import audit as audit_db
@@ -36,16 +36,23 @@ WIPE_PRESETS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
 BAD_BUNDLE = "content must be a CiphertextV2 bundle"
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def parse_bundle(content: str) -> int:
-    """The epoch of a CiphertextV2 bundle; 400 when the outer shape is wrong."""
+    """The epoch of a CiphertextV2 bundle; 400 when the outer shape is wrong: not a JSON object, `v` not
+    the integer 2, `epoch` not a non-negative integer, `ct` not base64 of at least 40 bytes. A string that
+    is not valid Unicode (a lone surrogate from a `\\ud800` escape) could not be stored and is refused."""
     try:
+        content.encode("utf-8")
         bundle = json.loads(content)
-    except ValueError:
+    except ValueError:  # UnicodeEncodeError and JSONDecodeError are both ValueErrors
         raise BadRequest(BAD_BUNDLE) from None
-    if not isinstance(bundle, dict) or bundle.get("v") != 2:
+    if not isinstance(bundle, dict) or not _is_int(bundle.get("v")) or bundle["v"] != 2:
         raise BadRequest(BAD_BUNDLE)
     epoch, ct = bundle.get("epoch"), bundle.get("ct")
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0 or not isinstance(ct, str):
+    if not _is_int(epoch) or epoch < 0 or not isinstance(ct, str):
         raise BadRequest(BAD_BUNDLE)
     try:
         raw = base64.b64decode(ct, validate=True)
@@ -63,6 +70,10 @@ def parse_message_id(value: str) -> tuple[int, int] | None:
     return int(ms), int(seq)
 
 
+def _batches(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def rate(setting: str) -> tuple[int, int]:
     count, _, seconds = setting.partition("/")
     return int(count), int(seconds)
@@ -78,7 +89,9 @@ class MessagingService:
         """Every check of 00 §4 in its order; answers the new message id."""
         user = ctx.user
         async with unit_of_work(self.c.db) as session:
-            chat_ctx = await self.c.chats.visible(session, user, chat_id)
+            # The chat row stays locked until commit, so a clear or wipe cannot rotate the epoch between
+            # the epoch check and the insert (sends take the same row lock for the id anyway).
+            chat_ctx = await self.c.chats.visible(session, user, chat_id, lock=True)
             chat = chat_ctx.chat
             if chat.archived_at is not None:
                 raise coded(ErrorCode.CHAT_ARCHIVED, 409)
@@ -138,7 +151,7 @@ class MessagingService:
             raise BadRequest("before must be a message id")
         async with self.c.db.read() as session:
             chat_ctx = await self.c.chats.visible(session, ctx.user, chat_id)
-            since = await self._visible_since(session, chat_ctx, ctx.token_hash)
+            since = await self._visible_since(session, chat_ctx)
             query = select(Message).where(Message.chat_id == chat_id)
             if cursor is not None:
                 query = query.where(
@@ -154,15 +167,20 @@ class MessagingService:
             views = await self.views(session, chat_ctx.chat, list(reversed(rows)))
         return views
 
-    async def _visible_since(
-        self, session: AsyncSession, ctx: ChatContext, token_hash: str
-    ) -> datetime | None:
+    async def _visible_since(self, session: AsyncSession, ctx: ChatContext) -> datetime | None:
+        """Where a non-manager's history starts when `history_visible` is off (08 §15): the user's latest
+        first-socket join. A membership row records it (its `joined_at` moves on every first join); a
+        user without one (an Admin in a private chat) counts from their earliest socket in the room now.
+        Another session of a user already present does not move it: it gets the same key (08 §15)."""
         if ctx.chat.history_visible or can_manage(ctx):
             return None
         member = await chats_db.membership(session, ctx.chat.id, ctx.actor.id)
-        joined = await self.c.presence.session_joined_at(ctx.chat.id, token_hash)
-        candidates = [t for t in (member.joined_at if member else None, joined) if t is not None]
-        return max(candidates) if candidates else self.c.clock.now()
+        if member is not None:
+            return member.joined_at
+        times = [
+            r.joined_ms for r in await self.c.presence.sockets_in(ctx.chat.id) if r.user_id == ctx.actor.id
+        ]
+        return datetime.fromtimestamp(min(times) / 1000, UTC) if times else self.c.clock.now()
 
     async def views(self, session: AsyncSession, chat: Chat, rows: Sequence[Message]) -> list[dict[str, Any]]:
         senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
@@ -176,44 +194,38 @@ class MessagingService:
 
     async def delete_ids(self, actor: User, chat_id: int, ids: list[str]) -> int:
         """Delete by id: own messages always; system messages; others' only if the actor may target their
-        sender (08 §47). Others are skipped, not counted."""
-        wanted = {parsed for parsed in map(parse_message_id, ids) if parsed is not None}
+        sender (08 §47). Others, and ids that name no message, are skipped and not counted."""
+        wanted = sorted({parsed for parsed in map(parse_message_id, ids) if parsed is not None})
         async with unit_of_work(self.c.db) as session:
             ctx = await self._moderated(session, actor, chat_id)
-            rows = [r for r in await self._messages(session, chat_id) if (r.ms, r.seq) in wanted]
+            rows: list[Message] = []
+            if wanted:
+                query = select(Message).where(
+                    Message.chat_id == chat_id,
+                    or_(*(and_(Message.ms == ms, Message.seq == seq) for ms, seq in wanted)),
+                )
+                rows = list((await session.execute(query)).scalars().all())
             deletable = await self._deletable(session, ctx, rows)
             return await self._remove(session, chat_id, deletable)
 
     async def delete_mine(self, actor: User, chat_id: int) -> int:
+        """Every message the caller sent in the chat (any user who may see it)."""
         async with unit_of_work(self.c.db) as session:
             await self.c.chats.visible(session, actor, chat_id)
-            rows = list(
-                (
-                    await session.execute(
-                        select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            return await self._remove(session, chat_id, rows)
+            query = select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
+            return await self._remove(session, chat_id, list((await session.execute(query)).scalars().all()))
 
     async def delete_last(self, actor: User, chat_id: int, count: int) -> int:
-        """The newest `count` user messages, minus those whose sender the actor may not target."""
+        """The newest `count` user messages, minus those whose sender the actor may not target (08 §47)."""
         async with unit_of_work(self.c.db) as session:
             ctx = await self._moderated(session, actor, chat_id)
-            newest = list(
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(Message.chat_id == chat_id, Message.type == "user")
-                        .order_by(Message.ms.desc(), Message.seq.desc())
-                        .limit(count)
-                    )
-                )
-                .scalars()
-                .all()
+            query = (
+                select(Message)
+                .where(Message.chat_id == chat_id, Message.type == "user")
+                .order_by(Message.ms.desc(), Message.seq.desc())
+                .limit(count)
             )
+            newest = list((await session.execute(query)).scalars().all())
             return await self._remove(session, chat_id, await self._deletable(session, ctx, newest))
 
     async def _moderated(self, session: AsyncSession, actor: User, chat_id: int) -> ChatContext:
@@ -222,12 +234,6 @@ class MessagingService:
             raise AccessDenied()
         self.c.chats.refuse_direct(ctx)
         return ctx
-
-    @staticmethod
-    async def _messages(session: AsyncSession, chat_id: int) -> list[Message]:
-        return list(
-            (await session.execute(select(Message).where(Message.chat_id == chat_id))).scalars().all()
-        )
 
     async def _deletable(self, session: AsyncSession, ctx: ChatContext, rows: list[Message]) -> list[Message]:
         senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
@@ -240,11 +246,23 @@ class MessagingService:
         ]
 
     async def _remove(self, session: AsyncSession, chat_id: int, rows: list[Message]) -> int:
-        if not rows:
+        """Delete `rows` and announce the ids that were really removed (a concurrent delete of the same
+        message counts once, for whoever removed it first)."""
+        removed: list[tuple[int, int]] = []
+        for batch in _batches(sorted((r.ms, r.seq) for r in rows), 100):
+            result = await session.execute(
+                delete(Message)
+                .where(
+                    Message.chat_id == chat_id,
+                    or_(*(and_(Message.ms == ms, Message.seq == seq) for ms, seq in batch)),
+                )
+                .returning(Message.ms, Message.seq)
+                .execution_options(synchronize_session=False)
+            )
+            removed.extend((int(ms), int(seq)) for ms, seq in result.all())
+        if not removed:
             return 0
-        for row in rows:
-            await session.delete(row)
-        ids = [r.wire_id for r in rows]
+        ids = [f"{ms}-{seq}" for ms, seq in sorted(removed)]
 
         async def announce() -> None:
             await self.c.notifier.emit(
@@ -252,7 +270,7 @@ class MessagingService:
             )
 
         on_commit(session, announce)
-        return len(rows)
+        return len(ids)
 
     # ---- clear and wipe ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from portal.db.uow import on_commit, unit_of_work
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.permissions import can_act_on
 from portal.services.restrictions import ttl_seconds
+from portal.services.sessions import is_restricted
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -44,10 +45,13 @@ class PunishmentService:
     def __init__(self, container: Container) -> None:
         self.c = container
 
-    async def _target(self, session: AsyncSession, actor: User | None, target_id: int) -> User:
-        """The user acted on: must exist (404), not be the actor and be below them (403)."""
+    async def _target(
+        self, session: AsyncSession, actor: User | None, target_id: int, *, strangers: bool = False
+    ) -> User:
+        """The user acted on: must exist (404), not be the actor and be below them (403). Strangers are
+        "not found" unless the action is meant for them too (`strangers`)."""
         target = await users_db.get(session, target_id) if 1 <= target_id <= 2**31 - 1 else None
-        if target is None or target.is_stranger:
+        if target is None or (target.is_stranger and not strangers):
             raise NotFound("User")
         if actor is not None and (target.id == actor.id or not can_act_on(actor, target)):
             raise AccessDenied()
@@ -93,7 +97,15 @@ class PunishmentService:
         if isinstance(duration, bool) or not low <= duration <= high:
             raise BadRequest(f"duration must be between {low} and {high}")
         now = self.c.clock.now()
-        target.state, target.state_expires_at, target.updated_at = 1, now + timedelta(seconds=duration), now
+        ends = now + timedelta(seconds=duration)
+        banned_longer = (
+            target.state == 2
+            and is_restricted(target, now)
+            and (target.state_expires_at is None or target.state_expires_at >= ends)
+        )
+        if not banned_longer:  # a timeout never shortens a platform ban that lasts longer
+            target.state, target.state_expires_at = 1, ends
+        target.updated_at = now
         record = self._record(
             target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
         )
@@ -149,7 +161,8 @@ class PunishmentService:
         check_reason(reason)
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
-            target = await self._target(session, actor, target_id)
+            # Strangers too: the hard mute is how staff silence someone in a direct chat (08 §48).
+            target = await self._target(session, actor, target_id, strangers=True)
             expires = now + timedelta(seconds=duration) if duration else None
             await restrictions_db.put_hard_mute(
                 session,
@@ -186,7 +199,7 @@ class PunishmentService:
         """Lift a hard mute (idempotent); answers whether one was in force."""
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
-            target = await self._target(session, actor, target_id)
+            target = await self._target(session, actor, target_id, strangers=True)
             lifted = await restrictions_db.lift_hard_mute(session, target.id)
             await history_db.lift_open(session, target.id, "PLATFORM_HARD_MUTE", now)
             user_id = target.id

@@ -136,6 +136,8 @@ class RoomService:
             raise
         if joined is not None and joined.user_first:
             await self._announce_arrival(user, chat_id)
+            await self.c.control.joined(ctx.chat, user)
+            await self.c.vms.viewers_changed(chat_id)
         if joined is not None and joined.session_first:
             await self.c.e2ee.ensure_distribution(chat_id)
         return await self._ack(user, chat_id, who.token_hash)
@@ -236,8 +238,8 @@ class RoomService:
             "members": await self.members(chat_id),
             **await self.c.e2ee.join_info(chat_id, token_hash),
             "live": {"running": live["running"], "viewer_count": live["viewer_count"]},
-            "vm": None,  # browser VMs: the VM issue
-            "control": {"host_user_id": None, "queue": []},
+            "vm": await self.c.vms.credentials_for(chat, user.id),
+            "control": await self.c.control.state(chat_id),
         }
 
     async def members(self, chat_id: int) -> list[dict[str, Any]]:
@@ -280,6 +282,8 @@ class RoomService:
             await self.c.e2ee.session_left(chat_id, left.record.token_hash)
         if not left.user_last:
             return
+        await self.c.control.drop(chat_id, left.record.user_id)  # the host loses control (08 §60)
+        await self.c.vms.viewers_changed(chat_id)
         async with unit_of_work(self.c.db) as session:
             chat = await chats_db.get(session, chat_id)
             user = await users_db.get(session, left.record.user_id)

@@ -29,13 +29,14 @@ from portal.browser.base import (
 from portal.db.models import Chat
 from portal.errors import ErrorCode, PortalError, coded
 from portal.live.rpc import NodeRpc, RpcError
-from portal.services.notifier import chat_room
+from portal.services.notifier import chat_room, session_room
 
 if TYPE_CHECKING:
     from portal.container import Container
 
 log = logging.getLogger("portal.vms")
 IDLE = "vm:idle"
+MAX_INPUT_EVENTS = 100
 RUNNING = "vm:running"  # set of chat ids with a VM (for the sweep after a node dies)
 
 
@@ -45,6 +46,10 @@ def _running_key(chat_id: int) -> str:
 
 def _node_key(chat_id: int) -> str:
     return f"vm:{chat_id}:node"
+
+
+def _kind_key(chat_id: int) -> str:
+    return f"vm:{chat_id}:kind"
 
 
 def create_backend(setting: str) -> BrowserBackend:
@@ -151,6 +156,7 @@ class VmService:
             finally:
                 self._starting.discard(chat.id)
             self.local[chat.id] = handle
+            await self.c.live.set(_kind_key(chat.id), handle.kind)
             await self.c.live.set(_node_key(chat.id), self.c.node_id)
             await self.c.live.set(_running_key(chat.id), "1")
             await self.c.live.sadd(RUNNING, str(chat.id))
@@ -183,7 +189,7 @@ class VmService:
         return handle is not None
 
     async def _forget(self, chat_id: int) -> None:
-        await self.c.live.delete(_running_key(chat_id), _node_key(chat_id))
+        await self.c.live.delete(_running_key(chat_id), _node_key(chat_id), _kind_key(chat_id))
         await self.c.live.srem(RUNNING, str(chat_id))
         await self.c.live.zrem(IDLE, str(chat_id))
         self._last_frame.pop(chat_id, None)
@@ -196,6 +202,45 @@ class VmService:
             "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
         )
         await self.c.rooms.broadcast_status(chat_id)
+
+    # ---- the lifecycle as chats see it -------------------------------------------------------------
+
+    async def start_chat(self, chat: Chat, *, push_credentials: bool) -> bool:
+        """Start and announce (`room:started`, `chat:status`); the portal start also pushes credentials to
+        everyone already in the room (08 §26). False when it was already running."""
+        if not await self.start(chat):
+            return False
+        await self.c.notifier.emit("room:started", {"chat_id": chat.id}, room=chat_room(chat.id))
+        await self.c.rooms.broadcast_status(chat.id)
+        if push_credentials:
+            await self.push_credentials(chat)
+        return True
+
+    async def stop_chat(self, chat_id: int, *, reason: str = "stopped") -> bool:
+        if not await self.stop(chat_id, reason=reason):
+            return False
+        await self.announce_stopped(chat_id, reason=reason)
+        return True
+
+    async def push_credentials(self, chat: Chat) -> None:
+        sessions: dict[str, int] = {}
+        for record in await self.c.presence.sockets_in(chat.id):
+            sessions.setdefault(record.token_hash, record.user_id)
+        for token_hash, user_id in sessions.items():
+            credentials = await self.credentials_for(chat, user_id)
+            if credentials is not None:
+                await self.c.notifier.emit("vm:credentials", credentials, room=session_room(token_hash))
+
+    async def credentials_for(self, chat: Chat, user_id: int) -> dict[str, Any] | None:
+        """The join ack's `vm` / `vm:credentials`: chromium host/viewer; neko admin for managers (08 §26)."""
+        kind = await self.c.live.get(_kind_key(chat.id))
+        if kind is None or not await self.is_running(chat.id):
+            return None
+        if kind == "neko":
+            role = "admin" if await self.c.chats.manages(user_id, chat) else "member"
+        else:
+            role = "host" if await self.c.control.is_host(chat.id, user_id) else "viewer"
+        return await self.credentials(chat.id, user_id, role)
 
     # ---- idle shutdown ----------------------------------------------------------------------------
 
@@ -312,6 +357,14 @@ class VmService:
 
     async def input(self, chat_id: int, events: list[dict[str, Any]]) -> None:
         await self._call(chat_id, "input", events=events)
+
+    async def host_input(self, user_id: int, sid: str, chat_id: int, events: list[dict[str, Any]]) -> None:
+        """`vm:input` from a socket: only the host's joined sockets reach the VM; at most 100 events."""
+        if chat_id not in await self.c.presence.chats_of_socket(sid):
+            return
+        if not await self.c.control.is_host(chat_id, user_id):
+            return
+        await self.input(chat_id, [e for e in events[:MAX_INPUT_EVENTS] if isinstance(e, dict)])
 
     async def _local_input(self, args: dict[str, Any]) -> None:
         await self._handle(args).input(list(args["events"]))
