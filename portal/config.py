@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     browser_backend: Literal["auto", "chromium", "neko-docker", "none"] = "auto"
     vm_idle_timeout: int = 300
     vm_max: int = 4
+    vm_memory_mb: int = 1024  # per VM: Chromium's processes are stopped above it; neko's container limit
+    docker_url: str | None = None  # neko-docker: the Docker Engine (default: the local socket)
+    neko_public_host: str = "127.0.0.1"  # neko-docker: the host viewers reach published ports on
+    neko_nat1to1: str = ""  # neko-docker: the address announced to WebRTC peers
+    neko_image_prefix: str = "ghcr.io/m1k1o/neko/"
 
     bot_login_web_required_every: int = Field(default=5, ge=1)
     admin_chat_slots: int = 10
@@ -58,7 +63,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     log_level: str = "INFO"
 
-    @field_validator("redis_url", "public_api_key", "secret_key", mode="before")
+    @field_validator("redis_url", "public_api_key", "secret_key", "docker_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -322,6 +322,7 @@ class PresenceKeeper:
             try:
                 await self.c.e2ee.check_deadlines()
                 await self.c.vms.stop_idle()
+                await self.c.vms.check_memory()
             except Exception:
                 log.warning("a periodic check failed (key distributors, idle VMs)", exc_info=True)
             await asyncio.sleep(step)

@@ -32,6 +32,7 @@ from portal.live.rpc import NodeRpc, RpcError
 from portal.services.notifier import chat_room, session_room
 
 if TYPE_CHECKING:
+    from portal.config import Settings
     from portal.container import Container
 
 log = logging.getLogger("portal.vms")
@@ -52,17 +53,25 @@ def _kind_key(chat_id: int) -> str:
     return f"vm:{chat_id}:kind"
 
 
-def create_backend(setting: str) -> BrowserBackend:
+def create_backend(settings: Settings) -> BrowserBackend:
     """`PORTAL_BROWSER_BACKEND`: auto = chromium when /usr/bin/chromium exists, else none."""
     from portal.browser.chromium import ChromiumBackend, chromium_path
     from portal.browser.none import NoBackend
 
+    setting = settings.browser_backend
     if setting == "chromium" or (setting == "auto" and chromium_path() is not None):
         return ChromiumBackend()
     if setting == "neko-docker":
         from portal.browser.neko_docker import NekoDockerBackend
 
-        return NekoDockerBackend()
+        return NekoDockerBackend(
+            docker_url=settings.docker_url,
+            public_host=settings.neko_public_host,
+            nat1to1=settings.neko_nat1to1,
+            image_prefix=settings.neko_image_prefix,
+            instance=settings.redis_prefix,
+            memory_mb=settings.vm_memory_mb,
+        )
     return NoBackend(explicit=setting == "none")
 
 
@@ -113,7 +122,7 @@ class VmService:
     @property
     def backend(self) -> BrowserBackend:
         if self._backend is None:
-            self._backend = create_backend(self.c.settings.browser_backend)
+            self._backend = create_backend(self.c.settings)
         return self._backend
 
     async def start_service(self) -> None:
@@ -262,6 +271,20 @@ class VmService:
             await self.c.live.zrem(IDLE, member)
             if await self.c.presence.viewer_count(chat_id) == 0 and await self.stop(chat_id, reason="idle"):
                 await self.announce_stopped(chat_id, reason="idle")
+                stopped += 1
+        return stopped
+
+    async def check_memory(self) -> int:
+        """Stop local VMs above `PORTAL_VM_MEMORY_MB` (a runaway page must not take the node down)."""
+        cap = self.c.settings.vm_memory_mb * 1024 * 1024
+        stopped = 0
+        for chat_id, handle in list(self.local.items()):
+            used = handle.memory_bytes()
+            if cap and used is not None and used > cap:
+                log.warning(
+                    "VM of chat %s uses %d MB (cap %d MB): stopping it", chat_id, used >> 20, cap >> 20
+                )
+                await self.stop_chat(chat_id, reason="memory")
                 stopped += 1
         return stopped
 
