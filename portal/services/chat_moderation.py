@@ -214,9 +214,10 @@ class ChatModerationService:
         if not target.ctx.is_listed and target.member and target.user.id != chat.owner_id:
             self.c.chats.after_commit_unlist(session, chat.id, target.user.id)
 
-    def _after_presence_change(self, session: AsyncSession, chat_id: int) -> None:
+    def _after_presence_change(self, session: AsyncSession, chat_id: int, *, rekey: bool = False) -> None:
         """A REST ban or an unban changes who counts in the room without moving a socket (08 §14, §50):
-        the room hears `room:members`, everyone who can list the chat `chat:status`."""
+        the room hears `room:members`, everyone who can list the chat `chat:status`. With `rekey` (an
+        unbanned socket still in the room) the distributor is told who lacks the key again."""
 
         async def announce() -> None:
             await self.c.notifier.emit(
@@ -225,6 +226,8 @@ class ChatModerationService:
                 room=chat_room(chat_id),
             )
             await self.c.rooms.broadcast_status(chat_id)
+            if rekey:
+                await self.c.e2ee.ensure_distribution(chat_id)
 
         on_commit(session, announce)
 
@@ -347,7 +350,7 @@ class ChatModerationService:
                 session, "user:unbanned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
             )
             if lifted and target.joined:  # a REST-banned socket still in the room counts again
-                self._after_presence_change(session, chat_id)
+                self._after_presence_change(session, chat_id, rekey=True)
 
     # ---- platform punishments from a chat ---------------------------------------------------------
 
