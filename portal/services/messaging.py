@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,16 @@ if TYPE_CHECKING:
 MIN_CT_BYTES = 40  # 24-byte nonce + 16-byte MAC (00 §4)
 WIPE_PRESETS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
 BAD_BUNDLE = "content must be a CiphertextV2 bundle"
+WIPED_TEXT = "Messages were wiped"
+CLEARED_SUFFIX = " cleared the chat"
+
+log = logging.getLogger("portal.messaging")
+
+
+def is_wipe_notice(text: str) -> bool:
+    """The system messages that restart the wipe timer (08 §17): a wipe, a clear, a preset change.
+    Usernames hold no spaces, so no join or leave message can read like one of these."""
+    return text == WIPED_TEXT or text.endswith(CLEARED_SUFFIX) or text.startswith("Auto-wipe ")
 
 
 def _is_int(value: Any) -> bool:
@@ -63,11 +75,13 @@ def parse_bundle(content: str) -> int:
     return epoch
 
 
+MESSAGE_ID = re.compile(r"([0-9]{1,15})-([0-9]{1,9})")
+
+
 def parse_message_id(value: str) -> tuple[int, int] | None:
-    ms, sep, seq = value.partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit() or len(ms) > 15 or len(seq) > 9:
-        return None
-    return int(ms), int(seq)
+    """ "{ms}-{seq}" in ASCII digits (`str.isdigit` would let "²" through to `int()`), else None."""
+    match = MESSAGE_ID.fullmatch(value)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _batches(items: list[Any], size: int) -> list[list[Any]]:
@@ -284,7 +298,7 @@ class MessagingService:
             if not allowed:
                 raise AccessDenied()
             self.c.chats.refuse_direct(ctx)
-            cleared = await self._purge(session, ctx.chat, f"{actor.username} cleared the chat")
+            cleared = await self._purge(session, ctx.chat, f"{actor.username}{CLEARED_SUFFIX}")
             await audit_db.record(
                 session,
                 event_type="CHAT_CLEAR",
@@ -320,45 +334,59 @@ class MessagingService:
         return cleared
 
     async def run_wipes(self) -> int:
-        """Wipe every chat whose preset interval has passed since its anchor (08 §16); empty chats are
-        skipped (their timer simply restarts). A conditional update makes one node wipe once."""
+        """Wipe every chat whose preset interval has passed since its anchor, the latest preset change,
+        clear or wipe (08 §16). A conditional update of the anchor makes one node wipe once; a failure in
+        one chat does not stop the others."""
         now = self.c.clock.now()
-        wiped = 0
+        due: list[tuple[int, str, datetime]] = []
         async with self.c.db.read() as session:
-            due = list(
-                (
-                    await session.execute(
-                        select(Chat.id, Chat.wipe_preset, Chat.wipe_anchor_at).where(
-                            Chat.wipe_preset.is_not(None)
-                        )
-                    )
-                ).all()
-            )
+            for preset, seconds in WIPE_PRESETS.items():
+                query = select(Chat.id, Chat.wipe_anchor_at).where(
+                    Chat.wipe_preset == preset, Chat.wipe_anchor_at <= now - timedelta(seconds=seconds)
+                )
+                due += [(chat_id, preset, anchor) for chat_id, anchor in (await session.execute(query)).all()]
+        wiped = 0
         for chat_id, preset, anchor in due:
-            if anchor is None or preset not in WIPE_PRESETS:
-                continue
-            if anchor + timedelta(seconds=WIPE_PRESETS[preset]) > now:
-                continue
-            wiped += await self._wipe(chat_id, anchor, now)
+            try:
+                wiped += await self._wipe(chat_id, WIPE_PRESETS[preset], anchor, now)
+            except Exception:
+                log.exception("wiping chat %s failed", chat_id)
         return wiped
 
-    async def _wipe(self, chat_id: int, anchor: datetime, now: datetime) -> int:
+    async def _wipe(self, chat_id: int, seconds: int, anchor: datetime, now: datetime) -> int:
+        """One due chat. An empty chat (08 §16) is skipped without a rotation or an event; its timer
+        stays on the preset's beat (anchor + k·N), so the next check is N after the skipped one."""
         async with unit_of_work(self.c.db) as session:
+            beats = (now - anchor) // timedelta(seconds=seconds)
             claimed = await session.execute(
                 update(Chat)
                 .where(Chat.id == chat_id, Chat.wipe_anchor_at == anchor)
-                .values(wipe_anchor_at=now)
+                .values(wipe_anchor_at=anchor + beats * timedelta(seconds=seconds))
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
-                return 0  # another node took it
+                return 0  # another node took it (or the preset changed meanwhile)
             chat = await chats_db.get(session, chat_id)
-            if chat is None:
+            if chat is None or await self._nothing_to_wipe(session, chat_id):
                 return 0
-            has_messages = (
-                await session.execute(select(Message.ms).where(Message.chat_id == chat_id).limit(1))
-            ).first() is not None
-            if not has_messages:
-                return 0
-            await self._purge(session, chat, "Messages were wiped")
+            await self._purge(session, chat, WIPED_TEXT)
             chat.wipe_anchor_at = now
         return 1
+
+    @staticmethod
+    async def _nothing_to_wipe(session: AsyncSession, chat_id: int) -> bool:
+        """Empty (08 §16): no message at all, or only the notice of the latest wipe, clear or preset
+        change. Counting that notice would make every chat with a preset "non-empty" for ever: an idle
+        chat would rotate its key and post "Messages were wiped" every N."""
+        query = (
+            select(Message.type, Message.content)
+            .where(Message.chat_id == chat_id)
+            .order_by(Message.ms.desc(), Message.seq.desc())
+            .limit(2)
+        )
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return True
+        if len(rows) > 1:
+            return False
+        kind, content = rows[0]
+        return kind == "system" and is_wipe_notice(content)
