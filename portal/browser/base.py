@@ -8,6 +8,7 @@ dies by itself calls `on_exit`.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,13 +50,18 @@ class VmSpec:
 
 @dataclass(frozen=True)
 class Frame:
-    """One JPEG screencast frame (chromium backend)."""
+    """One JPEG screencast frame (chromium backend), kept base64-encoded as the DevTools protocol hands
+    it over and `vm:frame` sends it on (no decode/encode round trip per frame)."""
 
     chat_id: int
     seq: int
-    jpeg: bytes
+    jpeg_b64: str
     width: int
     height: int
+
+    @property
+    def jpeg(self) -> bytes:
+        return base64.b64decode(self.jpeg_b64)
 
 
 FrameSink = Callable[[Frame], Awaitable[None]]
@@ -84,6 +90,9 @@ class VmHandle(Protocol):
 
     async def input(self, events: list[dict[str, Any]]) -> None:
         """Mouse and keyboard input from the host (chromium only; neko gets input over WebRTC)."""
+
+    async def refresh(self) -> None:
+        """Send the current screen again (a viewer joined a page that is not changing; chromium only)."""
 
     async def kick(self, user_id: int) -> None:
         """Drop a user from the VM (neko sessions; a no-op where the server relays everything)."""

@@ -11,11 +11,14 @@ a paste shortcut from the host types it into the page, a copy shortcut stores th
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import re
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,21 @@ def chromium_path() -> str | None:
 def navigable(url: str) -> bool:
     """Only http(s) and about:blank (issue 5): no file:, chrome:, data: or javascript: pages."""
     return url == "about:blank" or urlsplit(url).scheme in ("http", "https")
+
+
+def _top_level(request: Request) -> bool:
+    try:
+        return request.frame.parent_frame is None
+    except Exception:  # a popup's first navigation has no frame yet: it is a top-level page
+        return True
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child before exec
+    """Linux: the kernel kills Chromium when the Portal process dies, even by SIGKILL, so a crashed node
+    leaves no browser behind (its renderers exit once the browser process is gone)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class ChromiumBackend:
@@ -139,6 +157,7 @@ class ChromiumVm:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._watch: asyncio.Task[None] | None = None
+        self._input_lock = asyncio.Lock()  # one emit's events are replayed together, never interleaved
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -158,13 +177,16 @@ class ChromiumVm:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_die_with_parent,
         )
         endpoint = await asyncio.wait_for(self._devtools_endpoint(), START_TIMEOUT)
         self.browser = await playwright.chromium.connect_over_cdp(endpoint)
         context = self.browser.contexts[0]
+        # The guard covers every page of the context: a popup (a target=_blank link) must not escape it.
+        await context.route("**/*", self._guard_navigation)
         self.page = context.pages[0] if context.pages else await context.new_page()
+        context.on("page", self._on_popup)
         await self.page.set_viewport_size({"width": self.width, "height": self.height})
-        await self.page.route("**/*", self._guard_navigation)
         if self.spec.start_url and self.spec.start_url != "about:blank":
             with contextlib.suppress(Exception):  # an unreachable start page still gives a working VM
                 await self.page.goto(self.spec.start_url, wait_until="commit", timeout=10_000)
@@ -264,7 +286,7 @@ class ChromiumVm:
         frame = Frame(
             chat_id=self.chat_id,
             seq=self._seq,
-            jpeg=base64.b64decode(event["data"]),
+            jpeg_b64=str(event["data"]),
             width=int(metadata.get("deviceWidth") or self.width),
             height=int(metadata.get("deviceHeight") or self.height),
         )
@@ -287,31 +309,57 @@ class ChromiumVm:
         assert self.page is not None
         return await self.page.screenshot(type="jpeg", quality=85)
 
+    async def refresh(self) -> None:
+        """Chromium sends screencast frames only when the page changes: restarting the screencast makes it
+        send the current screen at once (for a viewer who joined a still page)."""
+        if self.cdp is not None and not self._stopping:
+            await self.cdp.send("Page.stopScreencast")
+            await self._start_screencast()
+
     # ---- navigation -------------------------------------------------------------------------------
 
     async def _guard_navigation(self, route: Route, request: Request) -> None:
-        if request.is_navigation_request() and not self._may_open(request.url):
-            await route.abort("blockedbyclient")
+        """Navigations go only to http(s) and about:blank (file:, chrome:, data: … are refused by Chromium
+        itself before any request); kiosk mode keeps the top-level page on the start URL's site. A refused
+        navigation is answered 204 No Content, which browsers treat as "stay on the current page" (an
+        aborted one would leave an error page instead)."""
+        if request.is_navigation_request() and not self._may_open(request.url, top_level=_top_level(request)):
+            await route.fulfill(status=204, body="")
             return
         await route.continue_()
 
-    def _may_open(self, url: str) -> bool:
+    def _may_open(self, url: str, *, top_level: bool = True) -> bool:
         if not navigable(url):
             return False
-        if self.spec.kiosk and self.spec.start_url and url != "about:blank":
+        if top_level and self.spec.kiosk and self.spec.start_url and url != "about:blank":
             # Kiosk mode keeps the page on the start URL's site.
             return urlsplit(url).netloc == urlsplit(self.spec.start_url).netloc
         return True
+
+    def _on_popup(self, popup: Page) -> None:
+        if popup is not self.page:
+            self._spawn(self._adopt_popup(popup))
+
+    async def _adopt_popup(self, popup: Page) -> None:
+        """Viewers only see the one page: a popup is closed and its address opened there instead (when the
+        guard allows it), so a target=_blank link behaves like a plain link."""
+        url = popup.url
+        with contextlib.suppress(Exception):
+            await popup.close()
+        if self.page is not None and url and url != "about:blank" and self._may_open(url):
+            with contextlib.suppress(Exception):
+                await self.page.goto(url, wait_until="commit", timeout=10_000)
 
     # ---- input ------------------------------------------------------------------------------------
 
     async def input(self, events: list[dict[str, Any]]) -> None:
         """Replay the host's input (08 §27); unknown types are ignored, coordinates clamped to the screen."""
-        for event in events[:MAX_EVENTS]:
-            handler = getattr(self, f"_on_{event.get('type')}", None)
-            if handler is not None:
-                with contextlib.suppress(Exception):  # one bad event never breaks the VM
-                    await handler(event)
+        async with self._input_lock:
+            for event in events[:MAX_EVENTS]:
+                handler = getattr(self, f"_on_{event.get('type')}", None)
+                if handler is not None and self.page is not None:
+                    with contextlib.suppress(Exception):  # one bad event never breaks the VM
+                        await handler(event)
 
     def _xy(self, event: dict[str, Any]) -> tuple[float, float]:
         x = min(max(float(event.get("x", 0)), 0.0), self.width - 1)
@@ -350,8 +398,8 @@ class ChromiumVm:
             return
         if shortcut and key in COPY_KEYS:
             self.clipboard = await self._selection() or self.clipboard
-        self._held.add(key)
         await self.page.keyboard.down(key)
+        self._held.add(key)
 
     async def _on_keyup(self, event: dict[str, Any]) -> None:
         assert self.page is not None

@@ -12,6 +12,7 @@ host name viewers reach published ports on), `PORTAL_NEKO_NAT1TO1` (the address 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -29,6 +30,7 @@ IMAGES = {"chromium": "chromium", "firefox": "firefox", "brave": "brave", "tor-b
 CHROMIUM_FAMILY = {"chromium", "brave"}
 SHM_BYTES = 2 * 1024**3  # Chromium-based images crash with Docker's default 64 MB /dev/shm
 READY_TIMEOUT = 60.0
+WATCH_INTERVAL = 5.0  # how often a VM's container is checked (a container that exits is a crashed VM)
 LABEL = "portal"
 
 
@@ -128,6 +130,8 @@ class NekoDockerBackend:
         self._docker: aiodocker.Docker | None = None
         self._http = http or httpx.AsyncClient(timeout=10)
         self._vms: dict[int, NekoVm] = {}
+        self.watch_interval = WATCH_INTERVAL
+        self.closed = False
 
     @property
     def available(self) -> bool:
@@ -181,6 +185,7 @@ class NekoDockerBackend:
             on_exit,
         )
         self._vms[spec.chat_id] = vm
+        vm.watch()
         return vm
 
     async def _remove_leftover(self, name: str) -> None:
@@ -205,6 +210,7 @@ class NekoDockerBackend:
         self._vms.pop(chat_id, None)
 
     async def close(self) -> None:
+        self.closed = True
         for vm in list(self._vms.values()):
             await vm.stop()
         if self._docker is not None:
@@ -238,12 +244,42 @@ class NekoVm:
         self.on_exit = on_exit
         self.width, self.height, self.rate = spec.width, spec.height, spec.rate
         self._stopped = False
+        self._watch: asyncio.Task[None] | None = None
 
     def alive(self) -> bool:
         return not self._stopped
 
+    def watch(self) -> None:
+        self._watch = asyncio.create_task(self._watch_container(), name=f"portal-neko-{self.chat_id}")
+
+    async def _watch_container(self) -> None:
+        """A container that exits (or is removed) without Portal stopping it is a crashed VM: tell the
+        manager, which announces `room:stopped` and corrects the live state. An engine that does not
+        answer proves nothing; it is asked again next time."""
+        container = self.backend.docker().containers.container(self.container_id)
+        while not self._stopped:
+            await asyncio.sleep(self.backend.watch_interval)
+            if self.backend.closed:
+                return
+            try:
+                running = bool(((await container.show()).get("State") or {}).get("Running"))
+            except aiodocker.DockerError as exc:
+                running = exc.status != 404
+            except Exception:  # unreachable engine, timeout: no verdict
+                continue
+            if not running and not self._stopped:
+                log.warning("the neko container of chat %s is not running any more", self.chat_id)
+                self._stopped = True
+                with contextlib.suppress(aiodocker.DockerError, OSError):
+                    await container.delete(force=True)
+                self.backend.forget(self.chat_id)
+                await self.on_exit(self.chat_id, "crashed")
+                return
+
     async def stop(self) -> None:
         self._stopped = True
+        if self._watch is not None and self._watch is not asyncio.current_task():
+            self._watch.cancel()
         with contextlib.suppress(aiodocker.DockerError, OSError):
             container = await self.backend.docker().containers.get(self.container_id)
             await container.stop(t=5)

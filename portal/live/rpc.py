@@ -40,6 +40,7 @@ class NodeRpc:
         self.handlers: dict[str, Handler] = {}
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._subscription: Subscription | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     def register(self, method: str, handler: Handler) -> None:
         self.handlers[method] = handler
@@ -52,6 +53,8 @@ class NodeRpc:
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None
+        for task in list(self._running):
+            task.cancel()
 
     async def call(self, node_id: str, method: str, args: dict[str, Any], *, timeout: float = 15.0) -> Any:
         if node_id == self.node_id:
@@ -80,7 +83,11 @@ class NodeRpc:
                 future.set_result(message)
             return
         if message.get("kind") == "call":
-            await self._answer(message)
+            # Each call runs in its own task: the channel also carries the replies to this node's own
+            # calls, which must not wait behind a slow handler (or deadlock on a call made from one).
+            task = asyncio.create_task(self._answer(message), name=f"rpc:{message.get('method')}")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     async def _answer(self, message: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"kind": "reply", "id": message.get("id")}

@@ -74,8 +74,11 @@ class ControlService:
         return ctx
 
     async def _require_joined(self, chat_id: int, user_id: int) -> None:
+        """In the room, and not banned from the chat (a REST ban leaves the socket in, 08 §50)."""
         if not await self.c.presence.user_in_room(chat_id, user_id):
             raise coded(ErrorCode.NOT_JOINED, 403)
+        async with self.c.db.read() as session:
+            await self.c.restrictions.refuse_banned(session, chat_id, user_id)
 
     # ---- client events ----------------------------------------------------------------------------
 
@@ -138,8 +141,18 @@ class ControlService:
 
         await self._change(chat_id, remove)
 
-    async def reset(self, chat_id: int) -> None:
-        await self.c.live.delete(_key(chat_id))
+    async def reset(self, chat_id: int, *, announce: bool = False) -> None:
+        """Nobody hosts, nobody waits (the VM stopped, or the chat is gone). With `announce`, the room
+        hears `control:update` when that changed something."""
+        if not announce:
+            await self.c.live.delete(_key(chat_id))
+            return
+
+        def clear(state: State) -> None:
+            state["host_user_id"] = None
+            state["queue"] = []
+
+        await self._change(chat_id, clear)
 
     @staticmethod
     def _make_host(state: State, user_id: int) -> None:

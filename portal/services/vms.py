@@ -6,13 +6,16 @@ Live state (shared through the LiveStore, so every node answers `running` the sa
 
 Operations that need the VM itself (clipboard, screen, screenshot, input, stop) run on the owning node: a
 call arriving elsewhere is forwarded over the bus (`NodeRpc`). Frames are relayed by the owning node to the
-chat room as `vm:frame`, at most `rate` per second; a viewer whose socket is backed up skips frames, so a
-slow viewer never slows the others.
+chat room as `vm:frame`, at most `rate` per second: a frame that comes too early is held until its slot
+(Chromium sends the next one only after that), so the newest screen always reaches viewers. A viewer whose
+socket is backed up skips frames (the notifier), so a slow viewer never slows the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -104,7 +107,9 @@ class VmService:
         self._backend: BrowserBackend | None = None
         self.local: dict[int, VmHandle] = {}
         self._last_frame: dict[int, float] = {}
+        self._frame_locks: dict[int, asyncio.Lock] = {}
         self._starting: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.rpc = NodeRpc(container.live, container.node_id)
         for name in (
             "stop",
@@ -116,6 +121,7 @@ class VmService:
             "kick",
             "apply_settings",
             "credentials",
+            "refresh",
         ):
             self.rpc.register(name, getattr(self, f"_local_{name}"))
 
@@ -129,8 +135,11 @@ class VmService:
         await self.rpc.start()
 
     async def close(self) -> None:
+        """A node shutting down stops its VMs and tells their rooms (other nodes' viewers stay connected)."""
         for chat_id in list(self.local):
             await self._local_stop({"chat_id": chat_id, "reason": "shutdown"})
+            with contextlib.suppress(Exception):
+                await self.announce_stopped(chat_id, reason="shutdown")
         if self._backend is not None:
             await self._backend.close()
         await self.rpc.close()
@@ -169,7 +178,7 @@ class VmService:
             await self.c.live.set(_node_key(chat.id), self.c.node_id)
             await self.c.live.set(_running_key(chat.id), "1")
             await self.c.live.sadd(RUNNING, str(chat.id))
-        await self.viewers_changed(chat.id)
+        await self.viewers_changed(chat.id, refresh=False)
         return True
 
     def _unavailable_message(self) -> str:
@@ -183,8 +192,13 @@ class VmService:
         if not await self.is_running(chat_id) or node is None:
             await self._forget(chat_id)
             return False
+        if node != self.c.node_id and node in await self.c.presence.dead_nodes():
+            await self._forget(chat_id)  # no need to wait for a dead node's answer
+            return True
         try:
-            await self.rpc.call(node, "stop", {"chat_id": chat_id, "reason": reason})
+            # False when the owner had no such VM any more (stopped or crashed meanwhile): whoever stopped it
+            # has announced it, so the caller does not announce it twice.
+            return bool(await self.rpc.call(node, "stop", {"chat_id": chat_id, "reason": reason}))
         except RpcError:
             await self._forget(chat_id)  # the owning node is gone: its VM is gone with it
         return True
@@ -202,15 +216,14 @@ class VmService:
         await self.c.live.srem(RUNNING, str(chat_id))
         await self.c.live.zrem(IDLE, str(chat_id))
         self._last_frame.pop(chat_id, None)
+        self._frame_locks.pop(chat_id, None)
 
     async def _on_exit(self, chat_id: int, reason: str) -> None:
         """A VM died by itself: correct the live state and tell the room (issue 5: crash detection)."""
-        self.local.pop(chat_id, None)
+        if self.local.pop(chat_id, None) is None:
+            return  # stopped meanwhile: the stop has done (and announced) everything
         await self._forget(chat_id)
-        await self.c.notifier.emit(
-            "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
-        )
-        await self.c.rooms.broadcast_status(chat_id)
+        await self.announce_stopped(chat_id, reason=reason)
 
     # ---- the lifecycle as chats see it -------------------------------------------------------------
 
@@ -232,10 +245,18 @@ class VmService:
         return True
 
     async def push_credentials(self, chat: Chat) -> None:
+        """`vm:credentials` to each session joined to the room, except users banned from the chat whose
+        socket is still in (a REST ban leaves it, 08 §50): they must not get into the VM."""
         sessions: dict[str, int] = {}
         for record in await self.c.presence.sockets_in(chat.id):
             sessions.setdefault(record.token_hash, record.user_id)
+        if not sessions:
+            return
+        async with self.c.db.read() as session:
+            banned = await self.c.restrictions.banned_user_ids(session, chat.id, set(sessions.values()))
         for token_hash, user_id in sessions.items():
+            if user_id in banned:
+                continue
             credentials = await self.credentials_for(chat, user_id)
             if credentials is not None:
                 await self.c.notifier.emit("vm:credentials", credentials, room=session_room(token_hash))
@@ -253,22 +274,38 @@ class VmService:
 
     # ---- idle shutdown ----------------------------------------------------------------------------
 
-    async def viewers_changed(self, chat_id: int) -> None:
-        """Arm the idle timer when a running VM has no viewer; cancel it when someone is there (08 §60)."""
+    async def viewers_changed(self, chat_id: int, *, refresh: bool = True) -> None:
+        """Arm the idle timer when a running VM has no viewer; cancel it when someone is there (08 §60).
+        With viewers, the current screen is sent again: Chromium sends frames only when the page changes,
+        so someone joining a still page would otherwise see nothing."""
         if not await self.is_running(chat_id):
             return
         if await self.c.presence.viewer_count(chat_id) == 0:
             deadline = self.c.clock.time() + self.c.settings.vm_idle_timeout
             await self.c.live.zadd(IDLE, {str(chat_id): deadline})
-        else:
-            await self.c.live.zrem(IDLE, str(chat_id))
+            return
+        await self.c.live.zrem(IDLE, str(chat_id))
+        if refresh:
+            self._background(self._refresh(chat_id))
+
+    async def _refresh(self, chat_id: int) -> None:
+        with contextlib.suppress(PortalError):
+            await self._call(chat_id, "refresh")
+
+    def _background(self, coro: Any) -> None:
+        """Run without making the caller wait (a join must not wait for another node's browser)."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop_idle(self) -> int:
-        """Stop every VM whose idle deadline passed (any node may run this; the owner does the stopping)."""
+        """Stop every VM whose idle deadline passed (any node may run this; the owner does the stopping).
+        Removing the entry is the claim: of several nodes sweeping at once, only one stops a VM."""
         stopped = 0
         for member, _deadline in await self.c.live.zrange_by_score(IDLE, 0, self.c.clock.time()):
             chat_id = int(member)
-            await self.c.live.zrem(IDLE, member)
+            if not await self.c.live.zrem(IDLE, member):
+                continue
             if await self.c.presence.viewer_count(chat_id) == 0 and await self.stop(chat_id, reason="idle"):
                 await self.announce_stopped(chat_id, reason="idle")
                 stopped += 1
@@ -289,10 +326,11 @@ class VmService:
         return stopped
 
     async def announce_stopped(self, chat_id: int, *, reason: str = "stopped") -> None:
+        """`room:stopped` to the room, control reset (`control:update`), `chat:status` to its listers."""
         await self.c.notifier.emit(
             "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
         )
-        await self.c.control.reset(chat_id)
+        await self.c.control.reset(chat_id, announce=True)
         await self.c.rooms.broadcast_status(chat_id)
 
     async def sweep_dead(self) -> int:
@@ -313,23 +351,33 @@ class VmService:
     # ---- frames -----------------------------------------------------------------------------------
 
     async def _on_frame(self, frame: Frame) -> None:
-        """Relay a frame to the chat's viewers, at most `rate` per second (extra frames are dropped)."""
-        handle = self.local.get(frame.chat_id)
-        rate = getattr(handle, "rate", 30) or 30
-        now = time.monotonic()
-        if now - self._last_frame.get(frame.chat_id, 0.0) < 1.0 / rate:
-            return
-        self._last_frame[frame.chat_id] = now
-        await self.c.notifier.emit_frame(
-            frame.chat_id,
-            {
-                "chat_id": frame.chat_id,
-                "seq": frame.seq,
-                "jpeg_b64": base64.b64encode(frame.jpeg).decode(),
-                "width": frame.width,
-                "height": frame.height,
-            },
-        )
+        """Relay a frame to the chat's viewers, at most `rate` per second. A frame that comes too early
+        waits for its slot instead of being dropped: Chromium acknowledges-then-sends, so it simply
+        produces fewer frames, and the last screen of a burst (a page that then stands still) is never
+        lost."""
+        chat_id = frame.chat_id
+        lock = self._frame_locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            handle = self.local.get(chat_id)
+            if handle is None:
+                return  # stopped meanwhile
+            rate = getattr(handle, "rate", 30) or 30
+            wait = self._last_frame.get(chat_id, 0.0) + 1.0 / rate - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                if chat_id not in self.local:
+                    return
+            self._last_frame[chat_id] = time.monotonic()
+            await self.c.notifier.emit_frame(
+                chat_id,
+                {
+                    "chat_id": chat_id,
+                    "seq": frame.seq,
+                    "jpeg_b64": frame.jpeg_b64,
+                    "width": frame.width,
+                    "height": frame.height,
+                },
+            )
 
     # ---- operations on the VM (forwarded to its node) ---------------------------------------------
 
@@ -340,12 +388,21 @@ class VmService:
         return node
 
     async def _call(self, chat_id: int, method: str, **args: Any) -> Any:
+        """Run a VM operation on the node that holds the VM. A Portal error (409 ERR_VM_NOT_RUNNING) passes
+        through; any backend failure, here or on another node, is 503 ERR_VM_UNAVAILABLE and its details
+        only go to the log (never an engine's text to clients)."""
         node = await self._owner(chat_id)
         try:
             return await self.rpc.call(node, method, {"chat_id": chat_id, **args})
+        except PortalError:
+            raise
         except RpcError as exc:
             if exc.status:
                 raise PortalError(str(exc), status=exc.status) from None
+            log.warning("VM call %s for chat %s failed on node %s: %s", method, chat_id, node, exc)
+            raise coded(ErrorCode.VM_UNAVAILABLE, 503) from None
+        except Exception as exc:
+            log.warning("VM call %s for chat %s failed: %r", method, chat_id, exc)
             raise coded(ErrorCode.VM_UNAVAILABLE, 503) from None
 
     def _handle(self, args: dict[str, Any]) -> VmHandle:
@@ -414,6 +471,11 @@ class VmService:
 
     async def _local_credentials(self, args: dict[str, Any]) -> dict[str, Any]:
         return await self._handle(args).credentials(int(args["user_id"]), str(args["role"]))
+
+    async def _local_refresh(self, args: dict[str, Any]) -> None:
+        refresh = getattr(self._handle(args), "refresh", None)
+        if refresh is not None:
+            await refresh()
 
 
 def allowed_sizes() -> list[dict[str, int]]:
