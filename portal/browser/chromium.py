@@ -68,6 +68,13 @@ def navigable(url: str) -> bool:
     return url == "about:blank" or urlsplit(url).scheme in ("http", "https")
 
 
+def _proportional_size(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):  # no PSS on this platform: resident size
+        return int(process.memory_info().rss)
+
+
 def _top_level(request: Request) -> bool:
     try:
         return request.frame.parent_frame is None
@@ -242,14 +249,21 @@ class ChromiumVm:
         self.backend.forget(self)
 
     def memory_bytes(self) -> int | None:
-        """Resident memory of Chromium and all its child processes."""
+        """Memory of Chromium and all its child processes, each counted by its proportional share (PSS): the
+        processes share most of their pages, so adding up resident sizes would count those several times
+        over and stop VMs that use far less than the cap."""
         if self.process is None or self.process.returncode is not None:
             return None
         try:
             root = psutil.Process(self.process.pid)
-            return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+            processes = [root, *root.children(recursive=True)]
         except psutil.Error:
             return None
+        total = 0
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                total += _proportional_size(process)
+        return total
 
     # ---- screen -----------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("portal.vms")
 IDLE = "vm:idle"
 MAX_INPUT_EVENTS = 100
+MEMORY_CHECK_EVERY = 5.0  # seconds between two memory measurements of one VM
 RUNNING = "vm:running"  # set of chat ids with a VM (for the sweep after a node dies)
 
 
@@ -108,6 +109,7 @@ class VmService:
         self.local: dict[int, VmHandle] = {}
         self._last_frame: dict[int, float] = {}
         self._frame_locks: dict[int, asyncio.Lock] = {}
+        self._measured: dict[int, float] = {}  # chat → when its VM's memory was last measured
         self._starting: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.rpc = NodeRpc(container.live, container.node_id)
@@ -217,6 +219,7 @@ class VmService:
         await self.c.live.zrem(IDLE, str(chat_id))
         self._last_frame.pop(chat_id, None)
         self._frame_locks.pop(chat_id, None)
+        self._measured.pop(chat_id, None)
 
     async def _on_exit(self, chat_id: int, reason: str) -> None:
         """A VM died by itself: correct the live state and tell the room (issue 5: crash detection)."""
@@ -312,12 +315,20 @@ class VmService:
         return stopped
 
     async def check_memory(self) -> int:
-        """Stop local VMs above `PORTAL_VM_MEMORY_MB` (a runaway page must not take the node down)."""
+        """Stop local VMs above `PORTAL_VM_MEMORY_MB` (a runaway page must not take the node down). Called
+        every second; each VM is measured at most every MEMORY_CHECK_EVERY seconds (first right after its
+        start), in a thread: reading the processes' memory maps takes a few tens of milliseconds."""
         cap = self.c.settings.vm_memory_mb * 1024 * 1024
+        if not cap:
+            return 0
         stopped = 0
+        now = time.monotonic()
         for chat_id, handle in list(self.local.items()):
-            used = handle.memory_bytes()
-            if cap and used is not None and used > cap:
+            if now - self._measured.get(chat_id, float("-inf")) < MEMORY_CHECK_EVERY:
+                continue
+            self._measured[chat_id] = now
+            used = await asyncio.to_thread(handle.memory_bytes)
+            if used is not None and used > cap and self.local.get(chat_id) is handle:
                 log.warning(
                     "VM of chat %s uses %d MB (cap %d MB): stopping it", chat_id, used >> 20, cap >> 20
                 )

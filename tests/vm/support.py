@@ -67,6 +67,15 @@ LINK_PAGE = """<!doctype html><html><body style="margin:0">
 <script>setTimeout(()=>fetch('/attempted'),1500);</script></body></html>"""
 
 
+# Three links, one under the other (100 px tall each): another site in place, another site as a popup,
+# this site as a popup.
+KIOSK_PAGE = """<!doctype html><html><body style="margin:0">
+<a href="%(off)s" style="display:block;height:100px;background:#f00">off-site</a>
+<a href="%(off)s" target="_blank" style="display:block;height:100px;background:#0f0">off-site popup</a>
+<a href="%(same)s" target="_blank" style="display:block;height:100px;background:#00f">same-site popup</a>
+</body></html>"""
+
+
 @dataclass
 class Site:
     """The pages the VM opens, on http://127.0.0.1:{port}; `requests` lists every path asked for."""
@@ -83,6 +92,9 @@ class Site:
 
     def link_url(self, to: str, target: str = "_self") -> str:
         return self.url(f"/link?target={target}&to=" + quote(to))
+
+    def kiosk_url(self, off: str, same: str) -> str:
+        return self.url(f"/kiosk?off={quote(off)}&same={quote(same)}")
 
     async def wait_for(self, path: str, timeout: float = 10.0) -> None:
         async def seen() -> None:
@@ -124,6 +136,9 @@ async def serve_site() -> AsyncIterator[Site]:
         app.router.add_get(path, page(lambda _r: "<p>ok</p>"))
     app.router.add_get("/go", page(lambda r: GO_PAGE % r.query["js"]))
     app.router.add_get("/link", page(lambda r: LINK_PAGE % (r.query["to"], r.query.get("target", "_self"))))
+    app.router.add_get(
+        "/kiosk", page(lambda r: KIOSK_PAGE % {"off": r.query["off"], "same": r.query["same"]})
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)

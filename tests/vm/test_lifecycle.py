@@ -439,3 +439,46 @@ async def test_a_dead_nodes_vm_is_marked_stopped_by_another_node(portal: Portal,
 
 async def _dead(presence: Any, node_id: str) -> bool:
     return node_id in await presence.dead_nodes()
+
+
+@needs_chromium
+async def test_calls_on_another_node_reach_the_vm(portal: Portal, sockets, site) -> None:
+    """A VM runs on the node that started it; REST calls and socket input arriving on another node are
+    forwarded to it (NodeRpc over Redis), and its frames reach viewers on every node."""
+    two_nodes(portal)
+    from tests.vm.support import browser, chord, click, frame_jpeg, input_events, jpeg_size
+
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/input")))
+    chat_id = chat["id"]
+    async with node_like(portal.server) as node_b:
+        owner_b = on(portal, node_b, owner)
+        host = await joined(sockets, owner_b, chat_id, node_b.base_url)
+        await start(owner, chat_id)  # on node A
+        assert await host.expect_for("room:started", chat_id, VM_START_TIMEOUT) == {"chat_id": chat_id}
+        assert await portal.container.vms.node_of(chat_id) == portal.container.node_id
+        assert (await host.expect_for("vm:frame", chat_id, FRAME_TIMEOUT))["width"] == 1280
+        assert await host.call("control:take", {"chat_id": chat_id}) == {"ok": True}
+        await site.wait_for("/input")
+
+        await input_events(host, chat_id, [*click(100, 40), {"type": "text", "text": "across nodes"}])
+        await input_events(host, chat_id, chord("a", "c"))
+        clip = await owner_b.client.call("GET", chat_path(chat_id, "/clipboard"))
+        assert clip == {"text": "across nodes"}
+        body = {"text": "set on node B"}
+        assert await owner_b.client.call("POST", chat_path(chat_id, "/clipboard/update"), json=body) == {
+            "ok": True
+        }
+        assert await owner.client.call("GET", chat_path(chat_id, "/clipboard")) == body
+        shot = await owner_b.client.raw("GET", chat_path(chat_id, "/screenshot"))
+        assert shot.status_code == 200 and jpeg_size(shot.content) == (1280, 720)
+        size = {"width": 1024, "height": 768, "rate": 30}
+        await owner_b.client.call("POST", chat_path(chat_id, "/screen/update"), json=size)
+        frame = await host.expect_where(
+            "vm:frame", lambda f: f["chat_id"] == chat_id and f["width"] == 1024, FRAME_TIMEOUT
+        )
+        assert jpeg_size(frame_jpeg(frame)) == (1024, 768)
+
+        await stop(owner_b, chat_id)
+        assert await host.expect_for("room:stopped", chat_id) == {"chat_id": chat_id, "reason": "stopped"}
+        assert chat_id not in portal.container.vms.local
+        assert not await running(owner, chat_id)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 import pytest
 
 from portal.browser.base import ControlSettings, VmError, VmSpec
 from portal.browser.neko_docker import SHM_BYTES, NekoDockerBackend, container_spec, published_port
+from tests.helpers import LoggedIn, Portal, expect_error
+from tests.servers import TestServer, node_like
 from tests.vm.fake_docker import API_VERSION, JPEG, fake_engine
+from tests.vm.support import chat_path, joined
 
 
 async def _no_frames(frame: object) -> None:
@@ -198,3 +205,155 @@ async def test_a_leftover_container_of_the_chat_is_replaced_and_instances_are_cl
             assert engine.containers == {}
         finally:
             await backend.close()
+
+
+# ---- through the app: a server whose VMs are neko containers ---------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def neko_node(portal: Portal, **settings: Any) -> AsyncIterator[tuple[Any, TestServer]]:
+    if portal.server.backend != "sqlite":
+        pytest.skip("the container backend does not depend on the database: run once (sqlite)")
+    async with (
+        fake_engine() as (engine, url),
+        node_like(portal.server, browser_backend="neko-docker", docker_url=url, **settings) as node,
+    ):
+        node.container.vms.backend.watch_interval = 0.1  # type: ignore[attr-defined]
+        yield engine, node
+
+
+def on(portal: Portal, node: TestServer, who: LoggedIn) -> LoggedIn:
+    return LoggedIn(portal.client(base_url=node.base_url, session=who.client.session_token), who.user)
+
+
+async def test_a_chat_vm_is_a_neko_container_with_credentials_per_role(portal: Portal, sockets) -> None:
+    """08 §26: `{chat_id, kind:"neko", url, username, password, role}`, `admin` for chat managers and
+    `member` for the others; stop removes the container."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.public_chat(owner)
+        chat_id = chat["id"]
+        viewer = on(portal, node, await portal.login())
+        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
+        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        (container,) = engine.containers.values()
+        env = container.env()
+        assert container.running and container.name == f"{node.settings.redis_prefix}-chat-{chat_id}"
+        assert container.config["Labels"]["portal.chat_id"] == str(chat_id)
+        url = f"http://127.0.0.1:{engine.neko_port}"
+        admin = await owner_probe.expect_for("vm:credentials", chat_id)
+        assert admin == {
+            "chat_id": chat_id,
+            "kind": "neko",
+            "url": url,
+            "username": f"user{owner.id}",
+            "password": env["NEKO_MEMBER_MULTIUSER_ADMIN_PASSWORD"],
+            "role": "admin",
+        }
+        member = await viewer_probe.expect_for("vm:credentials", chat_id)
+        assert member == {
+            **admin,
+            "username": f"user{viewer.id}",
+            "password": env["NEKO_MEMBER_MULTIUSER_USER_PASSWORD"],
+            "role": "member",
+        }
+        moderator = on(portal, node, await portal.login("moderator"))  # outranks the owner: a manager
+        late = await joined(sockets, moderator, chat_id, node.base_url)
+        assert late.join_ack["vm"]["role"] == "admin"
+
+        assert await owner.client.call("POST", chat_path(chat_id, "/stop")) == {"ok": True}
+        assert await owner_probe.expect_for("room:stopped", chat_id) == {
+            "chat_id": chat_id,
+            "reason": "stopped",
+        }
+        assert engine.containers == {}
+
+
+async def test_the_vm_endpoints_drive_neko(portal: Portal, sockets) -> None:
+    """Clipboard, screen and screenshot go to the container's neko REST API; config flags are applied to the
+    running room (apply_settings); a kick disconnects the user's neko sessions."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.public_chat(owner)
+        chat_id = chat["id"]
+        viewer = on(portal, node, await portal.login())
+        await joined(sockets, viewer, chat_id, node.base_url)
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        (container,) = engine.containers.values()
+        neko = engine.neko[container.env()["NEKO_SESSION_API_TOKEN"]]
+
+        body = {"text": "copied text"}
+        assert await owner.client.call("POST", chat_path(chat_id, "/clipboard/update"), json=body) == {
+            "ok": True
+        }
+        assert neko.clipboard == "copied text"
+        assert await owner.client.call("GET", chat_path(chat_id, "/clipboard")) == body
+        size = {"width": 1600, "height": 900, "rate": 30}
+        assert (await owner.client.call("POST", chat_path(chat_id, "/screen/update"), json=size))[
+            "width"
+        ] == 1600
+        assert neko.screen == size
+        shot = await viewer.client.raw("GET", chat_path(chat_id, "/screenshot"))
+        assert (
+            shot.status_code == 200 and shot.content == JPEG and shot.headers["content-type"] == "image/jpeg"
+        )
+
+        flags = {"locked_controls": True, "implicit_hosting": True, "inactive_cursors": True}
+        await owner.client.call("POST", chat_path(chat_id, "/config/update"), json=flags)
+        assert neko.settings == flags
+
+        neko.sessions = [{"id": "s-viewer", "profile": {"name": f"user{viewer.id}"}}]
+        await owner.client.call("POST", chat_path(chat_id, "/kick"), json={"user_id": viewer.id})
+        assert neko.disconnected == ["s-viewer"]
+        await owner.client.call("POST", chat_path(chat_id, "/stop"))
+
+
+async def test_engine_and_neko_failures_are_503_without_their_text(portal: Portal, sockets) -> None:
+    """Engine errors → 503 ERR_VM_UNAVAILABLE, nothing running, no engine text leaked; a neko that stops
+    answering makes the VM endpoints 503 (not 500)."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.private_chat(owner)
+        chat_id = chat["id"]
+        engine.fail_create = "pull access denied for ghcr.io/m1k1o/neko/chromium: secret-registry-detail"
+        failure = await expect_error(owner.client.call("POST", chat_path(chat_id, "/start")), 503)
+        assert failure.body["error"] == "ERR_VM_UNAVAILABLE"
+        assert "secret-registry-detail" not in failure.response.text and "pull" not in failure.response.text
+        assert not (await owner.client.call("GET", chat_path(chat_id)))["live"]["running"]
+        assert engine.containers == {}
+
+        engine.fail_create = None
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        engine.neko.clear()  # neko refuses the API token from now on
+        for method, path, body in (
+            ("GET", "/clipboard", None),
+            ("POST", "/clipboard/update", {"text": "x"}),
+            ("GET", "/screenshot", None),
+            ("POST", "/screen/update", {"width": 800, "height": 600, "rate": 30}),
+        ):
+            kwargs = {"json": body} if body is not None else {}
+            await expect_error(
+                owner.client.call(method, chat_path(chat_id, path), **kwargs), 503, "ERR_VM_UNAVAILABLE"
+            )
+        await owner.client.call("POST", chat_path(chat_id, "/stop"))
+        assert engine.containers == {}
+
+
+async def test_a_container_that_exits_is_a_stopped_vm(portal: Portal, sockets) -> None:
+    """Crash detection for containers: `room:stopped {reason:"crashed"}`, live state corrected."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.private_chat(owner)
+        chat_id = chat["id"]
+        probe = await joined(sockets, owner, chat_id, node.base_url)
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        (container,) = engine.containers.values()
+        container.running = False  # the browser inside died and took the container with it
+        assert await probe.expect_for("room:stopped", chat_id) == {"chat_id": chat_id, "reason": "crashed"}
+        assert not (await owner.client.call("GET", chat_path(chat_id)))["live"]["running"]
+        assert engine.containers == {}  # removed, so the next start gets a fresh one
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        assert len(engine.containers) == 1
+        await owner.client.call("POST", chat_path(chat_id, "/stop"))

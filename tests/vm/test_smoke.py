@@ -77,6 +77,7 @@ async def test_a_real_browser_is_shared_typed_into_copied_pasted_and_freed(porta
         assert jpeg_size(blank.content) == (1280, 720)
         await input_events(host, chat_id, [*click(200, 40), {"type": "text", "text": "hello portal"}])
         assert await copy_all(host, owner, chat_id) == "hello portal"
+        assert await portal.container.vms.check_memory() == 0  # well under the default cap (1024 MB)
         typed = await member.client.raw("GET", chat_path(chat_id, "/screenshot"))
         assert typed.status_code == 200 and typed.content != blank.content
         later = await viewer.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)

@@ -1,0 +1,164 @@
+"""`vm:frame` delivery (00 §7, issue 5): bounded by the screen rate, the newest screen always arrives, a
+joiner of a still page sees it at once, and a viewer that stops reading does not slow the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import pytest
+
+from portal.realtime.notifier import FRAME_BACKLOG, NAMESPACE
+from tests.helpers import Portal
+from tests.sockets import SocketProbe, eventually
+from tests.vm.support import (
+    FRAME_TIMEOUT,
+    VM_START_TIMEOUT,
+    Site,
+    browser,
+    chat_path,
+    frame_jpeg,
+    joined,
+    jpeg_size,
+    needs_chromium,
+    premium_chat,
+    start,
+    stop,
+)
+
+pytestmark = [needs_chromium, pytest.mark.usefixtures("clean_vms")]
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only(portal: Portal) -> None:
+    if portal.server.backend != "sqlite":
+        pytest.skip("frame delivery does not depend on the database: run once (sqlite)")
+
+
+async def count_frames(probe: SocketProbe, chat_id: int, seconds: float) -> list[dict[str, Any]]:
+    """The frames `probe` receives during the next `seconds`."""
+    probe.events["vm:frame"] = asyncio.Queue()
+    await asyncio.sleep(seconds)
+    return probe.pending("vm:frame", chat_id)
+
+
+async def test_the_frame_rate_is_bounded_by_the_screen_rate(portal: Portal, sockets, site: Site) -> None:
+    """A page that changes on every animation frame (~60/s): viewers get at most `rate` (30) frames a
+    second, in order, and still a steady stream."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/animated")))
+    chat_id = chat["id"]
+    await owner.client.call(
+        "POST", chat_path(chat_id, "/screen/update"), json={"width": 800, "height": 600, "rate": 30}
+    )
+    probe = await joined(sockets, owner, chat_id)
+    await start(owner, chat_id)
+    try:
+        await probe.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        await site.wait_for("/animated")
+        frames = await count_frames(probe, chat_id, 3.0)
+    finally:
+        await stop(owner, chat_id)
+    assert 6 <= len(frames) <= 3 * 30 + 2, f"{len(frames)} frames in 3 s"
+    seqs = [f["seq"] for f in frames]
+    assert seqs == sorted(set(seqs))
+    assert all((f["width"], f["height"]) == (800, 600) for f in frames)
+
+
+async def test_the_last_screen_of_a_burst_reaches_viewers(portal: Portal, sockets, site: Site) -> None:
+    """Two changes 5 ms apart, then a still page: the frame viewers keep is the final screen (the same bytes
+    Chromium sends for that screen when asked again by a joiner), not the one in between."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/burst")))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    probe = await joined(sockets, owner, chat_id)
+    await start(owner, chat_id)
+    try:
+        await probe.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        await site.wait_for("/burst")
+        await asyncio.sleep(1.5)  # the burst is over and the page is still
+        last = probe.pending("vm:frame", chat_id)[-1]
+        late = await joined(sockets, member, chat_id)
+        fresh = await late.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
+    finally:
+        await stop(owner, chat_id)
+    assert frame_jpeg(fresh) == frame_jpeg(last)
+    assert fresh["seq"] > last["seq"]
+
+
+async def test_a_joiner_of_a_still_page_gets_the_screen_at_once(portal: Portal, sockets, site: Site) -> None:
+    """Chromium sends frames only when the page changes: someone who joins later still gets one."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/input")))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    await start(owner, chat_id)  # nobody in the room
+    try:
+        await site.wait_for("/input")
+        await asyncio.sleep(1.0)
+        probe = await joined(sockets, member, chat_id)
+        frame = await probe.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
+        assert jpeg_size(frame_jpeg(frame)) == (1280, 720)
+    finally:
+        await stop(owner, chat_id)
+
+
+def pause_reading(probe: SocketProbe) -> Any:
+    """The client stops reading its websocket (a stalled viewer): its TCP buffers fill up."""
+    ws = probe.sio.eio.ws
+    connection = getattr(ws, "_conn", None) or ws._response.connection
+    transport = connection.transport
+    sock = transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    transport.pause_reading()
+    return transport
+
+
+def server_queue(portal: Portal, probe: SocketProbe) -> int:
+    """Packets the server holds for this viewer's websocket (what a stalled viewer could cost it)."""
+    sio = portal.container.notifier.sio
+    eio_sid = sio.manager.eio_sid_from_sid(probe.sio.get_sid(), NAMESPACE)
+    return int(sio.eio.sockets[eio_sid].queue.qsize())
+
+
+async def test_a_viewer_that_stops_reading_does_not_slow_the_others(
+    portal: Portal, sockets, site: Site
+) -> None:
+    """Back-pressure (issue 5): frames for a viewer whose socket is backed up are skipped — the server holds
+    at most a few packets for it — while the other viewers keep their frame rate."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/noise")))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    fast = await joined(sockets, owner, chat_id)
+    slow = await joined(sockets, member, chat_id)
+    await start(owner, chat_id)
+    try:
+        await fast.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        await site.wait_for("/noise")
+        before = len(await count_frames(fast, chat_id, 2.0))
+        transport = pause_reading(slow)
+        slow.events["vm:frame"] = asyncio.Queue()
+
+        async def stalled() -> bool:
+            return server_queue(portal, slow) > FRAME_BACKLOG
+
+        await eventually(stalled, timeout=15, interval=0.05)  # its buffers are full: frames are skipped
+        peak = 0
+        fast.events["vm:frame"] = asyncio.Queue()
+        for _ in range(30):
+            await asyncio.sleep(0.1)
+            peak = max(peak, server_queue(portal, slow))
+        during = len(fast.pending("vm:frame", chat_id)) / 3.0 * 2.0
+        assert peak <= FRAME_BACKLOG + 4, f"the server queued {peak} packets for a stalled viewer"
+        assert during >= max(2, before * 0.4), (
+            f"{before} frames/2 s before, {during} while one viewer stalled"
+        )
+
+        transport.resume_reading()
+        slow.events["vm:frame"] = asyncio.Queue()
+        await slow.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)  # it catches up and gets frames again
+    finally:
+        await stop(owner, chat_id)
