@@ -165,6 +165,7 @@ class ChromiumVm:
         self._stopping = False
         self._watch: asyncio.Task[None] | None = None
         self._input_lock = asyncio.Lock()  # one emit's events are replayed together, never interleaved
+        self._screencast_lock = asyncio.Lock()  # restarts of the screencast (refresh, resize) one at a time
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -313,11 +314,12 @@ class ChromiumVm:
 
     async def set_screen(self, width: int, height: int, rate: int) -> None:
         assert self.page is not None
-        self.width, self.height, self.rate = width, height, rate
-        await self.page.set_viewport_size({"width": width, "height": height})
-        if self.cdp is not None:
-            await self.cdp.send("Page.stopScreencast")
-        await self._start_screencast()
+        async with self._screencast_lock:
+            self.width, self.height, self.rate = width, height, rate
+            await self.page.set_viewport_size({"width": width, "height": height})
+            if self.cdp is not None:
+                await self.cdp.send("Page.stopScreencast")
+            await self._start_screencast()
 
     async def screenshot(self) -> bytes:
         assert self.page is not None
@@ -326,7 +328,9 @@ class ChromiumVm:
     async def refresh(self) -> None:
         """Chromium sends screencast frames only when the page changes: restarting the screencast makes it
         send the current screen at once (for a viewer who joined a still page)."""
-        if self.cdp is not None and not self._stopping:
+        if self.cdp is None or self._stopping or self._screencast_lock.locked():
+            return  # a restart under way already brings a fresh frame (many viewers join at once)
+        async with self._screencast_lock:
             await self.cdp.send("Page.stopScreencast")
             await self._start_screencast()
 

@@ -88,19 +88,28 @@ async def test_the_last_screen_of_a_burst_reaches_viewers(portal: Portal, socket
     assert fresh["seq"] > last["seq"]
 
 
-async def test_a_joiner_of_a_still_page_gets_the_screen_at_once(portal: Portal, sockets, site: Site) -> None:
-    """Chromium sends frames only when the page changes: someone who joins later still gets one."""
+async def test_joiners_of_a_still_page_get_the_screen_at_once(portal: Portal, sockets, site: Site) -> None:
+    """Chromium sends frames only when the page changes: people who join later — several at the same
+    moment too — still each get the current screen."""
     owner, chat = await premium_chat(portal, browser_config=browser(site.url("/input")))
     chat_id = chat["id"]
-    member = await portal.login()
-    await portal.invite_into(owner, chat_id, member)
+    members = [await portal.login() for _ in range(4)]
+    for member in members:
+        await portal.invite_into(owner, chat_id, member)
     await start(owner, chat_id)  # nobody in the room
     try:
         await site.wait_for("/input")
         await asyncio.sleep(1.0)
-        probe = await joined(sockets, member, chat_id)
+        probe = await joined(sockets, members[0], chat_id)
         frame = await probe.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
         assert jpeg_size(frame_jpeg(frame)) == (1280, 720)
+        await asyncio.sleep(0.5)
+        others = await asyncio.gather(*(joined(sockets, m, chat_id) for m in members[1:]))
+        for other in others:
+            assert jpeg_size(frame_jpeg(await other.expect_for("vm:frame", chat_id, FRAME_TIMEOUT))) == (
+                1280,
+                720,
+            )
     finally:
         await stop(owner, chat_id)
 
