@@ -54,7 +54,7 @@ a[i+3]=255}x.putImageData(d,0,0);requestAnimationFrame(draw)})();</script></body
 # Two quick changes, then nothing: the second one must still reach viewers.
 BURST_PAGE = """<!doctype html><html><body style="margin:0;background:#fff">
 <script>setTimeout(()=>{document.body.style.background='#f00';
-setTimeout(()=>{document.body.style.background='#0a0';document.body.textContent='settled'},5)},300);
+setTimeout(()=>{document.body.style.background='#0a0';document.body.textContent='settled'},20)},300);
 </script></body></html>"""
 
 # Runs `js` 100 ms after loading; 800 ms later, if this document is still there, it asks for /attempted.

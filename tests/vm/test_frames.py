@@ -67,8 +67,9 @@ async def test_the_frame_rate_is_bounded_by_the_screen_rate(portal: Portal, sock
 
 
 async def test_the_last_screen_of_a_burst_reaches_viewers(portal: Portal, sockets, site: Site) -> None:
-    """Two changes 5 ms apart, then a still page: the frame viewers keep is the final screen (the same bytes
-    Chromium sends for that screen when asked again by a joiner), not the one in between."""
+    """Two changes 20 ms apart (two screens within one 1/30 s slot), then a still page: the frame viewers
+    keep is the final screen (the same bytes Chromium sends for that screen when asked again by a joiner),
+    not the one in between."""
     owner, chat = await premium_chat(portal, browser_config=browser(site.url("/burst")))
     chat_id = chat["id"]
     member = await portal.login()
@@ -91,14 +92,14 @@ async def test_the_last_screen_of_a_burst_reaches_viewers(portal: Portal, socket
 async def test_joiners_of_a_still_page_get_the_screen_at_once(portal: Portal, sockets, site: Site) -> None:
     """Chromium sends frames only when the page changes: people who join later — several at the same
     moment too — still each get the current screen."""
-    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/input")))
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/landed")))
     chat_id = chat["id"]
     members = [await portal.login() for _ in range(4)]
     for member in members:
         await portal.invite_into(owner, chat_id, member)
     await start(owner, chat_id)  # nobody in the room
     try:
-        await site.wait_for("/input")
+        await site.wait_for("/landed")
         await asyncio.sleep(1.0)
         probe = await joined(sockets, members[0], chat_id)
         frame = await probe.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
@@ -169,5 +170,27 @@ async def test_a_viewer_that_stops_reading_does_not_slow_the_others(
         transport.resume_reading()
         slow.events["vm:frame"] = asyncio.Queue()
         await slow.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)  # it catches up and gets frames again
+    finally:
+        await stop(owner, chat_id)
+
+
+@pytest.mark.xfail(
+    reason="BUG: rooms.join tells the VM manager only about a user's first socket, so another tab of a "
+    "user already in the room gets no frame of a still page (services/rooms.py)",
+    strict=True,
+)
+async def test_another_tab_of_a_viewer_also_gets_the_still_screen(
+    portal: Portal, sockets, site: Site
+) -> None:
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/landed")))
+    chat_id = chat["id"]
+    first = await joined(sockets, owner, chat_id)
+    await start(owner, chat_id)
+    try:
+        await first.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        await site.wait_for("/landed")
+        await asyncio.sleep(1.0)
+        second_tab = await joined(sockets, owner, chat_id)  # the same user, another socket
+        await second_tab.expect_for("vm:frame", chat_id, 5.0)
     finally:
         await stop(owner, chat_id)
