@@ -6,19 +6,24 @@
         text = await me.next_text(chat_id)            # decrypts the next message:new
 
 It plays the distributor when the server names it (`key:needed`): it makes the chat key when the epoch has
-none, wraps it for every listed session and sends `key:distribute`. Keys arrive as `key:received`; a
-rotation (`room:epoch_changed`) makes the next key the one to use.
+none, wraps it for every listed session and sends `key:distribute`. Keys arrive as `key:received` (the
+distributor's own too: the server keeps the first blob stored for a session, so that echo is the key
+everyone else got); a rotation (`room:epoch_changed`) makes the next key the one to use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections import defaultdict
 from typing import Any
 
 from portal.client import PortalClient
 from portal.client.e2ee import E2EEError, KeyPair, decrypt, encrypt, envelope_epoch, new_chat_key, wrap
 from portal.client.realtime import RealtimeClient
+
+log = logging.getLogger("portal.client.secure")
 
 
 class SecureChat:
@@ -42,6 +47,10 @@ class SecureChat:
         self.keys: dict[int, dict[int, bytes]] = defaultdict(dict)  # chat → epoch → key
         self.epochs: dict[int, int] = {}
         self._key_arrived: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        # Keys this client made as distributor, per chat and epoch: `key:needed` may arrive twice for a
+        # new epoch at once (events are handled concurrently), and both answers must carry one key.
+        self._made: dict[int, dict[int, bytes]] = defaultdict(dict)
+        self._distributing: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.distributed: list[dict[str, Any]] = []  # what this client sent as distributor (for tests)
         self.rt.on("key:needed", self._on_key_needed)
         self.rt.on("key:received", self._on_key_received)
@@ -61,11 +70,16 @@ class SecureChat:
     async def close(self) -> None:
         await self.rt.close()
 
+    @property
+    def session_id(self) -> str:
+        """This session's public handle in the protocol: the first 16 hex chars of SHA-256(token)."""
+        return hashlib.sha256(self.rt.session_token.encode()).hexdigest()[:16]
+
     # ---- rooms ------------------------------------------------------------------------------------
 
     async def join(self, chat_id: int, *, wait_for_key: bool = True) -> dict[str, Any]:
         ack = await self.rt.join(chat_id=chat_id)
-        self.epochs[chat_id] = ack["epoch"]
+        self._see_epoch(chat_id, ack["epoch"])
         if ack.get("key"):
             self._store(chat_id, ack["key"]["epoch"], ack["key"]["blob"])
         if wait_for_key:
@@ -119,34 +133,44 @@ class SecureChat:
 
     # ---- key handling -----------------------------------------------------------------------------
 
+    def _see_epoch(self, chat_id: int, epoch: int) -> None:
+        """Epochs only move forward: a late event about an older one changes nothing."""
+        self.epochs[chat_id] = max(self.epochs.get(chat_id, epoch), epoch)
+        self._key_arrived[chat_id].set()
+
     def _store(self, chat_id: int, epoch: int, blob: str) -> None:
-        self.keys[chat_id][epoch] = self.key_pair.unwrap(blob)
+        try:
+            key = self.key_pair.unwrap(blob)
+        except E2EEError:
+            log.warning("a key for chat %s epoch %s did not open with this session's key", chat_id, epoch)
+            return
+        self.keys[chat_id][epoch] = key
         self._key_arrived[chat_id].set()
 
     async def _on_key_received(self, data: dict[str, Any]) -> None:
         self._store(data["chat_id"], data["epoch"], data["blob"])
 
     async def _on_epoch_changed(self, data: dict[str, Any]) -> None:
-        self.epochs[data["chat_id"]] = data["epoch"]
-        self._key_arrived[data["chat_id"]].set()
+        self._see_epoch(data["chat_id"], data["epoch"])
 
     async def _on_key_needed(self, data: dict[str, Any]) -> None:
-        """Named distributor: wrap this epoch's key (made now if nobody has one) for every listed session."""
+        """Named distributor: wrap this epoch's key for every listed session — the key it holds, else the
+        one it already made for this epoch, else a new one (a new epoch, or a chat with no key yet)."""
         chat_id, epoch = data["chat_id"], data["epoch"]
-        self.epochs[chat_id] = max(self.epochs.get(chat_id, epoch), epoch)
-        key = self.keys[chat_id].get(epoch)
-        if key is None:
-            key = new_chat_key()  # a new epoch (or a chat with no key yet): this client makes it
-        keys = [
-            {"user_id": s["user_id"], "session_id": s["session_id"], "blob": wrap(key, s["public_key"])}
-            for s in data["sessions"]
-        ]
-        ack = await self.rt.sio.call(
-            "key:distribute", {"chat_id": chat_id, "epoch": epoch, "keys": keys}, timeout=self.timeout
-        )
-        self.distributed.append({"request": data, "ack": ack})
-        if isinstance(ack, dict) and ack.get("ok") and epoch not in self.keys[chat_id]:
-            # Our own session was among the listed ones: the server echoes it as key:received; keep it
-            # already, so a send right after works.
-            self.keys[chat_id][epoch] = key
-            self._key_arrived[chat_id].set()
+        self._see_epoch(chat_id, epoch)
+        async with self._distributing[chat_id]:
+            key = self.keys[chat_id].get(epoch) or self._made[chat_id].get(epoch)
+            if key is None:
+                key = self._made[chat_id][epoch] = new_chat_key()
+            keys = [
+                {"user_id": s["user_id"], "session_id": s["session_id"], "blob": wrap(key, s["public_key"])}
+                for s in data["sessions"]
+            ]
+            try:
+                ack = await self.rt.sio.call(
+                    "key:distribute", {"chat_id": chat_id, "epoch": epoch, "keys": keys}, timeout=self.timeout
+                )
+            except Exception as exc:  # a timeout or a dropped connection: the server names someone else
+                log.warning("key:distribute for chat %s epoch %s failed: %r", chat_id, epoch, exc)
+                ack = {"ok": False, "error": type(exc).__name__}
+            self.distributed.append({"request": data, "ack": ack})

@@ -90,3 +90,15 @@ async def drop_old_blobs(session: AsyncSession, chat_id: int, epoch: int) -> Non
     await session.execute(
         delete(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat_id, ChatKeyBlob.epoch < epoch)
     )
+
+
+async def drop_epoch_blobs(session: AsyncSession, chat_id: int, epoch: int) -> None:
+    """Every blob of one epoch (its key is being replaced: one key per epoch)."""
+    await session.execute(
+        delete(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat_id, ChatKeyBlob.epoch == epoch)
+    )
+
+
+async def drop_blobs_of(session: AsyncSession, session_pk: int) -> None:
+    """Every blob of one session (it registered a new key: the old blobs are sealed for the old one)."""
+    await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.session_pk == session_pk))

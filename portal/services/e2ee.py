@@ -1,11 +1,28 @@
-"""End-to-end encryption bookkeeping (00 §4, 08 §13–14): keys, wrapped chat keys, epochs, the distributor.
+"""End-to-end encryption bookkeeping (00 §4, 08 §13–14, §50, §57): keys, wrapped chat keys, epochs, the
+distributor.
 
 The server never sees a chat key. It stores each session's public key and the blobs clients make, counts
 epochs, and names one **distributor** per chat and epoch: the earliest-joined online session that holds
 the current epoch's blob, or — right after a rotation, or for a chat with no key yet — the earliest-joined
 session with a registered key. The distributor is told which sessions lack a blob (`key:needed`); if it
 leaves, or stays silent for `PORTAL_KEY_DISTRIBUTOR_TIMEOUT` seconds, the next session is named.
-Deadlines live in the LiveStore (a sorted set), so any node can act on them.
+
+How it is kept consistent:
+- Everything that names a distributor or stores blobs runs under one LiveStore lock per chat
+  (`e2ee:{chat}`), so elections, failovers and `key:distribute` never interleave, on any node.
+- The distributor record (`e2ee:distributor:{chat}`) holds the named session, its epoch, the sessions it
+  was asked for (`asked`) and the sessions that already stayed silent at this epoch (`skipped`, so a
+  failover walks down the list instead of going back and forth).
+- Deadlines live in the sorted set `e2ee:deadlines` (chat → time). A deadline starts when a distributor is
+  named or has covered everything it was asked for, and is *not* pushed back by later asks (a newcomer
+  must not keep a silent distributor in office). Every node runs `check_deadlines()`; removing the entry
+  is the claim, so one deadline fails over once.
+- One key per epoch: a distributor that holds no blob makes a new key, so before naming one, any blob of
+  the epoch (made by a distributor that went silent half-way, or held by sessions no longer in the room)
+  is dropped; those sessions are keyed again from the new key.
+- A kick or ban rotates before the user's sockets are out of the room (eviction travels over the bus).
+  The sessions of that user in the room at that moment are recorded (`e2ee:leaving:{chat}`) and left out
+  of the new epoch until they are gone, so no race can wrap the new key for them.
 """
 
 from __future__ import annotations
@@ -36,13 +53,27 @@ log = logging.getLogger("portal.e2ee")
 PUBLIC_KEY_BYTES = 32
 SEALED_CHAT_KEY_BYTES = 32 + 48  # crypto_box_seal overhead: ephemeral public key + MAC
 DEADLINES = "e2ee:deadlines"
+LEAVING_TTL = 86400.0  # garbage collection only: the record is ignored once the epoch moves on
+LOCK_TTL = 10.0
+LOCK_WAIT = 5.0
+BAD_BLOB = "blob must be a sealed 32-byte chat key, base64-encoded"
 
 
 def _distributor_key(chat_id: int) -> str:
     return f"e2ee:distributor:{chat_id}"
 
 
-def decode_exact(value: str, size: int) -> bytes | None:
+def _leaving_key(chat_id: int) -> str:
+    return f"e2ee:leaving:{chat_id}"
+
+
+def _lock_name(chat_id: int) -> str:
+    return f"e2ee:{chat_id}"
+
+
+def decode_exact(value: object, size: int) -> bytes | None:
+    if not isinstance(value, str):
+        return None
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -85,9 +116,15 @@ class E2EEService:
             changed = await e2ee_db.put_key(
                 session, ctx.session.id, ctx.user.id, public_key, self.c.clock.now()
             )
+            if changed:
+                # Blobs sealed for the old key cannot be opened any more (a reload makes a new key pair
+                # for the same session): drop them, so the session is keyed again for its new key.
+                await e2ee_db.drop_blobs_of(session, ctx.session.id)
         if not changed:
             return "unchanged"
         for chat_id in await self.c.presence.chats_of_session(ctx.token_hash):
+            if await self._banned(chat_id, ctx.user.id):
+                continue  # a REST-banned socket still in the room takes no part in the keys (08 §50)
             await self.c.notifier.emit(
                 "portal:key_added",
                 {
@@ -98,7 +135,7 @@ class E2EEService:
                 },
                 room=chat_room(chat_id),
             )
-            await self.ensure_distribution(chat_id)
+            await self.ensure_distribution(chat_id)  # the distributor is asked again (08 §13)
         return "registered"
 
     async def sessions_ended(self, ended: list[tuple[int, int, str]]) -> None:
@@ -123,11 +160,14 @@ class E2EEService:
 
     # ---- who is in the room -----------------------------------------------------------------------
 
-    async def joined_sessions(self, session: AsyncSession, chat_id: int) -> list[JoinedSession]:
-        """Sessions in the room now, earliest first, banned users left out (08 §14, §50)."""
+    async def joined_sessions(
+        self, session: AsyncSession, chat_id: int, *, leaving: frozenset[str] = frozenset()
+    ) -> list[JoinedSession]:
+        """Sessions in the room now, earliest first; banned users (08 §14, §50), ended sessions and the
+        sessions of a user being kicked (`leaving`) are left out."""
         earliest: dict[str, tuple[int, int]] = {}
         for record in await self.c.presence.sockets_in(chat_id):
-            if record.token_hash not in earliest:
+            if record.token_hash not in earliest and record.token_hash not in leaving:
                 earliest[record.token_hash] = (record.joined_ms, record.user_id)
         rows = await e2ee_db.sessions_by_hash(session, list(earliest))
         keys = await e2ee_db.keys_for(session, [row.id for row in rows.values()])
@@ -151,27 +191,49 @@ class E2EEService:
         """The E2EE part of the `room:join` ack: `public_keys`, the caller's `key`, the `distributor`."""
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
-            joined = await self.joined_sessions(session, chat_id)
+            if chat is None:
+                raise NotFound("Chat")
+            leaving = await self._leaving(chat_id, chat.epoch)
+            joined = await self.joined_sessions(session, chat_id, leaving=leaving)
             mine = next((s for s in joined if s.token_hash == token_hash), None)
-            blob = (
-                await e2ee_db.blob_for(session, chat_id, chat.epoch, mine.session_pk)
-                if chat and mine
-                else None
-            )
-        distributor = await self._current(chat_id)
+            blob = await e2ee_db.blob_for(session, chat_id, chat.epoch, mine.session_pk) if mine else None
+        distributor = await self._current(chat_id, chat.epoch)
         return {
             "public_keys": [s.with_key() for s in joined if s.public_key],
-            "key": {"epoch": chat.epoch, "blob": blob} if chat and blob else None,
+            "key": {"epoch": chat.epoch, "blob": blob} if blob else None,
             "distributor": {"user_id": distributor["user_id"], "session_id": distributor["session_id"]}
             if distributor
             else None,
         }
 
-    # ---- the distributor --------------------------------------------------------------------------
+    async def holds_key(self, session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> bool:
+        return await e2ee_db.blob_for(session, chat_id, epoch, session_pk) is not None
 
-    async def _current(self, chat_id: int) -> dict[str, Any] | None:
+    # ---- live records -----------------------------------------------------------------------------
+
+    async def _current(self, chat_id: int, epoch: int | None = None) -> dict[str, Any] | None:
+        """The distributor record; None when there is none (or, given `epoch`, it is for another one)."""
         raw = await self.c.live.get(_distributor_key(chat_id))
-        return json.loads(raw) if raw else None
+        record = json.loads(raw) if raw else None
+        if record is not None and epoch is not None and record.get("epoch") != epoch:
+            return None
+        return record
+
+    async def _leaving(self, chat_id: int, epoch: int) -> frozenset[str]:
+        raw = await self.c.live.get(_leaving_key(chat_id))
+        record = json.loads(raw) if raw else None
+        if record is None or record.get("epoch") != epoch:
+            return frozenset()
+        return frozenset(record.get("token_hashes", []))
+
+    async def _banned(self, chat_id: int, user_id: int) -> bool:
+        async with self.c.db.read() as session:
+            return bool(await self.c.restrictions.banned_user_ids(session, chat_id, {user_id}))
+
+    def _locked(self, chat_id: int):
+        return self.c.live.lock(_lock_name(chat_id), ttl=LOCK_TTL, wait=LOCK_WAIT)
+
+    # ---- the distributor --------------------------------------------------------------------------
 
     async def ensure_distribution(self, chat_id: int) -> None:
         """After a join or a new key: make sure someone is named and told who lacks the key."""
@@ -179,45 +241,59 @@ class E2EEService:
 
     async def session_left(self, chat_id: int, token_hash: str) -> None:
         """The last socket of a session left the room: if it was the distributor, name the next one."""
-        current = await self._current(chat_id)
-        if current and current["token_hash"] == token_hash:
-            await self._elect(chat_id, announce=True, exclude=token_hash)
+        try:
+            async with self._locked(chat_id):
+                await self._forget_leaving(chat_id, token_hash)
+                current = await self._current(chat_id)
+                if current and current["token_hash"] == token_hash:
+                    await self._elect_locked(chat_id, announce=True, exclude=token_hash)
+        except LockTimeout:
+            log.warning("could not replace the key distributor of chat %s (lock busy)", chat_id)
+
+    async def _forget_leaving(self, chat_id: int, token_hash: str) -> None:
+        raw = await self.c.live.get(_leaving_key(chat_id))
+        record = json.loads(raw) if raw else None
+        if record is None or token_hash not in record.get("token_hashes", []):
+            return
+        record["token_hashes"] = [t for t in record["token_hashes"] if t != token_hash]
+        await self.c.live.set(_leaving_key(chat_id), json.dumps(record), ttl=LEAVING_TTL)
 
     async def rotate(self, session: AsyncSession, chat_id: int, *, leaving_user: int | None = None) -> int:
         """Advance the epoch inside the caller's transaction; after commit old blobs are gone and the room
-        hears `room:epoch_changed` with the new distributor. `leaving_user` (a kick or ban) is never named,
-        even while their sockets are still being removed."""
+        hears `room:epoch_changed` with the new distributor. `leaving_user` (a kick or ban) takes no part
+        in the new epoch, even while their sockets are still being removed."""
         chat = await chats_db.get_for_update(session, chat_id)
         if chat is None:
             raise NotFound("Chat")
         chat.epoch += 1
-        await e2ee_db.drop_old_blobs(session, chat_id, chat.epoch)
+        epoch = chat.epoch
+        await e2ee_db.drop_old_blobs(session, chat_id, epoch)
 
         async def announce() -> None:
-            await self.c.live.delete(_distributor_key(chat_id))
-            await self._elect(chat_id, announce=True, force_announce=True, leaving_user=leaving_user)
+            try:
+                async with self._locked(chat_id):
+                    if leaving_user is not None and not await self._banned(chat_id, leaving_user):
+                        # A ban already leaves them out (and an unban lets them back in); a kick needs
+                        # the record until their sockets are out of the room.
+                        in_room = await self.c.presence.sockets_in(chat_id)
+                        hashes = sorted({r.token_hash for r in in_room if r.user_id == leaving_user})
+                        await self.c.live.set(
+                            _leaving_key(chat_id),
+                            json.dumps({"epoch": epoch, "token_hashes": hashes}),
+                            ttl=LEAVING_TTL,
+                        )
+                    await self.c.live.delete(_distributor_key(chat_id))
+                    await self._elect_locked(chat_id, announce=True, force_announce=True)
+            except LockTimeout:
+                log.warning("could not name a key distributor for chat %s after a rotation", chat_id)
 
         on_commit(session, announce)
-        return chat.epoch
+        return epoch
 
-    async def _elect(
-        self,
-        chat_id: int,
-        *,
-        announce: bool,
-        exclude: str | None = None,
-        force_announce: bool = False,
-        leaving_user: int | None = None,
-    ) -> None:
+    async def _elect(self, chat_id: int, *, announce: bool) -> None:
         try:
-            async with self.c.live.lock(f"e2ee:{chat_id}", ttl=10, wait=5):
-                await self._elect_locked(
-                    chat_id,
-                    announce=announce,
-                    exclude=exclude,
-                    force_announce=force_announce,
-                    leaving_user=leaving_user,
-                )
+            async with self._locked(chat_id):
+                await self._elect_locked(chat_id, announce=announce)
         except LockTimeout:
             log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
 
@@ -226,98 +302,143 @@ class E2EEService:
         chat_id: int,
         *,
         announce: bool,
-        exclude: str | None,
-        force_announce: bool,
-        leaving_user: int | None,
+        exclude: str | None = None,
+        force_announce: bool = False,
     ) -> None:
+        """Name (or keep) the distributor and ask it for the sessions that lack the key. Call with the
+        chat's lock held. `exclude` is a distributor that left or stayed silent."""
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 return
-            joined = [s for s in await self.joined_sessions(session, chat_id) if s.user_id != leaving_user]
-            holders = await e2ee_db.holders(session, chat_id, chat.epoch)
+            epoch = chat.epoch
+            leaving = await self._leaving(chat_id, epoch)
+            joined = await self.joined_sessions(session, chat_id, leaving=leaving)
+            holders = await e2ee_db.holders(session, chat_id, epoch)
+        current = await self._current(chat_id, epoch)
+        skipped = set(current.get("skipped", [])) if current else set()
+        if exclude is not None:
+            skipped.add(exclude)
         with_key = [s for s in joined if s.public_key]
-        others = [s for s in with_key if s.token_hash != exclude]
-        candidates = others or with_key  # a silent distributor who is alone is asked again
-        current = await self._current(chat_id)
+        candidates = [s for s in with_key if s.token_hash not in skipped]
+        if not candidates:  # everyone stayed silent: start again from the top (a lone one is asked again)
+            skipped = {exclude} if exclude is not None and len(with_key) > 1 else set()
+            candidates = [s for s in with_key if s.token_hash not in skipped]
+        first_holder = next((s for s in candidates if s.session_pk in holders), None)
         keep = next(
             (
                 s
                 for s in candidates
-                if current
-                and s.token_hash == current["token_hash"]
-                and current["epoch"] == chat.epoch
-                and s.token_hash != exclude
+                if current is not None and s.token_hash == current["token_hash"] and s.token_hash != exclude
             ),
             None,
         )
-        chosen = (
-            keep
-            or next((s for s in candidates if s.session_pk in holders), None)
-            or next(iter(candidates), None)
-        )
+        if keep is not None and keep.session_pk not in holders and first_holder is not None:
+            keep = None  # it lost its blob (a new key pair) while others hold the key: they wrap it
+        chosen = keep or first_holder or next(iter(candidates), None)
         changed = chosen is not None and keep is None
+        if chosen is not None and chosen.session_pk not in holders and holders:
+            # The new distributor will make a new key: nothing of the old one may stay (one key per epoch).
+            async with unit_of_work(self.c.db) as session:
+                await e2ee_db.drop_epoch_blobs(session, chat_id, epoch)
+            holders = set()
+        lacking = [s for s in with_key if s.session_pk not in holders]
         if chosen is None:
             await self.c.live.delete(_distributor_key(chat_id))
             await self.c.live.zrem(DEADLINES, str(chat_id))
         else:
-            await self.c.live.set(
-                _distributor_key(chat_id),
-                json.dumps(
-                    {
-                        "token_hash": chosen.token_hash,
-                        "session_id": chosen.session_id,
-                        "user_id": chosen.user_id,
-                        "epoch": chat.epoch,
-                    }
-                ),
-            )
-        distributor = chosen.ref() if chosen else None
-        if force_announce or (announce and changed):
+            record = {
+                "token_hash": chosen.token_hash,
+                "session_id": chosen.session_id,
+                "user_id": chosen.user_id,
+                "epoch": epoch,
+                "skipped": sorted(skipped),
+                "asked": [s.token_hash for s in lacking],
+            }
+            await self.c.live.set(_distributor_key(chat_id), json.dumps(record))
+        if force_announce or (changed and (announce or current is not None)):
             await self.c.notifier.emit(
                 "room:epoch_changed",
-                {"chat_id": chat_id, "epoch": chat.epoch, "distributor": distributor},
+                {"chat_id": chat_id, "epoch": epoch, "distributor": chosen.ref() if chosen else None},
                 room=chat_room(chat_id),
             )
         if chosen is not None:
-            await self._ask(chat_id, chat.epoch, chosen, [s for s in with_key if s.session_pk not in holders])
+            await self._ask(chat_id, epoch, chosen, lacking, restart_clock=changed)
 
     async def _ask(
-        self, chat_id: int, epoch: int, distributor: JoinedSession, lacking: list[JoinedSession]
+        self,
+        chat_id: int,
+        epoch: int,
+        distributor: JoinedSession,
+        lacking: list[JoinedSession],
+        *,
+        restart_clock: bool,
     ) -> None:
-        """Tell the distributor who lacks the key, and start its 5-second clock."""
+        """Tell the distributor who lacks the key. Its 5-second clock starts now unless one is already
+        running for it (asking again does not give a silent distributor more time)."""
         if not lacking:
             await self.c.live.zrem(DEADLINES, str(chat_id))
             return
         await self.c.notifier.emit(
             "key:needed",
-            {
-                "chat_id": chat_id,
-                "epoch": epoch,
-                "sessions": [s.with_key() for s in lacking],
-            },
+            {"chat_id": chat_id, "epoch": epoch, "sessions": [s.with_key() for s in lacking]},
             room=session_room(distributor.token_hash),
         )
-        deadline = self.c.clock.time() + self.c.settings.key_distributor_timeout
-        await self.c.live.zadd(DEADLINES, {str(chat_id): deadline})
+        if restart_clock or await self.c.live.zscore(DEADLINES, str(chat_id)) is None:
+            deadline = self.c.clock.time() + self.c.settings.key_distributor_timeout
+            await self.c.live.zadd(DEADLINES, {str(chat_id): deadline})
 
     async def check_deadlines(self) -> int:
-        """Fail over every chat whose distributor stayed silent past its deadline (any node may run this)."""
+        """Fail over every chat whose distributor stayed silent past its deadline. Every node runs this;
+        taking the entry out of the set (under the chat's lock) is the claim."""
         failed = 0
-        for member, _score in await self.c.live.zrange_by_score(DEADLINES, 0, self.c.clock.time()):
+        now = self.c.clock.time()
+        for member, _score in await self.c.live.zrange_by_score(DEADLINES, 0, now):
             chat_id = int(member)
-            current = await self._current(chat_id)
-            await self.c.live.zrem(DEADLINES, member)
-            await self._elect(chat_id, announce=True, exclude=current["token_hash"] if current else None)
-            failed += 1
+            try:
+                async with self._locked(chat_id):
+                    score = await self.c.live.zscore(DEADLINES, member)
+                    if score is None or score > now or not await self.c.live.zrem(DEADLINES, member):
+                        continue  # answered in the meantime, or another node took it
+                    current = await self._current(chat_id)
+                    if current is None or not await self._still_lacking(chat_id, current):
+                        continue  # nobody is waiting any more
+                    await self._elect_locked(chat_id, announce=True, exclude=current["token_hash"])
+                    failed += 1
+            except LockTimeout:
+                log.warning("key distributor failover of chat %s postponed (lock busy)", chat_id)
         return failed
+
+    async def _still_lacking(self, chat_id: int, current: dict[str, Any]) -> bool:
+        async with self.c.db.read() as session:
+            chat = await chats_db.get(session, chat_id)
+            if chat is None or chat.epoch != current.get("epoch"):
+                return chat is not None
+            joined = await self.joined_sessions(
+                session, chat_id, leaving=await self._leaving(chat_id, chat.epoch)
+            )
+            holders = await e2ee_db.holders(session, chat_id, chat.epoch)
+        return any(s.public_key and s.session_pk not in holders for s in joined)
 
     # ---- key:distribute ---------------------------------------------------------------------------
 
     async def distribute(
         self, who_user_id: int, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]
     ) -> int:
-        """Store blobs from the named distributor (or a holder of this epoch); answer how many were new."""
+        """Store blobs from the named distributor (or a holder of this epoch); answer how many were new.
+        Blobs for sessions that have not joined are skipped and not counted; the first blob stored for a
+        session wins (08 §13)."""
+        if any(decode_exact(entry.get("blob"), SEALED_CHAT_KEY_BYTES) is None for entry in keys):
+            raise BadRequest(BAD_BLOB)
+        try:
+            async with self._locked(chat_id):
+                return await self._distribute_locked(token_hash, chat_id, epoch, keys)
+        except LockTimeout:
+            raise coded(ErrorCode.CONFLICT, 409) from None
+
+    async def _distribute_locked(
+        self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]
+    ) -> int:
         recipients: list[tuple[str, str]] = []
         async with unit_of_work(self.c.db) as session:
             chat = await chats_db.get(session, chat_id)
@@ -325,20 +446,19 @@ class E2EEService:
                 raise NotFound("Chat")
             if epoch != chat.epoch:
                 raise coded(ErrorCode.EPOCH_MISMATCH, 403)
-            joined = {s.session_id: s for s in await self.joined_sessions(session, chat_id)}
+            leaving = await self._leaving(chat_id, epoch)
+            joined = {s.session_id: s for s in await self.joined_sessions(session, chat_id, leaving=leaving)}
             sender = next((s for s in joined.values() if s.token_hash == token_hash), None)
-            current = await self._current(chat_id)
-            named = current is not None and current["token_hash"] == token_hash and current["epoch"] == epoch
-            holds = sender is not None and sender.session_pk in await e2ee_db.holders(session, chat_id, epoch)
-            if sender is None or not (named or holds):
+            current = await self._current(chat_id, epoch)
+            named = current is not None and current["token_hash"] == token_hash
+            holders = await e2ee_db.holders(session, chat_id, epoch)
+            if sender is None or not (named or sender.session_pk in holders):
                 raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
             now = self.c.clock.now()
             for entry in keys:
                 target = joined.get(str(entry.get("session_id")))
                 if target is None or target.user_id != entry.get("user_id"):
                     continue  # sessions that have not joined are skipped (08 §13)
-                if decode_exact(str(entry.get("blob")), SEALED_CHAT_KEY_BYTES) is None:
-                    raise BadRequest("blob must be a sealed 32-byte chat key, base64-encoded")
                 if await e2ee_db.store_blob(
                     session,
                     ChatKeyBlob(
@@ -351,14 +471,20 @@ class E2EEService:
                     ),
                 ):
                     recipients.append((target.token_hash, entry["blob"]))
+                    holders.add(target.session_pk)
+            by_hash = {s.token_hash: s for s in joined.values()}
+            covered = named and all(
+                t not in by_hash or by_hash[t].session_pk in holders for t in current.get("asked", [])
+            )
+        if covered:
+            await self.c.live.zrem(DEADLINES, str(chat_id))  # it answered: a further ask gets a fresh 5 s
         for target_hash, blob in recipients:
             await self.c.notifier.emit(
                 "key:received",
                 {"chat_id": chat_id, "epoch": epoch, "blob": blob},
                 room=session_room(target_hash),
             )
-        await self._elect(chat_id, announce=False)  # re-list whoever still lacks a key (or stop the clock)
+        await self._elect_locked(
+            chat_id, announce=False
+        )  # re-list whoever still lacks a key (or stop the clock)
         return len(recipients)
-
-    async def holds_key(self, session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> bool:
-        return await e2ee_db.blob_for(session, chat_id, epoch, session_pk) is not None
