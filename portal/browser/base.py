@@ -114,5 +114,8 @@ class BrowserBackend(Protocol):
 
     async def start(self, spec: VmSpec, on_frame: FrameSink, on_exit: ExitSink) -> VmHandle: ...
 
+    async def discard(self, chat_id: int) -> None:
+        """Clean up what a dead node left of a chat's VM (a container; processes die with their node)."""
+
     async def close(self) -> None:
         """Stop every VM of this backend and release its resources."""

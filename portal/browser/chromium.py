@@ -132,6 +132,10 @@ class ChromiumBackend:
     def forget(self, vm: ChromiumVm) -> None:
         self._vms.discard(vm)
 
+    async def discard(self, chat_id: int) -> None:
+        """Nothing to clean after a dead node: its Chromium died with it (PR_SET_PDEATHSIG)."""
+        return None
+
     async def close(self) -> None:
         for vm in list(self._vms):
             await vm.stop()

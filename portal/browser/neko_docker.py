@@ -209,6 +209,11 @@ class NekoDockerBackend:
     def forget(self, chat_id: int) -> None:
         self._vms.pop(chat_id, None)
 
+    async def discard(self, chat_id: int) -> None:
+        """Remove the container a dead node left for this chat (by its name); engine errors are ignored."""
+        with contextlib.suppress(aiodocker.DockerError, OSError, TimeoutError):
+            await self._remove_leftover(f"{self.instance}-chat-{chat_id}")
+
     async def close(self) -> None:
         self.closed = True
         for vm in list(self._vms.values()):

@@ -24,5 +24,8 @@ class NoBackend:
     async def start(self, spec: VmSpec, on_frame: FrameSink, on_exit: ExitSink) -> VmHandle:
         raise VmError(self.unavailable_reason)
 
+    async def discard(self, chat_id: int) -> None:
+        return None
+
     async def close(self) -> None:
         return None

@@ -352,6 +352,8 @@ class VmService:
             node = await self.node_of(chat_id)
             if node is None or node in dead:
                 await self._forget(chat_id)
+                with contextlib.suppress(Exception):  # e.g. the dead node's neko container
+                    await self.backend.discard(chat_id)
                 await self.announce_stopped(chat_id, reason="crashed")
                 swept += 1
         return swept

@@ -357,3 +357,19 @@ async def test_a_container_that_exits_is_a_stopped_vm(portal: Portal, sockets) -
         assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
         assert len(engine.containers) == 1
         await owner.client.call("POST", chat_path(chat_id, "/stop"))
+
+
+async def test_a_dead_nodes_container_is_discarded_by_name() -> None:
+    """`discard(chat_id)` (run by the node that sweeps a dead node's VMs) removes that chat's container."""
+    async with fake_engine() as (engine, url):
+        backend = NekoDockerBackend(docker_url=url, instance="portal")
+        other = NekoDockerBackend(docker_url=url, instance="portal")  # another node of the same install
+        try:
+            await backend.start(spec(), _no_frames, _no_exit)
+            await backend.start(spec(chat_id=8), _no_frames, _no_exit)
+            await other.discard(7)
+            assert [c.name for c in engine.containers.values()] == ["portal-chat-8"]
+            await other.discard(7)  # nothing left: no error
+        finally:
+            await backend.close()
+            await other.close()
