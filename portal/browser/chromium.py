@@ -11,6 +11,7 @@ a paste shortcut from the host types it into the page, a copy shortcut stores th
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ctypes
 import ctypes.util
@@ -66,6 +67,21 @@ def chromium_path() -> str | None:
 def navigable(url: str) -> bool:
     """Only http(s) and about:blank (issue 5): no file:, chrome:, data: or javascript: pages."""
     return url == "about:blank" or urlsplit(url).scheme in ("http", "https")
+
+
+def jpeg_size(data_b64: str) -> tuple[int, int] | None:
+    """(width, height) from the start-of-frame segment of a base64 JPEG (only its first bytes are decoded)."""
+    try:
+        head = base64.b64decode(data_b64[:4096])
+    except ValueError:
+        return None
+    i = 2
+    while head[:2] == b"\xff\xd8" and i + 9 <= len(head) and head[i] == 0xFF:
+        marker, length = head[i + 1], int.from_bytes(head[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(head[i + 7 : i + 9], "big"), int.from_bytes(head[i + 5 : i + 7], "big")
+        i += 2 + length
+    return None
 
 
 def _proportional_size(process: psutil.Process) -> int:
@@ -302,13 +318,14 @@ class ChromiumVm:
         a busy server slows the screencast down instead of queueing frames (back-pressure)."""
         self._seq += 1
         metadata = event.get("metadata") or {}
-        frame = Frame(
-            chat_id=self.chat_id,
-            seq=self._seq,
-            jpeg_b64=str(event["data"]),
-            width=int(metadata.get("deviceWidth") or self.width),
-            height=int(metadata.get("deviceHeight") or self.height),
+        data = str(event["data"])
+        # The image's own size: while the screen is being resized, Chromium sends frames of the old picture
+        # scaled into the new width, whose metadata already names the new size.
+        size = jpeg_size(data) or (
+            int(metadata.get("deviceWidth") or self.width),
+            int(metadata.get("deviceHeight") or self.height),
         )
+        frame = Frame(chat_id=self.chat_id, seq=self._seq, jpeg_b64=data, width=size[0], height=size[1])
         try:
             await self.on_frame(frame)
         finally:

@@ -226,9 +226,9 @@ async def test_a_running_vm_clipboard_screen_and_screenshot(portal: Portal, sock
         answer = await owner.client.call("POST", chat_path(chat_id, "/screen/update"), json=big)
         assert answer == screen(1024, 768)
         frame = await probe.expect_where(
-            "vm:frame", lambda f: f["chat_id"] == chat_id and f["width"] == 1024, FRAME_TIMEOUT
+            "vm:frame", lambda f: f["chat_id"] == chat_id and f["height"] == 768, FRAME_TIMEOUT
         )
-        assert frame["height"] == 768 and jpeg_size(frame_jpeg(frame)) == (1024, 768)
+        assert (frame["width"], frame["height"]) == jpeg_size(frame_jpeg(frame)) == (1024, 768)
         shot = await viewer.client.raw("GET", chat_path(chat_id, "/screenshot"))
         assert jpeg_size(shot.content) == (1024, 768)
     finally:

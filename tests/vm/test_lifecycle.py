@@ -474,9 +474,9 @@ async def test_calls_on_another_node_reach_the_vm(portal: Portal, sockets, site)
         size = {"width": 1024, "height": 768, "rate": 30}
         await owner_b.client.call("POST", chat_path(chat_id, "/screen/update"), json=size)
         frame = await host.expect_where(
-            "vm:frame", lambda f: f["chat_id"] == chat_id and f["width"] == 1024, FRAME_TIMEOUT
+            "vm:frame", lambda f: f["chat_id"] == chat_id and f["height"] == 768, FRAME_TIMEOUT
         )
-        assert jpeg_size(frame_jpeg(frame)) == (1024, 768)
+        assert (frame["width"], frame["height"]) == jpeg_size(frame_jpeg(frame)) == (1024, 768)
 
         await stop(owner_b, chat_id)
         assert await host.expect_for("room:stopped", chat_id) == {"chat_id": chat_id, "reason": "stopped"}
