@@ -327,6 +327,7 @@ class ChatModerationService:
                 )
             elif target.inside:
                 self._after_presence_change(session, chat_id)
+                self._drop_control(session, chat_id, target.user.id)  # 00 §7: a ban drops hosting
             self._unlist_if_private(session, target)
 
     async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
@@ -368,6 +369,15 @@ class ChatModerationService:
         async with unit_of_work(self.c.db) as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
+
+    def _drop_control(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """After commit: no hosting or request, and out of the VM (00 §7)."""
+
+        async def drop() -> None:
+            await self.c.control.drop(chat_id, user_id)
+            await self.c.vms.kick_user(chat_id, user_id)
+
+        on_commit(session, drop)
 
     def _emit_after(
         self, session: AsyncSession, event: str, payload: dict[str, object], chat_id: int

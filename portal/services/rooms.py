@@ -137,7 +137,8 @@ class RoomService:
         if joined is not None and joined.user_first:
             await self._announce_arrival(user, chat_id)
             await self.c.control.joined(ctx.chat, user)
-            await self.c.vms.viewers_changed(chat_id)
+        if joined is not None:
+            await self.c.vms.viewers_changed(chat_id)  # every new socket needs the current screen
         if joined is not None and joined.session_first:
             await self.c.e2ee.ensure_distribution(chat_id)
         return await self._ack(user, chat_id, who.token_hash)

@@ -413,7 +413,6 @@ async def test_a_kicked_or_banned_host_and_requester_lose_everything(
     assert (await hosting.expect_for("room:kicked", r.id))["chat_id"] == r.id
 
 
-@pytest.mark.xfail(reason="BUG: a REST ban leaves a joined host hosting (chat_moderation.ban)", strict=True)
 async def test_a_rest_ban_drops_the_hosting_of_a_joined_user(portal: Portal, sockets) -> None:
     """00 §7: "kick/ban/leave drops a user's request and hosting" — the REST ban too (its socket may stay in
     the room, 08 §50, but it must not keep driving the browser)."""

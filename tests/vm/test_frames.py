@@ -174,11 +174,6 @@ async def test_a_viewer_that_stops_reading_does_not_slow_the_others(
         await stop(owner, chat_id)
 
 
-@pytest.mark.xfail(
-    reason="BUG: rooms.join tells the VM manager only about a user's first socket, so another tab of a "
-    "user already in the room gets no frame of a still page (services/rooms.py)",
-    strict=True,
-)
 async def test_another_tab_of_a_viewer_also_gets_the_still_screen(
     portal: Portal, sockets, site: Site
 ) -> None:
