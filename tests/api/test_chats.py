@@ -39,6 +39,7 @@ from tests.api.chats_support import (  # noqa: F401  (the `sockets` fixture)
 )
 from tests.helpers import DAY, Portal, expect_error, unique_name
 from tests.helpers import parse_time as ts
+from tests.servers import node_like
 
 CREATE = "/v1/portal/chats"
 
@@ -711,14 +712,16 @@ async def test_delete_errors(portal: Portal) -> None:
 
 
 async def test_start_without_a_vm_backend_is_unavailable(portal: Portal) -> None:
-    """00 §7: no VM backend yet → 503 ERR_VM_UNAVAILABLE for those allowed to start."""
+    """00 §7: with no browser backend → 503 ERR_VM_UNAVAILABLE for those allowed to start."""
     owner = await premium(portal)
     chat = await portal.public_chat(owner)
-    await expect_error(owner.client.call("POST", chats_path(chat["id"], "/start")), 503, "ERR_VM_UNAVAILABLE")
     platform_owner = await portal.login("owner")
-    await expect_error(
-        platform_owner.client.call("POST", chats_path(chat["id"], "/start")), 503, "ERR_VM_UNAVAILABLE"
-    )
+    async with node_like(portal.server, browser_backend="none") as node:
+        for who in (owner, platform_owner):
+            client = portal.client(base_url=node.base_url, session=who.client.session_token)
+            await expect_error(
+                client.call("POST", chats_path(chat["id"], "/start")), 503, "ERR_VM_UNAVAILABLE"
+            )
 
 
 async def test_stop_is_idempotent_for_owner_and_platform_owner(portal: Portal) -> None:
