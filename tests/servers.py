@@ -263,3 +263,82 @@ class RedisProxy:
                 sink.write(data)
                 await sink.drain()
         sink.close()
+
+
+# ---- `portal serve` as a separate OS process ------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def read_text(path: Path) -> str:
+    return await asyncio.to_thread(path.read_text)
+
+
+async def wait_until_serving(base_url: str, process: asyncio.subprocess.Process, log: Path) -> None:
+    """Poll `/health` until the process answers (it may take a few seconds to import and migrate)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+        for _ in range(300):
+            if process.returncode is not None:
+                output = await read_text(log)
+                raise AssertionError(f"portal serve exited with {process.returncode}:\n{output}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/health")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"portal serve did not answer within 30 s:\n{await read_text(log)}")
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], log: Path, cwd: Path | None = None) -> AsyncIterator[str]:
+    """`portal serve` in its own OS process configured only by `env`'s PORTAL_* variables (the test
+    run's own are dropped); answers its base URL."""
+    import sys
+
+    port = free_port()
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "portal"),
+            "serve",
+            "--port",
+            str(port),
+            env={**inherited, **env},
+            cwd=cwd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_serving(base_url, process, log)
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def process_env(first: TestServer, var_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a `portal serve` process sharing `first`'s database, Redis prefix and keys."""
+    settings = first.settings
+    env = {
+        "PORTAL_VAR_DIR": str(var_dir),
+        "PORTAL_DATABASE_URL": settings.database_url,
+        "PORTAL_REDIS_URL": settings.redis_url or "",
+        "PORTAL_REDIS_PREFIX": settings.redis_prefix,
+        "PORTAL_PUBLIC_API_KEY": settings.resolved_public_api_key,
+        "PORTAL_SECRET_KEY": settings.resolved_secret_key,
+        "PORTAL_TRUSTED_PROXIES": settings.trusted_proxies,
+        "PORTAL_CONSOLE_CODES": "off",
+        "PORTAL_LOG_LEVEL": "WARNING",
+    }
+    return {**env, **overrides}

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from portal.container import Container
 from portal.db.models import AuditLog, Bot, LinkedPlatform, User
 from tests.cli.conftest import CliBackend, fresh_backend
 from tests.helpers import unique_name, unique_platform_id
-from tests.servers import PUBLIC_KEY, serving
+from tests.servers import PUBLIC_KEY, read_text, serve_process, serving
 
 BOT_KEY = re.compile(r"^hbot_[A-Za-z0-9_-]{32}$")
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -428,51 +426,13 @@ async def test_the_cli_owner_and_bot_log_in_on_a_server(cli: CliBackend) -> None
 # ---- the README walk-through ----------------------------------------------------------------------------
 
 
-async def read(path: Path) -> str:
-    return await asyncio.to_thread(path.read_text)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_until_serving(base_url: str, process: asyncio.subprocess.Process, log: Path) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise AssertionError(f"portal serve exited with {process.returncode}:\n{await read(log)}")
-            try:
-                if (await client.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"portal serve did not answer within 30 s:\n{await read(log)}")
-
-
 async def test_readme_walk_through(tmp_path: Path) -> None:
     """README: `portal serve` on a fresh SQLite, an Owner and a bot from the CLI, then a web login."""
     cli = CliBackend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'var' / 'portal.db'}", tmp_path / "var")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    with log.open("wb") as log_file:
-        server = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "portal"),
-            "serve",
-            "--port",
-            str(port),
-            env=cli.env,
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=log_file,
-        )
-    try:
-        await wait_until_serving(base_url, server, log)
-        public_key = (await read(cli.var_dir / "public_api_key")).strip()
-        assert public_key in await read(log)  # printed at start
+    async with serve_process(cli.env, log, cwd=tmp_path) as base_url:
+        public_key = (await read_text(cli.var_dir / "public_api_key")).strip()
+        assert public_key in await read_text(log)  # printed at start
 
         platform_id = unique_platform_id()
         owner = (await cli.admin(*create_args("alice_" + secrets.token_hex(3), platform_id, "--json"))).json()
@@ -493,12 +453,4 @@ async def test_readme_walk_through(tmp_path: Path) -> None:
         assert logout.json() == {"message": "Logged out"}
         assert after.status_code == 401
         # With SQLite, console codes are on: the code is in the server log too (00 §2).
-        assert f"login code for discord:{platform_id}: " in await read(log)
-    finally:
-        if server.returncode is None:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), timeout=15)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
+        assert f"login code for discord:{platform_id}: " in await read_text(log)
