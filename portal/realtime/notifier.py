@@ -17,7 +17,7 @@ from typing import Any
 import socketio
 
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import Rooms, chat_room, session_room
+from portal.services.notifier import Rooms, chat_room, screen_room, session_room
 
 log = logging.getLogger("portal.realtime")
 BUS_CHANNEL = "bus:sockets"
@@ -56,6 +56,11 @@ class BusOperations:
                 "user_id": user_id,
                 "also_rooms": also_rooms or [],
             },
+        )
+
+    async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
+        await self.live.publish(
+            BUS_CHANNEL, {"type": "screen", "chat_id": chat_id, "user_id": user_id, "visible": visible}
         )
 
 
@@ -124,7 +129,7 @@ class SocketNotifier(BusOperations):
 
     async def _on_frame(self, frame: dict[str, Any]) -> None:
         """Deliver to this node's viewers whose sockets are keeping up (encoded once for all of them)."""
-        viewers = [sid for sid in self._local(chat_room(int(frame["chat_id"]))) if not self._backed_up(sid)]
+        viewers = [sid for sid in self._local(screen_room(int(frame["chat_id"]))) if not self._backed_up(sid)]
         if viewers:
             # The base manager's emit delivers locally; the Redis manager's would publish to every node again.
             await socketio.AsyncManager.emit(
@@ -144,6 +149,8 @@ class SocketNotifier(BusOperations):
             await self._end_local_session(str(message.get("token_hash")), message.get("reason"))
         elif message.get("type") == "evict":
             await self._evict_local(message)
+        elif message.get("type") == "screen":
+            await self._set_local_screen_access(message)
 
     def _local(self, room: Rooms) -> list[str]:
         return [sid for sid, _eio in self.sio.manager.get_participants(NAMESPACE, room)]
@@ -166,8 +173,16 @@ class SocketNotifier(BusOperations):
                 await self.sio.emit(message["event"], message.get("payload"), to=sid)
         for sid in evicted:
             await self.sio.leave_room(sid, room)
+            await self.sio.leave_room(sid, screen_room(chat_id))
             if self.on_forget is not None:
                 await self.on_forget(sid, chat_id)
+
+    async def _set_local_screen_access(self, message: dict[str, Any]) -> None:
+        chat_id, user_id = int(message["chat_id"]), message.get("user_id")
+        for sid in self._local(chat_room(chat_id)):
+            if await self._user_of(sid) == user_id:
+                change = self.sio.enter_room if message.get("visible") else self.sio.leave_room
+                await change(sid, screen_room(chat_id))
 
     async def _user_of(self, sid: str) -> int | None:
         try:
@@ -177,10 +192,10 @@ class SocketNotifier(BusOperations):
 
 
 class RedisBusNotifier(BusOperations):
+    """For processes that serve no sockets (the CLI): emits and bus operations travel through Redis."""
+
     async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:  # no VMs in the CLI
         return None
-
-    """For processes that serve no sockets (the CLI): emits and bus operations travel through Redis."""
 
     def __init__(self, live: LiveStore, redis_url: str, prefix: str) -> None:
         self.live = live

@@ -328,6 +328,7 @@ class ChatModerationService:
             elif target.inside:
                 self._after_presence_change(session, chat_id)
                 self._drop_control(session, chat_id, target.user.id)  # 00 §7: a ban drops hosting
+                self._set_screen_access(session, chat_id, target.user.id, visible=False)
             self._unlist_if_private(session, target)
 
     async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
@@ -352,6 +353,7 @@ class ChatModerationService:
             )
             if lifted and target.joined:  # a REST-banned socket still in the room counts again
                 self._after_presence_change(session, chat_id, rekey=True)
+                self._set_screen_access(session, chat_id, target.user.id, visible=True)
 
     # ---- platform punishments from a chat ---------------------------------------------------------
 
@@ -378,6 +380,14 @@ class ChatModerationService:
             await self.c.vms.kick_user(chat_id, user_id)
 
         on_commit(session, drop)
+
+    def _set_screen_access(self, session: AsyncSession, chat_id: int, user_id: int, *, visible: bool) -> None:
+        async def change() -> None:
+            await self.c.notifier.set_screen_access(chat_id, user_id, visible=visible)
+            if visible:
+                await self.c.vms.viewers_changed(chat_id)  # the current screen, at once
+
+        on_commit(session, change)
 
     def _emit_after(
         self, session: AsyncSession, event: str, payload: dict[str, object], chat_id: int

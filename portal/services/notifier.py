@@ -42,6 +42,10 @@ class Notifier(Protocol):
         """On every node: send `event` to the chat room's sockets (only `user_id`'s, when given) and to the
         sockets of `also_rooms`, once each, then remove those chat-room sockets from the room."""
 
+    async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
+        """On every node: put `user_id`'s sockets in the chat room into (or out of) the chat's screen room,
+        the sockets `vm:frame` goes to (a REST-banned user still in the room sees no screen)."""
+
 
 class NullNotifier:
     """Used where no server is listening (the CLI without Redis)."""
@@ -61,6 +65,9 @@ class NullNotifier:
     async def evict(self, chat_id: int, **_: Any) -> None:
         return None
 
+    async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
+        return None
+
     async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
         return None
 
@@ -75,6 +82,11 @@ def session_room(token_hash: str) -> str:
 
 def chat_room(chat_id: int) -> str:
     return f"chat:{chat_id}"
+
+
+def screen_room(chat_id: int) -> str:
+    """The chat room's sockets that receive `vm:frame` (all of them, less REST-banned users')."""
+    return f"screen:{chat_id}"
 
 
 # Every registered user's sockets: they can list every official and public chat.

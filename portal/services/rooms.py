@@ -21,7 +21,7 @@ from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import LISTED, ChatContext, can_see
 from portal.services.chats import member_user, user_ref
-from portal.services.notifier import chat_room
+from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
 
 if TYPE_CHECKING:
@@ -126,13 +126,14 @@ class RoomService:
             await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
         chat_id = ctx.chat.id
         await self.c.notifier.enter_room(sid, chat_room(chat_id))
+        await self.c.notifier.enter_room(sid, screen_room(chat_id))
         joined = await self.presence.join(chat_id, sid, user.id, who.token_hash, self._now_ms())
         try:
             if joined is not None and joined.user_first:
                 await self._first_join(user, chat_id, via_slug=slug is not None)
         except Exception:
             await self.presence.leave(chat_id, sid)
-            await self.c.notifier.leave_room(sid, chat_room(chat_id))
+            await self._leave_rooms(sid, chat_id)
             raise
         if joined is not None and joined.user_first:
             await self._announce_arrival(user, chat_id)
@@ -267,8 +268,12 @@ class RoomService:
 
     async def leave(self, who: SocketUser, sid: str, chat_id: int) -> None:
         """`room:leave`: idempotent; the last socket out writes "left the chat"."""
-        await self.c.notifier.leave_room(sid, chat_room(chat_id))
+        await self._leave_rooms(sid, chat_id)
         await self._left(chat_id, sid, announce=True)
+
+    async def _leave_rooms(self, sid: str, chat_id: int) -> None:
+        await self.c.notifier.leave_room(sid, chat_room(chat_id))
+        await self.c.notifier.leave_room(sid, screen_room(chat_id))
 
     async def forget(self, sid: str, chat_id: int) -> None:
         """A socket removed by the server (kick, leave from another device, deletion): bookkeeping only —

@@ -189,3 +189,36 @@ async def test_another_tab_of_a_viewer_also_gets_the_still_screen(
         await second_tab.expect_for("vm:frame", chat_id, 5.0)
     finally:
         await stop(owner, chat_id)
+
+
+async def frames_after(probe: SocketProbe, chat_id: int, count: int) -> None:
+    """Wait until `probe` has received `count` more frames (a clock made of the VM's own frames)."""
+    for _ in range(count):
+        await probe.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
+
+
+async def test_a_rest_banned_viewer_still_in_the_room_sees_no_screen(
+    portal: Portal, sockets, site: Site
+) -> None:
+    """Issue 5 "ban drops a user from the VM": a REST ban leaves the socket in the room (08 §50) but its
+    `vm:frame`s stop at once; an unban gives it the current screen again."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/animated")))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    watcher = await joined(sockets, owner, chat_id)
+    banned = await joined(sockets, member, chat_id)
+    await start(owner, chat_id)
+    try:
+        await banned.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        await owner.client.call("POST", chat_path(chat_id, "/ban"), json={"user_id": member.id})
+        await banned.expect_for("user:banned", chat_id)
+        await frames_after(watcher, chat_id, 5)  # frames already on their way when the ban landed
+        banned.events["vm:frame"] = asyncio.Queue()  # forget them
+        await frames_after(watcher, chat_id, 15)
+        assert banned.pending("vm:frame", chat_id) == []
+
+        await owner.client.call("POST", chat_path(chat_id, "/unban"), json={"user_id": member.id})
+        await banned.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
+    finally:
+        await stop(owner, chat_id)
