@@ -193,15 +193,7 @@ class AdminChatService:
                     await chats_db.flush_slug(session)
                 except chats_db.SlugTaken:
                     raise coded(ErrorCode.SLUG_TAKEN, 409) from None
-                await audit_db.record(
-                    session,
-                    event_type="CHAT_UPDATE",
-                    entity_type="chat",
-                    entity_id=chat.id,
-                    actor_id=actor.id,
-                    metadata={"fields": sorted(changed)},
-                    now=now,
-                )
+                await self.c.chats.audit_update(session, actor, chat, changed)
             await self.c.chats.announce_config(session, chat, changed, was_listed)
         return admin_view(chat)
 

@@ -9,7 +9,7 @@ mutes and bans may be applied in advance. Every action leaves a moderation recor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -240,19 +240,7 @@ class ChatModerationService:
         now = self.c.clock.now()
         async with unit_of_work(self.c.db) as session:
             target = await self._target(session, actor, chat_id, target_id)
-            expires = now + timedelta(seconds=duration) if duration else None
-            await restrictions_db.put(
-                session,
-                ChatRestriction(
-                    chat_id=chat_id,
-                    user_id=target.user.id,
-                    kind="mute",
-                    reason=reason,
-                    issued_by_id=actor.id,
-                    expires_at=expires,
-                    created_at=now,
-                ),
-            )
+            expires = await self._restrict(session, actor, target, "mute", duration, reason, now)
             await self._record(session, target, "CHAT_MUTE", reason, seconds=duration or None)
             payload = {
                 "chat_id": chat_id,
@@ -297,19 +285,7 @@ class ChatModerationService:
                 session, actor, chat_id, target_id, link="inside" if remove_now else None
             )
             chat = target.ctx.chat
-            expires = now + timedelta(seconds=duration) if duration else None
-            await restrictions_db.put(
-                session,
-                ChatRestriction(
-                    chat_id=chat_id,
-                    user_id=target.user.id,
-                    kind="ban",
-                    reason=reason,
-                    issued_by_id=actor.id,
-                    expires_at=expires,
-                    created_at=now,
-                ),
-            )
+            await self._restrict(session, actor, target, "ban", duration, reason, now)
             await chats_db.remove_member(session, chat_id, target.user.id)
             await self.c.chats.add_activity(session, chat_id, target.user.id, "ban", actor_id=actor.id)
             await self._record(session, target, "CHAT_BAN", reason, seconds=duration or None)
@@ -371,6 +347,30 @@ class ChatModerationService:
         async with unit_of_work(self.c.db) as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
+
+    async def _restrict(
+        self,
+        session: AsyncSession,
+        actor: User,
+        target: Target,
+        kind: str,
+        duration: int,
+        reason: str | None,
+        now: datetime,
+    ) -> datetime | None:
+        """Store a chat mute or ban (0 = permanent); answers when it runs out."""
+        expires = now + timedelta(seconds=duration) if duration else None
+        restriction = ChatRestriction(
+            chat_id=target.ctx.chat.id,
+            user_id=target.user.id,
+            kind=kind,
+            reason=reason,
+            issued_by_id=actor.id,
+            expires_at=expires,
+            created_at=now,
+        )
+        await restrictions_db.put(session, restriction)
+        return expires
 
     def _drop_control(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """After commit: no hosting or request, and out of the VM (00 §7)."""

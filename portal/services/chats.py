@@ -422,15 +422,7 @@ class ChatService:
                 changed["wipe_preset"] = changes["wipe_preset"]
             if changed:
                 chat.updated_at = now
-                await audit_db.record(
-                    session,
-                    event_type="CHAT_UPDATE",
-                    entity_type="chat",
-                    entity_id=chat.id,
-                    actor_id=actor.id,
-                    metadata={"fields": sorted(changed)},
-                    now=now,
-                )
+                await self.audit_update(session, actor, chat, changed)
             await self.announce_config(session, chat, changed, was_listed)
 
     @staticmethod
@@ -469,6 +461,20 @@ class ChatService:
         chat.wipe_anchor_at = now if preset else None
         text = f"Auto-wipe set to {preset}" if preset else "Auto-wipe turned off"
         await self.c.messages.post_system(session, chat, text)
+
+    async def audit_update(
+        self, session: AsyncSession, actor: User, chat: Chat, changed: dict[str, Any]
+    ) -> None:
+        """`CHAT_UPDATE` in the audit log, naming the fields a config or admin update changed."""
+        await audit_db.record(
+            session,
+            event_type="CHAT_UPDATE",
+            entity_type="chat",
+            entity_id=chat.id,
+            actor_id=actor.id,
+            metadata={"fields": sorted(changed)},
+            now=self.c.clock.now(),
+        )
 
     async def announce_config(
         self, session: AsyncSession, chat: Chat, changed: dict[str, Any], was_listed: bool
