@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 
 from portal.client import BotClient, PortalAPIError, PortalClient
-from portal.db.models import LinkedPlatform, User
+from portal.db.models import ChatMember, LinkedPlatform, User
 from portal.services.permissions import LEVELS_BY_NAME
 from tests.servers import TestServer, fresh_ip
 
@@ -182,6 +182,38 @@ class Portal:
         """Make `member` a member of `chat_id` through an invite the owner creates and the member redeems."""
         invite = await owner.client.call("POST", f"/v1/portal/chats/{chat_id}/invites", json={})
         await member.client.call("POST", f"/v1/portal/resolve/{invite['code']}")
+
+    async def direct_chat(self, a: LoggedIn, b: LoggedIn) -> int:
+        """A direct chat between `a` and `b`, written to the database (the match issue will make them)."""
+        now = self.server.clock.now()
+        chat = self.container.chats.new_chat(
+            name="neon-wanderers",
+            owner_id=None,  # type: ignore[arg-type]
+            visibility="private",
+            slug=None,
+            description=None,
+            allow_control_requests=False,
+            browser_config={"browser": "chromium", "start_url": None, "kiosk": False},
+            now=now,
+        )
+        chat.chat_type = "direct"
+        chat.expires_at = now + timedelta(days=1)
+        async with self.container.db.transaction() as session:
+            session.add(chat)
+            await session.flush()
+            for who in (a, b):
+                session.add(
+                    ChatMember(
+                        chat_id=chat.id,
+                        user_id=who.id,
+                        method=None,
+                        invite_code=None,
+                        joined_at=now,
+                        created_at=now,
+                    )
+                )
+            chat_id = chat.id
+        return chat_id
 
     async def stranger(self) -> LoggedIn:
         client = self.client()

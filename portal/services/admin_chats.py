@@ -20,7 +20,7 @@ from portal.schemas.chats import (
 )
 from portal.services.chat_access import LISTED, ChatContext
 from portal.services.chats import browser_config_dict, member_user
-from portal.services.notifier import LOBBY_ROOM, chat_room
+from portal.services.notifier import LOBBY_ROOM
 from portal.services.permissions import Level, can_act_on
 
 # Fields that take no null in an admin update (08 §6 wording); `label`, `description`, `slug` clear on null.
@@ -266,11 +266,7 @@ class AdminChatService:
             )
 
             async def announce() -> None:
-                await self.c.notifier.emit(
-                    "room:members",
-                    {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
-                    room=chat_room(chat_id),
-                )
+                await self.c.rooms.announce_members(chat_id)
 
             on_commit(session, announce)
         return transferred(chat.name, new_owner.id)

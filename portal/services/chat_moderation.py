@@ -194,16 +194,12 @@ class ChatModerationService:
     def _remove_from_room(self, chat_id: int, user_id: int, event: str, payload: dict[str, object]):
         async def announce() -> None:
             await self.c.control.drop(chat_id, user_id)
-            await self.c.vms.kick_user(chat_id, user_id)
             await self.c.notifier.evict(chat_id, user_id=user_id, event=event, payload=payload)
             await self.c.notifier.emit(
                 "portal:key_removed", {"chat_id": chat_id, "user_id": user_id}, room=chat_room(chat_id)
             )
-            await self.c.notifier.emit(
-                "room:members",
-                {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
-                room=chat_room(chat_id),
-            )
+            await self.c.rooms.announce_members(chat_id)
+            await self.c.vms.kick_user(chat_id, user_id)  # last: the VM may be slow to answer
 
         return announce
 
@@ -220,11 +216,7 @@ class ChatModerationService:
         unbanned socket still in the room) the distributor is told who lacks the key again."""
 
         async def announce() -> None:
-            await self.c.notifier.emit(
-                "room:members",
-                {"chat_id": chat_id, "members": await self.c.rooms.members(chat_id)},
-                room=chat_room(chat_id),
-            )
+            await self.c.rooms.announce_members(chat_id)
             await self.c.rooms.broadcast_status(chat_id)
             if rekey:
                 await self.c.e2ee.ensure_distribution(chat_id)

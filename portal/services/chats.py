@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,8 @@ CONFIG_FLAGS = (
 )
 CONTROL_FLAGS = {"allow_control_requests", "locked_controls", "implicit_hosting", "inactive_cursors"}
 DEFAULT_BROWSER_CONFIG = {"browser": "chromium", "start_url": None, "kiosk": False}
+
+log = logging.getLogger(__name__)
 
 
 def browser_config_dict(config: BrowserConfigIn | None) -> dict[str, Any]:
@@ -123,7 +126,8 @@ class ChatService:
 
     @staticmethod
     def refuse_direct(ctx: ChatContext) -> None:
-        """Group-only actions on a direct chat answer 409 ERR_DIRECT_CHAT (08 §48)."""
+        """Group-only actions on a direct chat answer 409 ERR_DIRECT_CHAT (08 §48): right after `visible`
+        (401, 403 for outsiders, 404 come first), before the action's own permission check (08 §63)."""
         if ctx.chat.chat_type == "direct":
             raise coded(ErrorCode.DIRECT_CHAT, 409)
 
@@ -362,7 +366,14 @@ class ChatService:
                 ),
             )
             await self.c.messages.post_system(session, ctx.chat, f"{actor.username} left the chat")
-            await self.after_commit_evict(session, chat_id, user_id=actor.id, event=None, payload={})
+
+            async def announce() -> None:
+                in_room = actor.id in await self.c.presence.user_ids_in(chat_id)
+                await self.c.notifier.evict(chat_id, user_id=actor.id, event="", payload={})
+                if not in_room:  # otherwise their last socket out announces it
+                    await self.c.rooms.announce_left(chat_id, actor)
+
+            on_commit(session, announce)
             if not ctx.is_listed:
                 self.after_commit_unlist(session, chat_id, actor.id)
 
@@ -371,9 +382,9 @@ class ChatService:
     async def activity(self, actor: User, chat_id: int, *, offset: int, limit: int) -> ActivityOut:
         async with self.c.db.read() as session:
             ctx = await self.visible(session, actor, chat_id)
+            self.refuse_direct(ctx)
             if not can_moderate(ctx):
                 raise AccessDenied()
-            self.refuse_direct(ctx)
             rows, total = await chats_db.activity(session, chat_id, offset=offset, limit=limit)
             users = await chats_db.users_by_id(
                 session, [r.user_id for r in rows] + [r.actor_id for r in rows if r.actor_id]
@@ -402,9 +413,9 @@ class ChatService:
         now = self.now
         async with unit_of_work(self.c.db) as session:
             ctx = await self.visible(session, actor, chat_id, lock=True)
+            self.refuse_direct(ctx)
             if not can_manage(ctx):
                 raise AccessDenied()
-            self.refuse_direct(ctx)
             chat = ctx.chat
             was_listed = chat.visibility in LISTED
             changed = self._apply_config(chat, changes, now)
@@ -492,26 +503,30 @@ class ChatService:
         async def announce() -> None:
             if changed:
                 await self.c.notifier.emit("room:config", payload, room=chat_room(chat.id))
-            if set(changed) & CONTROL_FLAGS:
-                await self.c.vms.apply_settings(chat)  # a running VM follows the new settings at once
             if was_listed and not now_listed:
                 await self.hide_from_non_members(chat.id, members)
             if now_listed and not was_listed:
                 await self.c.rooms.broadcast_status(chat.id)
+            if now_listed != was_listed:  # "users in the room" ↔ "owner and members" (08 §14)
+                await self.c.rooms.announce_members(chat.id)
+            if set(changed) & CONTROL_FLAGS:
+                await self.c.vms.apply_settings(chat)  # a running VM follows the new settings at once
 
         on_commit(session, announce)
 
     async def hide_from_non_members(self, chat_id: int, members: set[int | None]) -> None:
-        """A chat turned private: non-members lose it (08 §18)."""
-        online = set(await self.c.presence.online_user_ids()) - members
+        """A chat turned private: non-members lose it (08 §18). Admin+ users in the room stay there, so
+        for them the chat has not gone."""
+        async with self.c.db.read() as session:
+            in_room = await chats_db.users_by_id(session, list(await self.c.presence.user_ids_in(chat_id)))
+        staying = {user.id for user in in_room.values() if user.permission_level >= Level.ADMIN}
+        online = set(await self.c.presence.online_user_ids()) - members - staying
         if online:
             await self.c.notifier.emit(
                 "room:destroyed", {"chat_id": chat_id}, room=[user_room(uid) for uid in sorted(online)]
             )
-        async with self.c.db.read() as session:
-            in_room = await chats_db.users_by_id(session, list(await self.c.presence.user_ids_in(chat_id)))
         for user in in_room.values():
-            if user.id not in members and user.permission_level < Level.ADMIN:
+            if user.id not in members and user.id not in staying:
                 await self.c.notifier.evict(
                     chat_id,
                     user_id=user.id,
@@ -610,9 +625,9 @@ class ChatService:
     async def _vm_context(self, actor: User, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
             ctx = await self.visible(session, actor, chat_id)
+        self.refuse_direct(ctx)
         if not can_destroy(ctx):
             raise AccessDenied()
-        self.refuse_direct(ctx)
         return ctx
 
     # ---- delete -----------------------------------------------------------------------------------
@@ -643,12 +658,15 @@ class ChatService:
             name = chat.name
 
             async def teardown() -> None:
-                await self.c.vms.stop(chat_id, reason="deleted")
-                await self.c.control.reset(chat_id)
                 await self.c.notifier.evict(
                     chat_id, event="room:destroyed", payload={"chat_id": chat_id}, also_rooms=listers
                 )
                 await self.c.presence.drop_room(chat_id)
+                await self.c.control.reset(chat_id)
+                try:  # last: the chat is gone for everyone even if its VM does not answer
+                    await self.c.vms.stop(chat_id, reason="deleted")
+                except Exception:
+                    log.exception("the VM of deleted chat %s did not stop", chat_id)
 
             on_commit(session, teardown)
         return name
@@ -665,20 +683,6 @@ class ChatService:
         members = await chats_db.member_user_ids(session, chat.id)
         owner = [chat.owner_id] if chat.owner_id is not None else []
         return [user_room(uid) for uid in sorted({*members, *owner})]
-
-    async def after_commit_evict(
-        self,
-        session: AsyncSession,
-        chat_id: int,
-        *,
-        user_id: int | None,
-        event: str | None,
-        payload: dict[str, Any],
-    ) -> None:
-        async def evict() -> None:
-            await self.c.notifier.evict(chat_id, user_id=user_id, event=event or "", payload=payload)
-
-        on_commit(session, evict)
 
     def after_commit_unlist(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A private chat the user could list and no longer can (left, kicked): `room:destroyed` to all

@@ -35,9 +35,9 @@ class InviteService:
         self.c = container
 
     def _managed(self, ctx: ChatContext) -> None:
+        self.c.chats.refuse_direct(ctx)
         if not can_manage(ctx):
             raise AccessDenied()
-        self.c.chats.refuse_direct(ctx)
 
     async def create(self, actor: User, chat_id: int, body: InviteIn) -> InviteOut:
         now = self.c.clock.now()
@@ -110,6 +110,7 @@ class InviteService:
                     await self.c.notifier.emit(
                         "chat:status", await self.c.rooms.status(chat_id), room=user_room(actor.id)
                     )
+                    await self.c.rooms.announce_members(chat_id)  # a private chat's list has grown
 
                 on_commit(session, announce)
         return view

@@ -244,9 +244,9 @@ class MessagingService:
 
     async def _moderated(self, session: AsyncSession, actor: User, chat_id: int) -> ChatContext:
         ctx = await self.c.chats.visible(session, actor, chat_id)
+        self.c.chats.refuse_direct(ctx)
         if not can_moderate(ctx):
             raise AccessDenied()
-        self.c.chats.refuse_direct(ctx)
         return ctx
 
     async def _deletable(self, session: AsyncSession, ctx: ChatContext, rows: list[Message]) -> list[Message]:
@@ -292,12 +292,12 @@ class MessagingService:
         """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
         async with unit_of_work(self.c.db) as session:
             ctx = await self.c.chats.visible(session, actor, chat_id, lock=True)
+            self.c.chats.refuse_direct(ctx)
             allowed = ctx.is_owner or (
                 actor.permission_level >= Level.ADMIN and (ctx.owner is None or can_act_on(actor, ctx.owner))
             )
             if not allowed:
                 raise AccessDenied()
-            self.c.chats.refuse_direct(ctx)
             cleared = await self._purge(session, ctx.chat, f"{actor.username}{CLEARED_SUFFIX}")
             await audit_db.record(
                 session,

@@ -218,12 +218,15 @@ class RoomService:
 
     async def _after_change(self, chat_id: int) -> None:
         """The room's member list and viewer count changed."""
-        await self.c.notifier.emit(
-            "room:members",
-            {"chat_id": chat_id, "members": await self.members(chat_id)},
-            room=chat_room(chat_id),
-        )
+        await self.announce_members(chat_id)
         await self.broadcast_status(chat_id)
+
+    async def announce_members(self, chat_id: int) -> None:
+        """`room:members` to the room: sent whenever the list changes (08 §14)."""
+        members = await self.members(chat_id)
+        await self.c.notifier.emit(
+            "room:members", {"chat_id": chat_id, "members": members}, room=chat_room(chat_id)
+        )
 
     async def _ack(self, user: User, chat_id: int, token_hash: str) -> dict[str, Any]:
         async with self.c.db.read() as session:
@@ -297,6 +300,11 @@ class RoomService:
                 return
             if announce:
                 await self.c.messages.post_system(session, chat, f"{user.username} left the chat")
+        await self.announce_left(chat_id, user)
+
+    async def announce_left(self, chat_id: int, user: User) -> None:
+        """`room:member_left` and the new member list (last socket out, or a `/leave` with none in)."""
+        async with self.c.db.read() as session:
             platforms = await users_db.platforms_of(session, user.id)
         await self.c.notifier.emit(
             "room:member_left",

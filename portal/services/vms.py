@@ -273,7 +273,11 @@ class VmService:
             role = "admin" if await self.c.chats.manages(user_id, chat) else "member"
         else:
             role = "host" if await self.c.control.is_host(chat.id, user_id) else "viewer"
-        return await self.credentials(chat.id, user_id, role)
+        try:
+            return await self.credentials(chat.id, user_id, role)
+        except PortalError as exc:  # the join or start happened: only the VM part is missing
+            log.warning("no VM credentials for chat %s: %s", chat.id, exc)
+            return None
 
     # ---- idle shutdown ----------------------------------------------------------------------------
 
@@ -463,16 +467,25 @@ class VmService:
         await self._handle(args).input(list(args["events"]))
 
     async def kick_user(self, chat_id: int, user_id: int) -> None:
+        """Best effort (03 §4.8): a VM that does not answer must not hold up a kick or ban."""
         if await self.is_running(chat_id):
-            await self._call(chat_id, "kick", user_id=user_id)
+            await self._best_effort(chat_id, "kick", user_id=user_id)
 
     async def _local_kick(self, args: dict[str, Any]) -> None:
         await self._handle(args).kick(int(args["user_id"]))
 
     async def apply_settings(self, chat: Chat) -> None:
+        """Best effort: the stored config is what counts; a VM that does not answer misses the change."""
         if await self.is_running(chat.id):
             settings = settings_of(chat)
-            await self._call(chat.id, "apply_settings", settings=settings.__dict__)
+            await self._best_effort(chat.id, "apply_settings", settings=settings.__dict__)
+
+    async def _best_effort(self, chat_id: int, method: str, **args: Any) -> None:
+        """A VM operation whose failure is logged, never raised (after-commit side effects)."""
+        try:
+            await self._call(chat_id, method, **args)
+        except PortalError as exc:
+            log.warning("VM %s for chat %s not applied: %s", method, chat_id, exc)
 
     async def _local_apply_settings(self, args: dict[str, Any]) -> None:
         await self._handle(args).apply_settings(ControlSettings(**args["settings"]))

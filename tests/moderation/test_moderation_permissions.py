@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import delete
 
 from portal.client import PortalAPIError
-from portal.db.models import ChatMember, ChatRestriction
+from portal.db.models import ChatRestriction
 from tests.helpers import LoggedIn, Portal, expect_error
 from tests.moderation.support import (
     act,
@@ -345,43 +345,10 @@ async def test_strangers_are_refused_everywhere(portal: Portal, sockets: Any, ki
 # ---- direct chats (08 §48, §63) -----------------------------------------------------------------------
 
 
-async def direct_chat(portal: Portal, a: LoggedIn, b: LoggedIn) -> int:
-    """A direct chat between `a` and `b`, written straight to the database (the match issue makes them)."""
-    now = portal.server.clock.now()
-    chat = portal.container.chats.new_chat(
-        name="neon-wanderers",
-        owner_id=None,  # type: ignore[arg-type]
-        visibility="private",
-        slug=None,
-        description=None,
-        allow_control_requests=False,
-        browser_config={"browser": "chromium", "start_url": None, "kiosk": False},
-        now=now,
-    )
-    chat.chat_type = "direct"
-    chat.expires_at = now + timedelta(days=1)
-    async with portal.container.db.transaction() as session:
-        session.add(chat)
-        await session.flush()
-        for who in (a, b):
-            session.add(
-                ChatMember(
-                    chat_id=chat.id,
-                    user_id=who.id,
-                    method=None,
-                    invite_code=None,
-                    joined_at=now,
-                    created_at=now,
-                )
-            )
-        chat_id = chat.id
-    return chat_id
-
-
 async def test_direct_chats_refuse_chat_moderation(portal: Portal) -> None:
     """08 §48, §63: members get 409 ERR_DIRECT_CHAT; outsiders (Admins too) 403 first."""
     a, b = await portal.login(), await portal.login()
-    chat_id = await direct_chat(portal, a, b)
+    chat_id = await portal.direct_chat(a, b)
     admin, outsider = await portal.login("admin"), await portal.login()
     for action in ACTIONS:
         body = {"duration": 60} if action == "timeout" else {}

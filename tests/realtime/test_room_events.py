@@ -373,9 +373,13 @@ async def test_making_a_public_chat_private_hides_it_from_the_lobby(portal: Port
         assert await probe.expect("room:config") == change
     assert await lobby_probe.expect_for("room:destroyed", chat["id"]) == {"chat_id": chat["id"]}
     assert lobby_probe.pending("room:config") == []
-    for probe in (owner_probe, invited_probe):
+    # 08 §14: the list is now the owner and the members (no longer "who is in the room").
+    listed = await owner_probe.expect_where(
+        "room:members", lambda m: m["chat_id"] == chat["id"] and len(m["members"]) == 2
+    )
+    assert [entry["user"]["id"] for entry in listed["members"]] == [owner.id, invited.id]
+    for probe in (owner_probe, invited_probe, admin_probe):  # the Admin stays in the room: nothing is gone
         assert probe.pending("room:destroyed", chat["id"]) == []
-    for probe in (owner_probe, invited_probe, admin_probe):
         assert probe.pending("room:kicked") == []
     assert await viewer_count(portal, owner, chat["id"]) == 3
     # Everyone who stayed still gets the room's events.
@@ -470,6 +474,42 @@ async def test_rest_leave_takes_every_socket_of_the_leaver_out_of_the_room(porta
     texts = await system_texts(portal, chat["id"])
     assert texts.count(f"{member.user['username']} left the chat") == 1
     assert watcher.pending("room:member_left") == []
+
+
+async def test_rest_leave_of_a_member_with_no_socket_in_the_room_is_announced_too(
+    portal: Portal, sockets
+) -> None:
+    """08 §21, §14: the member list changes even when the leaver is not in the room."""
+    owner, chat = await private_room(portal)
+    member = await portal.login()
+    await portal.invite_into(owner, chat["id"], member)
+    watcher = await in_room(sockets, owner, chat["id"])
+    watcher.clear()
+
+    assert await member.client.call("POST", f"/v1/portal/chats/{chat['id']}/leave") == {"ok": True}
+
+    assert await watcher.expect("room:member_left") == {"chat_id": chat["id"], "user": user_ref(member)}
+    members = await watcher.expect("room:members")
+    assert [entry["user"]["id"] for entry in members["members"]] == [owner.id]
+    message = await watcher.expect_for("message:new", chat["id"])
+    assert_system_message(message, chat, f"{member.user['username']} left the chat")
+
+
+async def test_redeeming_an_invite_sends_the_grown_member_list_to_the_room(portal: Portal, sockets) -> None:
+    """08 §14: "Send room:members whenever that list changes": a private chat's list is owner + members."""
+    owner, chat = await private_room(portal)
+    member = await portal.login()
+    watcher = await in_room(sockets, owner, chat["id"])
+    watcher.clear()
+
+    await portal.invite_into(owner, chat["id"], member)
+
+    members = await watcher.expect("room:members")
+    assert members["chat_id"] == chat["id"]
+    assert [(entry["user"]["id"], entry["online"]) for entry in members["members"]] == [
+        (owner.id, True),
+        (member.id, False),
+    ]
 
 
 async def test_admin_kick_removes_the_target_from_the_room(portal: Portal, sockets) -> None:

@@ -341,6 +341,33 @@ async def test_engine_and_neko_failures_are_503_without_their_text(portal: Porta
         assert engine.containers == {}
 
 
+async def test_a_neko_that_stops_answering_holds_up_no_kick_config_or_delete(portal: Portal, sockets) -> None:
+    """03 §4.8 "best-effort removal" from the VM: the kicked user still leaves the room, a config change
+    still reaches the room, a deletion still destroys it, when neko's API fails for each of them."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.public_chat(owner)
+        chat_id = chat["id"]
+        viewer = on(portal, node, await portal.login())
+        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
+        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        engine.neko.clear()  # neko refuses the API token from now on
+
+        await owner.client.call("POST", chat_path(chat_id, "/kick"), json={"user_id": viewer.id})
+        assert await viewer_probe.expect("room:kicked") == {"chat_id": chat_id, "reason": None}
+        removed = await owner_probe.expect("portal:key_removed")
+        assert removed == {"chat_id": chat_id, "user_id": viewer.id}
+
+        flags = {"locked_controls": True}
+        await owner.client.call("POST", chat_path(chat_id, "/config/update"), json=flags)
+        assert await owner_probe.expect("room:config") == {"chat_id": chat_id, **flags}
+
+        await owner.client.call("POST", chat_path(chat_id, "/delete"))
+        assert await owner_probe.expect_for("room:destroyed", chat_id) == {"chat_id": chat_id}
+        assert engine.containers == {}  # the container goes: only neko's own API was failing
+
+
 async def test_a_container_that_exits_is_a_stopped_vm(portal: Portal, sockets) -> None:
     """Crash detection for containers: `room:stopped {reason:"crashed"}`, live state corrected."""
     async with neko_node(portal) as (engine, node):
