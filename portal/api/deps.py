@@ -18,7 +18,7 @@ from portal.security import constant_time_equals, sha256_hex
 from portal.services.auth import ClientInfo
 from portal.services.bots import is_bot_key
 from portal.services.permissions import Level
-from portal.services.ratelimit import RateLimitExceeded, Tier
+from portal.services.ratelimit import Tier
 from portal.services.sessions import AuthContext
 
 SESSION_COOKIE = "psession"
@@ -79,11 +79,7 @@ class RateLimit:
         presented = request.headers.get("x-api-key")
         if self.tier == Tier.BOT and is_bot_key(presented):
             key = "key:" + sha256_hex(presented or "")
-        try:
-            window = await container.rate_limiter.hit_tier(self.tier, key)
-        except RateLimitExceeded as exc:
-            request.state.rate_limit_headers = exc.window.headers()
-            raise
+        window = await container.rate_limiter.hit_tier(self.tier, key)
         if window is not None:
             request.state.rate_limit_headers = window.headers()
 
@@ -110,13 +106,10 @@ async def current_bot(request: Request) -> Bot:
     """The bot behind `X-API-Key`, charged one request against its hourly quota."""
     container = get_container(request)
     bot = await container.bots.authenticate(request.headers.get("x-api-key"))
-    try:
-        await container.rate_limiter.hit(
-            "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600
-        )
-    except RateLimitExceeded as exc:
-        request.state.rate_limit_headers = exc.window.headers()  # describe the quota that was spent
-        raise
+    # Past the quota, the error handler puts the quota's figures in the X-RateLimit-* headers.
+    await container.rate_limiter.hit(
+        "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600
+    )
     return bot
 
 

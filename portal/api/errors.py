@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from portal.api.middleware import correlation_id
 from portal.errors import PortalError
 from portal.schemas.common import INVALID_REQUEST, error_message
+from portal.services.ratelimit import RateLimitExceeded
 
 log = logging.getLogger("portal.api")
 
@@ -36,6 +37,8 @@ def envelope(
 
 async def portal_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PortalError)
+    if isinstance(exc, RateLimitExceeded):  # the headers describe the limit that was spent (00 §3.3)
+        request.state.rate_limit_headers = exc.window.headers()
     if exc.status >= 500:
         log.warning("%s [correlation_id=%s]", exc.message, correlation_id(request.scope))
     return envelope(request, exc.status, exc.body(), exc.headers)

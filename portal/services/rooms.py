@@ -316,12 +316,13 @@ class RoomService:
     # ---- typing -----------------------------------------------------------------------------------
 
     async def typing(self, who: SocketUser, sid: str, chat_id: int) -> None:
-        """At most one `typing` per user per chat per second; sockets that have not joined are ignored."""
+        """At most one `typing` per user per second, whatever the chat (00 §5, 08 §61); a socket that has not
+        joined gets ERR_NOT_JOINED."""
         if chat_id not in await self.presence.chats_of_socket(sid):
             raise coded(ErrorCode.NOT_JOINED, 403)
         window = int(self.c.clock.time() // TYPING_INTERVAL)
         if await self.c.live.set(
-            f"typing:{chat_id}:{who.user_id}:{window}", "1", ttl=TYPING_INTERVAL * 2, only_if_absent=True
+            f"typing:{who.user_id}:{window}", "1", ttl=TYPING_INTERVAL * 2, only_if_absent=True
         ):
             await self.c.notifier.emit(
                 "typing", {"chat_id": chat_id, "user_id": who.user_id}, room=chat_room(chat_id), skip_sid=sid

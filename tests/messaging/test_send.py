@@ -411,6 +411,9 @@ async def test_thirty_sends_per_ten_seconds_per_user_per_chat(portal: Portal) ->
         await send_raw(owner, chat["id"], bundle(epoch))
     error = await expect_error(send_raw(owner, chat["id"], bundle(epoch)), 429, "Too many requests")
     assert 1 <= int(error.headers["retry-after"]) <= 10
+    # 00 §3.3: the headers describe the limit that was spent (not the AUTH request tier's 120/min).
+    assert (error.headers["x-ratelimit-limit"], error.headers["x-ratelimit-remaining"]) == ("30", "0")
+    assert int(error.headers["x-ratelimit-reset"]) == int(error.headers["retry-after"])
     assert len([m for m in await history(owner, chat["id"]) if m["type"] == "user"]) == 30
 
     await secure_send(bob, chat["id"], "another user is not limited")
