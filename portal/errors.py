@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "ERR_NOT_FOUND"
     CONFLICT = "ERR_CONFLICT"
     RATE_LIMITED = "ERR_RATE_LIMITED"
+    INTERNAL = "ERR_INTERNAL"  # a server failure (5xx) on Socket.IO; REST answers 500 "Internal server error"
     ACCOUNT_RESTRICTED = "ERR_ACCOUNT_RESTRICTED"
     ORIGIN_NOT_ALLOWED = "ERR_ORIGIN_NOT_ALLOWED"
     TRIAL_ALREADY_USED = "ERR_TRIAL_ALREADY_USED"
@@ -84,6 +85,8 @@ class PortalError(Exception):
     def ack_code(self) -> str:
         if self.message.startswith("ERR_"):
             return self.message
+        if self.status >= 500:
+            return ErrorCode.INTERNAL.value
         return GENERIC_ACK_CODES.get(self.status, ErrorCode.BAD_REQUEST).value
 
     def ack(self) -> dict[str, Any]:

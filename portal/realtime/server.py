@@ -161,7 +161,7 @@ class Handlers:
                 return exc.ack()
             except Exception:
                 log.exception("socket event %s failed", event)
-                return {"ok": False, "error": "ERR_INTERNAL", "message": "Internal server error"}
+                return {"ok": False, "error": ErrorCode.INTERNAL.value, "message": "Internal server error"}
 
         self.sio.on(event, handler)
 

@@ -131,6 +131,22 @@ class ControlService:
                 chat.id, lambda s: self._make_host(s, user.id) if s["host_user_id"] is None else None
             )
 
+    async def started(self, chat: Chat) -> None:
+        """A VM (re)start: the stop before it reset control, so with `implicit_hosting` the earliest joiner
+        still in the room hosts, as if they had just joined (users banned but still in the room never do)."""
+        if not chat.implicit_hosting:
+            return
+        in_room = [record.user_id for record in await self.c.presence.sockets_in(chat.id)]
+        if not in_room:
+            return
+        async with self.c.db.read() as session:
+            banned = await self.c.restrictions.banned_user_ids(session, chat.id, set(in_room))
+        earliest = next((user_id for user_id in in_room if user_id not in banned), None)
+        if earliest is not None:
+            await self._change(
+                chat.id, lambda s: self._make_host(s, earliest) if s["host_user_id"] is None else None
+            )
+
     async def drop(self, chat_id: int, user_id: int) -> None:
         """The user left the room (last socket), or was kicked or banned: no hosting, no request."""
 

@@ -237,6 +237,7 @@ class VmService:
             return False
         await self.c.notifier.emit("room:started", {"chat_id": chat.id}, room=chat_room(chat.id))
         await self.c.rooms.broadcast_status(chat.id)
+        await self.c.control.started(chat)  # before the credentials: a chromium host gets "host"
         if push_credentials:
             await self.push_credentials(chat)
         return True

@@ -220,6 +220,41 @@ async def test_portal_start_announces_pushes_credentials_and_is_idempotent(porta
 
 
 @needs_chromium
+async def test_with_implicit_hosting_a_restart_gives_the_earliest_joiner_control(
+    portal: Portal, sockets
+) -> None:
+    """00 §7 `implicit_hosting` "makes the first joiner host when nobody is": a stop resets control (08 §60),
+    so at the next start the earliest joiner still in the room hosts, and their credentials say so."""
+    sqlite_only(portal)
+    owner, chat = await premium_chat(portal)
+    chat_id = chat["id"]
+    await owner.client.call("POST", chat_path(chat_id, "/config/update"), json={"implicit_hosting": True})
+    first, second = await portal.login(), await portal.login()
+    for who in (first, second):
+        await portal.invite_into(owner, chat_id, who)
+    first_probe = await joined(sockets, first, chat_id)
+    second_probe = await joined(sockets, second, chat_id)
+    assert first_probe.join_ack["control"]["host_user_id"] == first.id
+    await start(owner, chat_id)
+    assert (await first_probe.expect_for("vm:credentials", chat_id, VM_START_TIMEOUT))["role"] == "host"
+    await stop(owner, chat_id)
+    assert (await second_probe.expect_for("control:update", chat_id))["host_user_id"] is None
+    second_probe.clear()
+
+    await start(owner, chat_id)
+
+    hosted = await second_probe.expect_for("control:update", chat_id, VM_START_TIMEOUT)
+    assert hosted == {"chat_id": chat_id, "host_user_id": first.id, "queue": []}
+    assert (await second_probe.expect_for("vm:credentials", chat_id))["role"] == "viewer"
+    assert (
+        await first_probe.expect_where(
+            "vm:credentials", lambda c: c["chat_id"] == chat_id and c["role"] == "host"
+        )
+    )["kind"] == "chromium"
+    await stop(owner, chat_id)
+
+
+@needs_chromium
 async def test_admin_start_pushes_nothing_and_is_not_idempotent(portal: Portal, sockets) -> None:
     """03 §4.7–4.8, 08 §26: messages, `room:started`/`room:stopped`, no credential push (joiners get them
     in the ack), 409 "Chat is already running" / "Chat is not running"."""
