@@ -44,7 +44,7 @@ from portal.services.chat_access import (
 from portal.services.notifier import LOBBY_ROOM, chat_room, user_room
 from portal.services.permissions import Level, can_act_on
 from portal.services.subscriptions import Tier, effective_tier, is_premium
-from portal.services.users import avatar_url
+from portal.services.users import DEFAULT_AVATARS, avatar_url
 from portal.services.vms import allowed_sizes
 
 if TYPE_CHECKING:
@@ -64,6 +64,26 @@ CONTROL_FLAGS = {"allow_control_requests", "locked_controls", "implicit_hosting"
 DEFAULT_BROWSER_CONFIG = {"browser": "chromium", "start_url": None, "kiosk": False}
 
 log = logging.getLogger(__name__)
+
+
+def chat_avatar_url(source: str | None) -> str | None:
+    """03 §2.1: `avatar_url` is the resolved URL of the stored key (`"discord_0"`); an uploaded avatar's
+    stored value is already a URL."""
+    if source is None:
+        return None
+    return DEFAULT_AVATARS.get(source, source if source.startswith("https://") else None)
+
+
+def screen_size_error(width: int, height: int, rate: int) -> str | None:
+    """A size not in the list (08 §27), in the 08 §6 template naming the first field, in body order, that
+    no allowed size with the fields before it has."""
+    fits = list(ALLOWED_SIZES)
+    for position, (field, value) in enumerate((("width", width), ("height", height), ("rate", rate))):
+        allowed = sorted({size[position] for size in fits})
+        if value not in allowed:
+            return f"{field} must be one of: " + ", ".join(str(v) for v in allowed)
+        fits = [size for size in fits if size[position] == value]
+    return None
 
 
 def browser_config_dict(config: BrowserConfigIn | None) -> dict[str, Any]:
@@ -151,7 +171,7 @@ class ChatService:
             label=chat.label,
             slug=chat.slug,
             description=chat.description,
-            avatar_url=chat.avatar_source,
+            avatar_url=chat_avatar_url(chat.avatar_source),
             archived=chat.archived_at is not None,
             secrets=[],
         )
@@ -589,10 +609,9 @@ class ChatService:
         self, actor: User, chat_id: int, width: int, height: int, rate: int
     ) -> dict[str, Any]:
         """Chat managers; a size not in the list is 400; a stopped VM gets it at its next start."""
-        if (width, height, rate) not in ALLOWED_SIZES:
-            raise BadRequest(
-                "screen size must be one of: " + ", ".join(f"{w}x{h}@{r}" for w, h, r in ALLOWED_SIZES)
-            )
+        refusal = screen_size_error(width, height, rate)
+        if refusal is not None:
+            raise BadRequest(refusal)
         async with unit_of_work(self.c.db) as session:
             ctx = await self.visible(session, actor, chat_id, lock=True)
             self.refuse_direct(ctx)
