@@ -97,6 +97,10 @@ class VmHandle(Protocol):
     async def kick(self, user_id: int) -> None:
         """Drop a user from the VM (neko sessions; a no-op where the server relays everything)."""
 
+    async def set_host(self, user_id: int | None) -> None:
+        """Portal's host (or nobody) is the VM's host: neko's own control; a no-op for chromium, where only
+        the host's `vm:input` reaches the page."""
+
     async def apply_settings(self, settings: ControlSettings) -> None: ...
 
     def memory_bytes(self) -> int | None:

@@ -485,5 +485,8 @@ class ChromiumVm:
     async def kick(self, user_id: int) -> None:
         return None  # viewers only ever get frames from Portal: removing them from the room is enough
 
+    async def set_host(self, user_id: int | None) -> None:
+        return None  # Portal relays only the host's input (VmManager.input_from)
+
     async def apply_settings(self, settings: ControlSettings) -> None:
         self.settings = settings

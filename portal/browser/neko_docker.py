@@ -332,10 +332,24 @@ class NekoVm:
 
     async def kick(self, user_id: int) -> None:
         """Disconnect the user's neko sessions (their username is `user{id}`)."""
+        for session_id in await self._sessions_of(user_id):
+            await self._api("POST", f"/api/sessions/{session_id}/disconnect")
+
+    async def set_host(self, user_id: int | None) -> None:
+        """Give neko's control to the user's session (connected ones first); nobody hosts in neko while
+        Portal's host has not opened the VM, or when Portal has no host."""
+        sessions = await self._sessions_of(user_id) if user_id is not None else []
+        if sessions:
+            await self._api("POST", f"/api/room/control/give/{sessions[0]}")
+        else:
+            await self._api("POST", "/api/room/control/reset")
+
+    async def _sessions_of(self, user_id: int) -> list[str]:
+        """The ids of the user's neko sessions, connected ones first (GET /api/sessions)."""
         sessions = (await self._api("GET", "/api/sessions")).json() or []
-        for session in sessions:
-            if (session.get("profile") or {}).get("name") == f"user{user_id}":
-                await self._api("POST", f"/api/sessions/{session['id']}/disconnect")
+        mine = [s for s in sessions if (s.get("profile") or {}).get("name") == f"user{user_id}"]
+        mine.sort(key=lambda s: not (s.get("state") or {}).get("is_connected", False))
+        return [str(s["id"]) for s in mine]
 
     async def apply_settings(self, settings: ControlSettings) -> None:
         await self._api(

@@ -58,6 +58,8 @@ class ControlService:
             await self.c.notifier.emit(
                 "control:update", {"chat_id": chat_id, **after}, room=chat_room(chat_id)
             )
+        if after["host_user_id"] != before["host_user_id"]:
+            await self.c.vms.set_host(chat_id, after["host_user_id"])  # neko hands control over itself
         return after
 
     async def _context(self, actor_id: int, chat_id: int) -> ChatContext:

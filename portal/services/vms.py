@@ -121,6 +121,7 @@ class VmService:
             "screenshot",
             "input",
             "kick",
+            "set_host",
             "apply_settings",
             "credentials",
             "refresh",
@@ -238,6 +239,7 @@ class VmService:
         await self.c.notifier.emit("room:started", {"chat_id": chat.id}, room=chat_room(chat.id))
         await self.c.rooms.broadcast_status(chat.id)
         await self.c.control.started(chat)  # before the credentials: a chromium host gets "host"
+        await self.set_host(chat.id, (await self.c.control.state(chat.id))["host_user_id"])
         if push_credentials:
             await self.push_credentials(chat)
         return True
@@ -474,6 +476,15 @@ class VmService:
 
     async def _local_kick(self, args: dict[str, Any]) -> None:
         await self._handle(args).kick(int(args["user_id"]))
+
+    async def set_host(self, chat_id: int, user_id: int | None) -> None:
+        """Best effort: Portal's control state is what counts; the VM follows it when it can."""
+        if await self.is_running(chat_id):
+            await self._best_effort(chat_id, "set_host", user_id=user_id)
+
+    async def _local_set_host(self, args: dict[str, Any]) -> None:
+        user_id = args.get("user_id")
+        await self._handle(args).set_host(int(user_id) if user_id is not None else None)
 
     async def apply_settings(self, chat: Chat) -> None:
         """Best effort: the stored config is what counts; a VM that does not answer misses the change."""

@@ -3,7 +3,8 @@
 It follows the Docker Engine API v1.43 contract for the calls Portal makes (paths, query parameters,
 status codes, error bodies `{"message": ...}`, the `NetworkSettings.Ports` shape) and records every request,
 so tests check what Portal asked for. A started container "publishes" 8080/tcp on a fake neko server that
-answers neko v3's REST API (Bearer API token) for clipboard, screen, screenshot, sessions and settings.
+answers neko v3's REST API (Bearer API token) for clipboard, screen, screenshot, sessions, settings and
+control (give to a session: 204, or 404 for an unknown session; reset: 204).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class FakeNeko:
     settings: dict[str, Any] = field(default_factory=dict)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     disconnected: list[str] = field(default_factory=list)
+    host: str | None = None  # the session id holding neko's control
 
 
 @dataclass
@@ -53,6 +55,7 @@ class FakeEngine:
     neko: dict[str, FakeNeko] = field(default_factory=dict)
     neko_port: int = 0
     fail_create: str | None = None  # answer container create with this error message (500)
+    first_sessions: list[dict[str, Any]] = field(default_factory=list)  # sessions a new neko starts with
 
     def by_name(self, name: str) -> FakeContainer | None:
         return next((c for c in self.containers.values() if c.name == name or c.id == name), None)
@@ -98,7 +101,7 @@ def docker_app(engine: FakeEngine) -> FastAPI:
             return _not_found(ref)
         container.running = True
         token = container.env().get("NEKO_SESSION_API_TOKEN", "")
-        engine.neko[token] = FakeNeko(token=token)
+        engine.neko[token] = FakeNeko(token=token, sessions=list(engine.first_sessions))
         return Response(status_code=204)
 
     @app.get(f"/v{API_VERSION}/containers/{{ref}}/json")
@@ -214,6 +217,24 @@ def neko_app(engine: FakeEngine) -> FastAPI:
     async def sessions(request: Request) -> Response:
         neko = room(request)
         return JSONResponse(neko.sessions) if neko else Response(status_code=401)
+
+    @app.post("/api/room/control/give/{session_id}")
+    async def give(session_id: str, request: Request) -> Response:
+        neko = room(request)
+        if neko is None:
+            return Response(status_code=401)
+        if not any(s["id"] == session_id for s in neko.sessions):
+            return JSONResponse({"message": "session not found"}, status_code=404)
+        neko.host = session_id
+        return Response(status_code=204)
+
+    @app.post("/api/room/control/reset")
+    async def reset(request: Request) -> Response:
+        neko = room(request)
+        if neko is None:
+            return Response(status_code=401)
+        neko.host = None
+        return Response(status_code=204)
 
     @app.post("/api/sessions/{session_id}/disconnect")
     async def disconnect(session_id: str, request: Request) -> Response:

@@ -310,6 +310,50 @@ async def test_the_vm_endpoints_drive_neko(portal: Portal, sockets) -> None:
         await owner.client.call("POST", chat_path(chat_id, "/stop"))
 
 
+async def test_portals_host_is_neko_hosts(portal: Portal, sockets) -> None:
+    """00 §7 "Control (both backends): one host at a time": every change of Portal's host is pushed to neko's
+    control API (give to the user's connected session, or reset when nobody hosts or the host has no neko
+    session), and a start pushes the current host."""
+    async with neko_node(portal) as (engine, node):
+        owner = on(portal, node, await portal.login("user", tier=2))
+        chat = await portal.public_chat(owner)
+        chat_id = chat["id"]
+        viewer = on(portal, node, await portal.login())
+        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
+        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+        assert await owner_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        (container,) = engine.containers.values()
+        neko = engine.neko[container.env()["NEKO_SESSION_API_TOKEN"]]
+        assert neko.host is None  # the owner has not opened neko yet: nobody hosts there
+
+        neko.sessions = [
+            {"id": "s-owner-old", "profile": {"name": f"user{owner.id}"}, "state": {"is_connected": False}},
+            {"id": "s-owner", "profile": {"name": f"user{owner.id}"}, "state": {"is_connected": True}},
+            {"id": "s-viewer", "profile": {"name": f"user{viewer.id}"}, "state": {"is_connected": True}},
+        ]
+        give = {"chat_id": chat_id, "user_id": viewer.id}
+        assert await owner_probe.call("control:give", give) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+        assert neko.host == "s-viewer"
+        assert await owner_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+        assert neko.host == "s-owner"  # the connected session of the two
+        assert await owner_probe.call("control:release", {"chat_id": chat_id}) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+        assert neko.host is None
+
+        await owner.client.call("POST", chat_path(chat_id, "/stop"))
+        assert await viewer_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}  # VM stopped
+        engine.first_sessions = neko.sessions  # the same people open the next neko at once
+        assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
+        (container,) = engine.containers.values()
+        assert engine.neko[container.env()["NEKO_SESSION_API_TOKEN"]].host == "s-viewer"
+        await owner.client.call("POST", chat_path(chat_id, "/stop"))
+
+
 async def test_engine_and_neko_failures_are_503_without_their_text(portal: Portal, sockets) -> None:
     """Engine errors → 503 ERR_VM_UNAVAILABLE, nothing running, no engine text leaked; a neko that stops
     answering makes the VM endpoints 503 (not 500)."""
