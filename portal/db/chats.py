@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, Message, User
 
@@ -265,19 +266,24 @@ async def activity(
 # ---- messages -----------------------------------------------------------------------------------------
 
 
-async def next_message_id(session: AsyncSession, chat_id: int, now_ms: int) -> tuple[int, int]:
-    """Hand out the chat's next message id in one atomic statement: "{ms}-{seq}", strictly increasing."""
+async def next_message_id(session: AsyncSession, chat: Chat, now: datetime) -> tuple[int, int]:
+    """Hand out the chat's next message id in one atomic statement: "{ms}-{seq}", strictly increasing. The
+    same statement records the chat's activity (a message is activity), so a send updates the row once."""
+    now_ms = int(now.timestamp() * 1000)
     newer = now_ms > Chat.last_message_ms
     result = await session.execute(
         update(Chat)
-        .where(Chat.id == chat_id)
+        .where(Chat.id == chat.id)
         .values(
             last_message_seq=case((newer, 0), else_=Chat.last_message_seq + 1),
             last_message_ms=case((newer, now_ms), else_=Chat.last_message_ms),
+            last_activity_at=now,
         )
         .returning(Chat.last_message_ms, Chat.last_message_seq)
+        .execution_options(synchronize_session=False)
     )
     ms, seq = result.one()
+    set_committed_value(chat, "last_activity_at", now)  # already written: no second UPDATE at flush
     return int(ms), int(seq)
 
 

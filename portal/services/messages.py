@@ -56,7 +56,7 @@ class MessageService:
     async def post_system(self, session: AsyncSession, chat: Chat, text: str) -> Message:
         """Store a plain-text system message and announce it (`message:new`) once the transaction commits."""
         now = self.c.clock.now()
-        ms, seq = await chats_db.next_message_id(session, chat.id, int(now.timestamp() * 1000))
+        ms, seq = await chats_db.next_message_id(session, chat, now)
         message = await chats_db.add_message(
             session,
             Message(
@@ -71,7 +71,6 @@ class MessageService:
                 created_at=now,
             ),
         )
-        chat.last_activity_at = now
         payload = message_view(message, chat, None)
 
         async def announce() -> None:

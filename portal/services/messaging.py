@@ -111,8 +111,7 @@ class MessagingService:
                 raise coded(ErrorCode.CHAT_ARCHIVED, 409)
             if not await self.c.presence.session_in_room(chat_id, ctx.token_hash):
                 raise coded(ErrorCode.NOT_JOINED, 403)
-            await self.c.restrictions.refuse_banned(session, chat_id, user.id)
-            await self.c.restrictions.refuse_muted(session, chat_id, user.id)
+            await self.c.restrictions.refuse_silenced(session, chat_id, user.id)
             epoch = parse_bundle(content)
             if epoch != chat.epoch:
                 raise coded(ErrorCode.EPOCH_MISMATCH, 403)
@@ -120,7 +119,7 @@ class MessagingService:
                 raise coded(ErrorCode.NO_ROOM_KEY, 403)
             await self._rate_limit(chat_id, user.id)
             now = self.c.clock.now()
-            ms, seq = await chats_db.next_message_id(session, chat_id, int(now.timestamp() * 1000))
+            ms, seq = await chats_db.next_message_id(session, chat, now)
             message = await chats_db.add_message(
                 session,
                 Message(
@@ -135,7 +134,6 @@ class MessagingService:
                     created_at=now,
                 ),
             )
-            chat.last_activity_at = now
             platforms = await users_db.platforms_of(session, user.id)
             payload = message_view(message, chat, user, platforms)
 

@@ -34,13 +34,17 @@ class RestrictionService:
         if await restrictions_db.restriction(session, chat_id, user_id, "ban", self.c.clock.now()):
             raise coded(ErrorCode.BANNED, 403)
 
-    async def refuse_muted(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """Hard mute first, then the chat mute (00 §4 check order), each with its `ttl`."""
+    async def refuse_silenced(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """A send's checks in the 00 §4 order — banned, hard-muted, muted (the mutes with their `ttl`) — in
+        two queries: the user's chat restrictions at once, then the platform hard mute."""
         now = self.c.clock.now()
+        chat_restrictions = await restrictions_db.restrictions_of(session, chat_id, user_id, now)
+        if "ban" in chat_restrictions:
+            raise coded(ErrorCode.BANNED, 403)
         hard = await restrictions_db.hard_mute(session, user_id, now)
         if hard is not None:
             raise coded(ErrorCode.HARD_MUTED, 403, ttl=ttl_seconds(hard.expires_at, now))
-        mute = await restrictions_db.restriction(session, chat_id, user_id, "mute", now)
+        mute = chat_restrictions.get("mute")
         if mute is not None:
             raise coded(ErrorCode.MUTED, 403, ttl=ttl_seconds(mute.expires_at, now))
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from tests.helpers import Portal
+from tests.messaging.support import public_room, secure, secure_send
 
 
 @contextmanager
@@ -43,3 +44,23 @@ async def test_authentication_lookup_is_one_indexed_query(portal: Portal) -> Non
         ctx = await portal.container.sessions.authenticate(token)
     assert ctx is not None and ctx.user.id == alice.id
     assert len(statements) == 1 and "token_hash" in statements[0]
+
+
+async def test_a_message_send_costs_the_same_statements_whatever_the_room(portal: Portal) -> None:
+    """Send → `message:new` is O(1) in SQL: the same statements with 1 or 4 people in the room and after
+    more messages, and one UPDATE of the chat row (the message id and the activity time together)."""
+    _owner, chat, sender = await public_room(portal)
+    chat_id = chat["id"]
+    await secure_send(sender, chat_id, "warm-up")
+    with counted_statements(portal) as alone:
+        await secure_send(sender, chat_id, "one listener")
+    for _ in range(3):
+        await secure(portal, await portal.login(), chat_id)
+    for n in range(5):
+        await secure_send(sender, chat_id, f"more history {n}")
+    with counted_statements(portal) as crowded:
+        await secure_send(sender, chat_id, "four in the room")
+    assert len(crowded) == len(alone), (alone, crowded)
+    updates = [s for s in crowded if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1 and "last_activity_at" in updates[0], updates
+    assert len(crowded) <= 11, crowded

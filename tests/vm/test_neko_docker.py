@@ -12,6 +12,7 @@ from portal.browser.base import ControlSettings, VmError, VmSpec
 from portal.browser.neko_docker import SHM_BYTES, NekoDockerBackend, container_spec, published_port
 from tests.helpers import LoggedIn, Portal, expect_error
 from tests.servers import TestServer, node_like
+from tests.sockets import SocketProbe
 from tests.vm.fake_docker import API_VERSION, JPEG, fake_engine
 from tests.vm.support import chat_path, joined
 
@@ -226,16 +227,23 @@ def on(portal: Portal, node: TestServer, who: LoggedIn) -> LoggedIn:
     return LoggedIn(portal.client(base_url=node.base_url, session=who.client.session_token), who.user)
 
 
+async def two_in_a_chat(
+    portal: Portal, sockets: Any, node: TestServer
+) -> tuple[LoggedIn, LoggedIn, int, SocketProbe, SocketProbe]:
+    """A premium owner's public chat on `node`, with the owner and a viewer joined (in that order)."""
+    owner = on(portal, node, await portal.login("user", tier=2))
+    chat_id = (await portal.public_chat(owner))["id"]
+    viewer = on(portal, node, await portal.login())
+    owner_probe = await joined(sockets, owner, chat_id, node.base_url)
+    viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+    return owner, viewer, chat_id, owner_probe, viewer_probe
+
+
 async def test_a_chat_vm_is_a_neko_container_with_credentials_per_role(portal: Portal, sockets) -> None:
     """08 §26: `{chat_id, kind:"neko", url, username, password, role}`, `admin` for chat managers and
     `member` for the others; stop removes the container."""
     async with neko_node(portal) as (engine, node):
-        owner = on(portal, node, await portal.login("user", tier=2))
-        chat = await portal.public_chat(owner)
-        chat_id = chat["id"]
-        viewer = on(portal, node, await portal.login())
-        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
-        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+        owner, viewer, chat_id, owner_probe, viewer_probe = await two_in_a_chat(portal, sockets, node)
 
         assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
         (container,) = engine.containers.values()
@@ -315,12 +323,7 @@ async def test_portals_host_is_neko_hosts(portal: Portal, sockets) -> None:
     control API (give to the user's connected session, or reset when nobody hosts or the host has no neko
     session), and a start pushes the current host."""
     async with neko_node(portal) as (engine, node):
-        owner = on(portal, node, await portal.login("user", tier=2))
-        chat = await portal.public_chat(owner)
-        chat_id = chat["id"]
-        viewer = on(portal, node, await portal.login())
-        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
-        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+        owner, viewer, chat_id, owner_probe, viewer_probe = await two_in_a_chat(portal, sockets, node)
         assert await owner_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}
         await owner_probe.expect_for("control:update", chat_id)
 
@@ -389,12 +392,7 @@ async def test_a_neko_that_stops_answering_holds_up_no_kick_config_or_delete(por
     """03 §4.8 "best-effort removal" from the VM: the kicked user still leaves the room, a config change
     still reaches the room, a deletion still destroys it, when neko's API fails for each of them."""
     async with neko_node(portal) as (engine, node):
-        owner = on(portal, node, await portal.login("user", tier=2))
-        chat = await portal.public_chat(owner)
-        chat_id = chat["id"]
-        viewer = on(portal, node, await portal.login())
-        owner_probe = await joined(sockets, owner, chat_id, node.base_url)
-        viewer_probe = await joined(sockets, viewer, chat_id, node.base_url)
+        owner, viewer, chat_id, owner_probe, viewer_probe = await two_in_a_chat(portal, sockets, node)
         assert await owner.client.call("POST", chat_path(chat_id, "/start")) == {"ok": True}
         engine.neko.clear()  # neko refuses the API token from now on
 
