@@ -41,8 +41,9 @@ class Listener:
         self.arrivals: list[float] = []
         self.sio.on("message:new", self._on_message)
 
-    async def _on_message(self, _data: object) -> None:
-        self.arrivals.append(time.perf_counter())
+    async def _on_message(self, data: dict[str, object]) -> None:
+        if data.get("type") == "user":  # not the "joined the chat" notices of the other listeners
+            self.arrivals.append(time.perf_counter())
 
     async def join(self, base: str, token: str, chat_id: int) -> None:
         await self.sio.connect(base, auth={"session": token}, transports=["websocket"])
