@@ -478,8 +478,9 @@ class VmService:
         await self._handle(args).kick(int(args["user_id"]))
 
     async def set_host(self, chat_id: int, user_id: int | None) -> None:
-        """Best effort: Portal's control state is what counts; the VM follows it when it can."""
-        if await self.is_running(chat_id):
+        """Best effort: Portal's control state is what counts; a neko VM follows it when it can. (A chromium
+        VM has nothing to change: only the host's input is relayed, so no call to its node is made.)"""
+        if await self.c.live.get(_kind_key(chat_id)) == "neko" and await self.is_running(chat_id):
             await self._best_effort(chat_id, "set_host", user_id=user_id)
 
     async def _local_set_host(self, args: dict[str, Any]) -> None:
