@@ -52,6 +52,30 @@ async def banned_among(
     return set((await session.execute(query)).scalars().all())
 
 
+async def take_expired_bans(session: AsyncSession, now: datetime, *, limit: int) -> list[tuple[int, int]]:
+    """Delete up to `limit` timed chat bans that have run out; answers their (chat_id, user_id)."""
+    query = (
+        select(ChatRestriction.chat_id, ChatRestriction.user_id)
+        .where(
+            ChatRestriction.kind == "ban",
+            ChatRestriction.expires_at.is_not(None),
+            ChatRestriction.expires_at <= now,
+        )
+        .limit(limit)
+    )
+    expired = [(int(chat_id), int(user_id)) for chat_id, user_id in (await session.execute(query)).all()]
+    for chat_id, user_id in expired:
+        await session.execute(
+            delete(ChatRestriction).where(
+                ChatRestriction.chat_id == chat_id,
+                ChatRestriction.user_id == user_id,
+                ChatRestriction.kind == "ban",
+                ChatRestriction.expires_at <= now,
+            )
+        )
+    return expired
+
+
 async def put(session: AsyncSession, row: ChatRestriction) -> None:
     """Replace any earlier ban/mute of the same kind (a new one replaces the old TTL)."""
     await lift(session, row.chat_id, row.user_id, row.kind)

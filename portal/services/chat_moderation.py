@@ -323,6 +323,18 @@ class ChatModerationService:
                 self._after_presence_change(session, chat_id, rekey=True)
                 self._set_screen_access(session, chat_id, target.user.id, visible=True)
 
+    async def lift_expired_bans(self, *, limit: int) -> int:
+        """Timed bans that ran out (the janitor): a user whose socket stayed in the room gets the screen
+        back, counts in the room again and is handed the key, as after an unban. No event: 04 has none for
+        a ban running out, and the ban already stopped refusing them at its expiry."""
+        async with unit_of_work(self.c.db) as session:
+            expired = await restrictions_db.take_expired_bans(session, self.c.clock.now(), limit=limit)
+            for chat_id, user_id in expired:
+                if await self.c.presence.user_in_room(chat_id, user_id):
+                    self._after_presence_change(session, chat_id, rekey=True)
+                    self._set_screen_access(session, chat_id, user_id, visible=True)
+        return len(expired)
+
     # ---- platform punishments from a chat ---------------------------------------------------------
 
     async def timeout(

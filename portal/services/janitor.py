@@ -33,6 +33,7 @@ BATCH = 500
 class JanitorReport:
     subscriptions_expired: int
     restrictions_lifted: int
+    chat_bans_lifted: int
     sessions_expired: int
     chats_wiped: int
 
@@ -68,6 +69,7 @@ class Janitor:
         return JanitorReport(
             subscriptions_expired=await self.expire_subscriptions(),
             restrictions_lifted=await self.lift_restrictions(),
+            chat_bans_lifted=await self.c.chat_moderation.lift_expired_bans(limit=BATCH),
             sessions_expired=await self.expire_sessions(),
             chats_wiped=await self.c.messaging.run_wipes(),
         )

@@ -222,3 +222,41 @@ async def test_a_rest_banned_viewer_still_in_the_room_sees_no_screen(
         await banned.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
     finally:
         await stop(owner, chat_id)
+
+
+async def test_a_timed_ban_that_runs_out_gives_the_screen_back(portal: Portal, sockets, site: Site) -> None:
+    """A timed REST ban hides the screen from the socket that stayed; when it runs out, the janitor's sweep
+    puts that socket back on the screen and into the viewer count (as an unban does)."""
+    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/animated")))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    watcher = await joined(sockets, owner, chat_id)
+    banned = await joined(sockets, member, chat_id)
+    await start(owner, chat_id)
+    try:
+        await banned.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
+        ban = {"user_id": member.id, "duration": 60}
+        watcher.events["chat:status"] = asyncio.Queue()  # only what the ban and its end send
+        await owner.client.call("POST", chat_path(chat_id, "/ban"), json=ban)
+        await banned.expect_for("user:banned", chat_id)
+        await frames_after(watcher, chat_id, 5)
+        banned.events["vm:frame"] = asyncio.Queue()
+        await frames_after(watcher, chat_id, 15)
+        assert banned.pending("vm:frame", chat_id) == []
+
+        uncounted = await watcher.expect_where(
+            "chat:status", lambda s: s["chat_id"] == chat_id, FRAME_TIMEOUT
+        )
+        assert uncounted == {"chat_id": chat_id, "running": True, "viewer_count": 1}  # 08 §50
+
+        portal.server.clock.advance(61)
+        report = await portal.container.janitor.run_once()
+
+        assert report.chat_bans_lifted == 1
+        await banned.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
+        counted = await watcher.expect_where("chat:status", lambda s: s["chat_id"] == chat_id, FRAME_TIMEOUT)
+        assert counted == {"chat_id": chat_id, "running": True, "viewer_count": 2}
+        assert (await portal.container.janitor.run_once()).chat_bans_lifted == 0
+    finally:
+        await stop(owner, chat_id)
