@@ -11,22 +11,17 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import socketio
-import uvicorn
 from sqlalchemy import event
 
-from bench.auth_lookup import settings_for_run, sign_in
-from portal.app import create_app
+from bench.support import PUBLIC_KEY, serving, sign_in
 from portal.client import PortalClient
 from portal.client.e2ee import encrypt
 from portal.client.secure import SecureChat
 from portal.container import Container
-from portal.db.migrate import upgrade_async
 from portal.schemas.chats import AdminCreateChatIn
 
 LISTENERS = (1, 10, 50)
@@ -65,7 +60,7 @@ async def run(base: str, container: Container, tokens: list[str], size: int) -> 
         None, AdminCreateChatIn(name=f"bench-{size}", slug=f"bench-{uuid.uuid4().hex[:8]}"), owner_id=owner.id
     )
     chat_id = created.chat_id
-    sender = SecureChat(PortalClient(base, api_key="bench-key", session=tokens[0]))
+    sender = SecureChat(PortalClient(base, api_key=PUBLIC_KEY, session=tokens[0]))
     await sender.start()
     await sender.join(chat_id)
     listeners = [Listener() for _ in range(size)]
@@ -108,23 +103,11 @@ async def run(base: str, container: Container, tokens: list[str], size: int) -> 
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = settings_for_run(Path(tmp))
-        await upgrade_async(settings.database_url)
-        container = Container(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(container), host="127.0.0.1", port=0, log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
-            await asyncio.sleep(0.01)
-        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    async with serving() as (container, base):
         tokens = await sign_in(container, 1 + max(LISTENERS))
         print(f"backend: {container.db.dialect} + {container.live.kind}; {MESSAGES} sends per run")
         for size in LISTENERS:
             await run(base, container, tokens, size)
-        server.should_exit = True
-        await task
 
 
 if __name__ == "__main__":

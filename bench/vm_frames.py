@@ -14,10 +14,8 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,14 +35,9 @@ document.getElementById('t').textContent='frame '+n;requestAnimationFrame(tick)}
 
 
 async def serve() -> None:
-    import uvicorn
     from aiohttp import web
 
-    from portal.app import create_app
-    from portal.config import Settings
-    from portal.container import Container
-    from portal.db import users as users_db
-    from portal.db.migrate import upgrade_async
+    from bench.support import serving, sign_in
 
     page_app = web.Application()
 
@@ -58,45 +51,15 @@ async def serve() -> None:
     await site.start()
     page_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            var_dir=Path(tmp),
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-            public_api_key="bench-key",
-            secret_key="bench-secret",
-            rate_limits="off",
-            console_codes="off",
-            browser_backend="chromium",
-            vm_idle_timeout=3600,
-            log_level="WARNING",
-        )
-        await upgrade_async(settings.database_url)
-        container = Container(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(container), host="127.0.0.1", port=0, log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
-            await asyncio.sleep(0.01)
-        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-        tokens = []
-        for i in range(max(VIEWERS) + 1):
-            user = await container.users.create(
-                username=f"bench_{uuid.uuid4().hex[:10]}",
-                level=0,
-                platform="discord",
-                platform_user_id=f"{i}{uuid.uuid4().int % 10**9}",
-            )
-            async with container.db.transaction() as session:
-                row = await users_db.get(session, user.id)
-                assert row is not None
-                new = await container.sessions.create(
-                    session, row, client_ip="127.0.0.1", user_agent="bench", now=container.clock.now()
-                )
-            tokens.append(new.token)
-            if i == 0:
-                await container.subscriptions.grant(actor=None, user_id=user.id, tier=3, duration_days=None)
+    vm_settings: dict[str, Any] = {
+        "browser_backend": "chromium",
+        "vm_idle_timeout": 3600,
+        "log_level": "WARNING",
+    }
+    async with serving(**vm_settings) as (container, base):
+        tokens = await sign_in(container, max(VIEWERS) + 1)
+        owner_id = (await container.sessions.authenticate(tokens[0])).user.id  # type: ignore[union-attr]
+        await container.subscriptions.grant(actor=None, user_id=owner_id, tier=3, duration_days=None)
         async with httpx.AsyncClient(base_url=base, cookies={"psession": tokens[0]}, timeout=60) as owner:
             body = {
                 "name": "bench",
@@ -109,8 +72,6 @@ async def serve() -> None:
             assert started.status_code == 200, started.text
         print(json.dumps({"base": base, "chat_id": chat["id"], "tokens": tokens[1:]}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent is done
-        server.should_exit = True
-        await task
     await runner.cleanup()
 
 
