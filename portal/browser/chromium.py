@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import psutil
 from playwright.async_api import Browser, CDPSession, Page, Playwright, Request, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from portal.browser.base import ControlSettings, ExitSink, Frame, FrameSink, VmError, VmSpec
 
@@ -35,6 +36,7 @@ CHROMIUM_PATH = "/usr/bin/chromium"
 DEVTOOLS_LINE = re.compile(rb"DevTools listening on (ws://\S+)")
 START_TIMEOUT = 20.0
 JPEG_QUALITY = 70
+SCREENCAST_ATTEMPTS = 3
 MAX_EVENTS = 100
 BUTTONS = {"left", "middle", "right"}
 MODIFIERS = {"Control", "Meta"}
@@ -218,7 +220,7 @@ class ChromiumVm:
         if self.spec.start_url and self.spec.start_url != "about:blank":
             with contextlib.suppress(Exception):  # an unreachable start page still gives a working VM
                 await self.page.goto(self.spec.start_url, wait_until="commit", timeout=10_000)
-        await self._start_screencast()
+        await self._first_screencast()
         self._watch = asyncio.create_task(self._watch_process(), name=f"portal-vm-{self.chat_id}")
 
     async def _devtools_endpoint(self) -> str:
@@ -287,6 +289,29 @@ class ChromiumVm:
         return total
 
     # ---- screen -----------------------------------------------------------------------------------
+
+    async def _first_screencast(self) -> None:
+        """Start the screencast while the start page may still be swapping renderers: Chromium then answers
+        "Not attached to an active page" for a moment (seen on a busy machine), so ask again on a new
+        DevTools session after the page has settled a little."""
+        for attempt in range(SCREENCAST_ATTEMPTS):
+            try:
+                await self._start_screencast()
+                return
+            except PlaywrightError as exc:
+                if attempt == SCREENCAST_ATTEMPTS - 1 or "Not attached" not in str(exc):
+                    raise
+                log.info("screencast of chat %s not ready (%s); trying again", self.chat_id, exc)
+                await self._drop_cdp()
+                assert self.page is not None
+                with contextlib.suppress(PlaywrightError):
+                    await self.page.wait_for_load_state("domcontentloaded", timeout=2_000)
+
+    async def _drop_cdp(self) -> None:
+        if self.cdp is not None:
+            with contextlib.suppress(PlaywrightError):
+                await self.cdp.detach()
+            self.cdp = None
 
     async def _start_screencast(self) -> None:
         assert self.page is not None
