@@ -173,6 +173,7 @@ async def serving(container: Container, backend: str, clock: FakeClock) -> Async
         lifespan="on",
         ws="websockets-sansio",
         proxy_headers=False,
+        timeout_graceful_shutdown=3,  # a socket still open when a node stops must not hang the test
     )
     server = _UvicornServer(config)
     task = asyncio.create_task(server.serve())

@@ -13,6 +13,8 @@ from typer._click import exceptions as click_errors  # typer vendors click (pinn
 from portal.cli.admin import admin_app
 from portal.config import Settings
 
+SHUTDOWN_GRACE_SECONDS = 10
+
 app = typer.Typer(
     help="Portal: shared virtual browsers, E2EE group chat and 1-on-1 matchmaking.",
     no_args_is_help=True,
@@ -64,6 +66,9 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=False,
         server_header=False,
+        # uvicorn otherwise waits for ever for open WebSockets to close: a stopping node gives its sockets
+        # this long, then cuts them (clients reconnect to another node).
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 
