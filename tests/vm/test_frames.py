@@ -9,7 +9,9 @@ import socket
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from portal.db.models import ChatRestriction
 from portal.realtime.notifier import FRAME_BACKLOG, NAMESPACE
 from tests.helpers import Portal
 from tests.sockets import SocketProbe, eventually
@@ -253,10 +255,12 @@ async def test_a_timed_ban_that_runs_out_gives_the_screen_back(portal: Portal, s
         portal.server.clock.advance(61)
         report = await portal.container.janitor.run_once()
 
-        assert report.chat_bans_lifted == 1
+        assert report.chat_bans_lifted >= 1  # the shared server's clock may end other tests' bans too
         await banned.expect_for("vm:frame", chat_id, FRAME_TIMEOUT)
         counted = await watcher.expect_where("chat:status", lambda s: s["chat_id"] == chat_id, FRAME_TIMEOUT)
         assert counted == {"chat_id": chat_id, "running": True, "viewer_count": 2}
-        assert (await portal.container.janitor.run_once()).chat_bans_lifted == 0
+        async with portal.container.db.read() as session:
+            left = await session.execute(select(ChatRestriction).where(ChatRestriction.chat_id == chat_id))
+            assert left.scalars().all() == []  # the expired row itself is gone
     finally:
         await stop(owner, chat_id)
