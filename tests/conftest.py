@@ -48,3 +48,23 @@ async def portal(server: TestServer) -> AsyncIterator[Any]:
         yield factory
     finally:
         await factory.close()
+
+
+HANG_REPORT_AFTER = 100.0  # seconds; pytest-timeout fails a test at 120 s but shows threads only
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def report_hangs() -> AsyncIterator[None]:
+    """A test still running after HANG_REPORT_AFTER seconds prints every asyncio task's stack to stderr, so
+    the pytest-timeout failure that follows shows what it was waiting for."""
+    import asyncio
+    import sys
+
+    def dump() -> None:
+        print(f"\n---- asyncio tasks after {HANG_REPORT_AFTER:.0f} s ----", file=sys.stderr)
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=12, file=sys.stderr)
+
+    handle = asyncio.get_running_loop().call_later(HANG_REPORT_AFTER, dump)
+    yield
+    handle.cancel()
