@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.db.models import ChatRestriction
 from portal.realtime.notifier import FRAME_BACKLOG, NAMESPACE
-from tests.helpers import Portal
+from tests.helpers import LoggedIn, Portal
 from tests.sockets import SocketProbe, eventually
 from tests.vm.support import (
     FRAME_TIMEOUT,
@@ -135,18 +135,26 @@ def server_queue(portal: Portal, probe: SocketProbe) -> int:
     return int(sio.eio.sockets[eio_sid].queue.qsize())
 
 
+async def owner_and_member_watching(
+    portal: Portal, sockets: Any, page: str
+) -> tuple[LoggedIn, LoggedIn, int, SocketProbe, SocketProbe]:
+    """A premium owner's chat showing `page`, an invited member, both joined (owner first), VM started."""
+    owner, chat = await premium_chat(portal, browser_config=browser(page))
+    chat_id = chat["id"]
+    member = await portal.login()
+    await portal.invite_into(owner, chat_id, member)
+    owner_probe = await joined(sockets, owner, chat_id)
+    member_probe = await joined(sockets, member, chat_id)
+    await start(owner, chat_id)
+    return owner, member, chat_id, owner_probe, member_probe
+
+
 async def test_a_viewer_that_stops_reading_does_not_slow_the_others(
     portal: Portal, sockets, site: Site
 ) -> None:
     """Back-pressure (issue 5): frames for a viewer whose socket is backed up are skipped — the server holds
     at most a few packets for it — while the other viewers keep their frame rate."""
-    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/noise")))
-    chat_id = chat["id"]
-    member = await portal.login()
-    await portal.invite_into(owner, chat_id, member)
-    fast = await joined(sockets, owner, chat_id)
-    slow = await joined(sockets, member, chat_id)
-    await start(owner, chat_id)
+    owner, _member, chat_id, fast, slow = await owner_and_member_watching(portal, sockets, site.url("/noise"))
     try:
         await fast.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
         await site.wait_for("/noise")
@@ -204,13 +212,9 @@ async def test_a_rest_banned_viewer_still_in_the_room_sees_no_screen(
 ) -> None:
     """Issue 5 "ban drops a user from the VM": a REST ban leaves the socket in the room (08 §50) but its
     `vm:frame`s stop at once; an unban gives it the current screen again."""
-    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/animated")))
-    chat_id = chat["id"]
-    member = await portal.login()
-    await portal.invite_into(owner, chat_id, member)
-    watcher = await joined(sockets, owner, chat_id)
-    banned = await joined(sockets, member, chat_id)
-    await start(owner, chat_id)
+    owner, member, chat_id, watcher, banned = await owner_and_member_watching(
+        portal, sockets, site.url("/animated")
+    )
     try:
         await banned.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
         await owner.client.call("POST", chat_path(chat_id, "/ban"), json={"user_id": member.id})
@@ -229,13 +233,9 @@ async def test_a_rest_banned_viewer_still_in_the_room_sees_no_screen(
 async def test_a_timed_ban_that_runs_out_gives_the_screen_back(portal: Portal, sockets, site: Site) -> None:
     """A timed REST ban hides the screen from the socket that stayed; when it runs out, the janitor's sweep
     puts that socket back on the screen and into the viewer count (as an unban does)."""
-    owner, chat = await premium_chat(portal, browser_config=browser(site.url("/animated")))
-    chat_id = chat["id"]
-    member = await portal.login()
-    await portal.invite_into(owner, chat_id, member)
-    watcher = await joined(sockets, owner, chat_id)
-    banned = await joined(sockets, member, chat_id)
-    await start(owner, chat_id)
+    owner, member, chat_id, watcher, banned = await owner_and_member_watching(
+        portal, sockets, site.url("/animated")
+    )
     try:
         await banned.expect_for("vm:frame", chat_id, VM_START_TIMEOUT)
         ban = {"user_id": member.id, "duration": 60}
