@@ -37,7 +37,26 @@ async def send_message(chat_id: int, body: SendIn, ctx: AuthDep, c: ContainerDep
     return SentOut(id=await c.messaging.send(ctx, chat_id, body.content))
 
 
-@router.get("/chats/{chat_id}/history", response_model=list[dict[str, Any]], responses=ERRORS)
+HISTORY_EXAMPLE = [
+    {
+        "chat_id": 42,
+        "chat_name": "movie-night",
+        "id": "1764361234567-0",
+        "sender": {"id": 7, "username": "cool_fox_123", "avatar_url": None},
+        "permission_level": 0,
+        "content": '{"v":2,"epoch":3,"ct":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss"}',
+        "type": "user",
+        "epoch": "0000000000000003",
+        "timestamp": "2026-11-28T12:00:34.567000Z",
+    }
+]
+
+
+@router.get(
+    "/chats/{chat_id}/history",
+    response_model=list[dict[str, Any]],
+    responses={**ERRORS, 200: {"content": {"application/json": {"example": HISTORY_EXAMPLE}}}},
+)
 async def history(
     chat_id: int,
     ctx: AuthDep,

@@ -173,6 +173,29 @@ class MemberOut(BaseModel):
 
 
 class MembersOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "members": [
+                        {
+                            "user": {
+                                "id": 7,
+                                "username": "cool_fox_123",
+                                "avatar_url": None,
+                                "permission_level": 0,
+                            },
+                            "joined_at": "2026-11-28T12:00:00Z",
+                            "online": True,
+                            "role": "owner",
+                        }
+                    ],
+                    "total": 1,
+                }
+            ]
+        }
+    )
+
     members: list[MemberOut]
     total: int
 
@@ -188,6 +211,26 @@ class InviteOut(BaseModel):
 
 
 class InvitesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "invites": [
+                        {
+                            "code": "abc123def456ghi7",
+                            "chat_id": 42,
+                            "created_by_id": 7,
+                            "created_at": "2026-11-28T12:00:00Z",
+                            "expires_at": None,
+                            "uses": 0,
+                            "max_uses": 10,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     invites: list[InviteOut]
 
 
@@ -201,6 +244,28 @@ class ActivityEventOut(BaseModel):
 
 
 class ActivityOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "user": {"id": 9, "username": "quiet_owl_7", "avatar_url": None},
+                            "action": "join",
+                            "method": "invite",
+                            "invite_code": "abc123def456ghi7",
+                            "created_at": "2026-11-28T12:00:00Z",
+                            "actor": None,
+                        }
+                    ],
+                    "total": 1,
+                    "offset": 0,
+                    "limit": 50,
+                }
+            ]
+        }
+    )
+
     events: list[ActivityEventOut]
     total: int
     offset: int
@@ -213,6 +278,21 @@ class OnlineUser(BaseModel):
 
 
 class PortalStatusOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "online": 2,
+                    "users": [
+                        {"user_id": 7, "username": "cool_fox_123"},
+                        {"user_id": 9, "username": "quiet_owl_7"},
+                    ],
+                    "muted": False,
+                }
+            ]
+        }
+    )
+
     online: int
     users: list[OnlineUser]
     muted: bool
@@ -225,6 +305,8 @@ class ChatStatisticsOut(BaseModel):
 
 
 class Ok(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True}]})
+
     ok: bool = True
 
 
@@ -233,6 +315,27 @@ class Ok(BaseModel):
 
 class AdminChatOut(BaseModel):
     """GroupChatPublicResponse (03 §2.3)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "main-lobby",
+                    "owner_id": 1,
+                    "is_public": True,
+                    "visibility": "official",
+                    "label": None,
+                    "slug": "main-lobby",
+                    "description": "Main lobby chat",
+                    "avatar_source": None,
+                    "last_activity_at": "2026-03-14T12:00:00Z",
+                    "created_at": "2026-03-01T00:00:00Z",
+                    "updated_at": "2026-03-15T08:30:00Z",
+                }
+            ]
+        }
+    )
 
     id: int
     name: str
@@ -255,6 +358,41 @@ class AdminMemberOut(BaseModel):
 
 
 class AdminChatDetailOut(AdminChatOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "main-lobby",
+                    "owner_id": 1,
+                    "is_public": True,
+                    "visibility": "official",
+                    "label": None,
+                    "slug": "main-lobby",
+                    "description": "Main lobby chat",
+                    "avatar_source": None,
+                    "last_activity_at": "2026-03-14T12:00:00Z",
+                    "created_at": "2026-03-01T00:00:00Z",
+                    "updated_at": "2026-03-15T08:30:00Z",
+                    "browser_config": {"browser": "chromium", "start_url": None, "kiosk": False},
+                    "member_count": 1,
+                    "members": [
+                        {
+                            "user": {
+                                "id": 9,
+                                "username": "quiet_owl_7",
+                                "avatar_url": None,
+                                "permission_level": 0,
+                            },
+                            "is_online": True,
+                            "joined_at": "2026-03-14T11:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     browser_config: BrowserConfigOut
     member_count: int
     members: list[AdminMemberOut]
@@ -262,6 +400,27 @@ class AdminChatDetailOut(AdminChatOut):
 
 class LiveStateOut(BaseModel):
     """The admin create answer (03 §2.2)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "chat_id": 1,
+                    "chat_name": "General",
+                    "username": "owner_user",
+                    "browser": "firefox",
+                    "allow_control_requests": False,
+                    "visibility": "official",
+                    "label": None,
+                    "slug": "general",
+                    "description": "Official general chat",
+                    "avatar_source": None,
+                    "running": False,
+                    "viewer_count": 0,
+                }
+            ]
+        }
+    )
 
     chat_id: int
     chat_name: str
@@ -285,6 +444,8 @@ class ClipboardIn(RequestModel):
 
 
 class ClipboardOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "https://example.org"}]})
+
     text: str
 
 

@@ -46,3 +46,31 @@ async def test_interactive_docs_page_is_served(portal: Portal) -> None:
     response = await portal.client().raw("GET", "/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+def _has_example(spec: dict, media: dict) -> bool:
+    """An example on the answer itself, on its model, or on one of the model's fields."""
+    if "example" in media or "examples" in media:
+        return True
+    schema = media.get("schema", {})
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+    if ref is None:
+        return False
+    model = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    fields = model.get("properties", {}).values()
+    return bool(model.get("examples")) or any("examples" in field for field in fields)
+
+
+async def test_every_chat_endpoint_answers_with_an_example(portal: Portal) -> None:
+    """Issues 3–5: the chat, message, moderation, VM and admin-chat answers show real examples at /docs."""
+    spec = (await portal.client().raw("GET", "/openapi.json")).json()
+    groups = ("/v1/portal/", "/v1/admin/chats", "/v1/statistics/chats")
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        if path.startswith(groups)
+        for method, operation in operations.items()
+        if (media := operation["responses"]["200"].get("content", {}).get("application/json")) is not None
+        and not _has_example(spec, media)
+    ]
+    assert missing == []
