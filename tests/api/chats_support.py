@@ -8,6 +8,7 @@ straight from the database.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest_asyncio
@@ -228,3 +229,52 @@ async def set_chat_slots_override(portal: Portal, user_id: int, slots: int | Non
     """The per-user slot override (00 §3.6); its CLI command belongs to another issue."""
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == user_id).values(chat_slots_override=slots))
+
+
+# ---- the permission matrices (tests/api/test_chat_permissions.py, tests/moderation/…) ---------------------
+
+
+@dataclass
+class ChatSetup:
+    """A chat of one `kind` (private, public, official) and its owner, for a permission matrix."""
+
+    portal: Portal
+    sockets: Any
+    kind: str
+    owner: LoggedIn
+    chat: dict[str, Any]
+    keep_sockets: bool = False  # official members stay in the room (rules that need a joined target)
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.chat["id"])
+
+    async def add_member(self, level: str = "user") -> LoggedIn:
+        """A member: by invite (private/public) or by joining the room (official)."""
+        member = await self.portal.login(level)
+        if self.kind == "official":
+            probe = await join_room(self.sockets, member, self.chat_id)
+            if not self.keep_sockets:
+                await probe.close()
+        else:
+            await self.portal.invite_into(self.owner, self.chat_id, member)
+        assert member.id in await memberships(self.portal, self.chat_id)
+        return member
+
+
+async def setup_chat(
+    portal: Portal, sockets: Any, kind: str, owner_level: str = "user", *, keep_sockets: bool = False
+) -> ChatSetup:
+    owner = await chat_owner(portal, owner_level)
+    chat = await make_chat(portal, owner, kind)
+    return ChatSetup(portal, sockets, kind, owner, chat, keep_sockets)
+
+
+async def actor_for(setup: ChatSetup, role: str) -> LoggedIn:
+    """`owner`, a fresh `member`, an `outsider`, or a user of a platform level (`platform-owner` = Owner)."""
+    if role == "owner":
+        return setup.owner
+    if role == "member":
+        return await setup.add_member()
+    level = {"outsider": "user", "platform-owner": "owner"}.get(role, role)
+    return await setup.portal.login(level)

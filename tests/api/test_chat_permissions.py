@@ -17,13 +17,14 @@ Spec (the rules every expected answer below is derived from):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from portal.db.models import ChatInvite
 from tests.api.chats_support import (  # noqa: F401  (the `sockets` fixture)
+    ChatSetup,
+    actor_for,
     audit_rows,
     chat_owner,
     chat_row,
@@ -33,6 +34,7 @@ from tests.api.chats_support import (  # noqa: F401  (the `sockets` fixture)
     join_room,
     make_chat,
     memberships,
+    setup_chat,
     sockets_fixture,
 )
 from tests.helpers import LoggedIn, Portal, expect_error
@@ -158,40 +160,7 @@ TARGET_CASES: list[tuple[str, str, str, str, Any]] = [
 # ---- running one case -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Setup:
-    portal: Portal
-    sockets: Any
-    kind: str
-    owner: LoggedIn
-    chat: dict[str, Any]
-
-    async def add_member(self, level: str = "user") -> LoggedIn:
-        """A member of the chat: by invite (private/public) or by joining the room (official)."""
-        member = await self.portal.login(level)
-        if self.kind == "official":
-            await join_room(self.sockets, member, self.chat["id"])
-        else:
-            await self.portal.invite_into(self.owner, self.chat["id"], member)
-        return member
-
-
-async def setup_chat(portal: Portal, sockets: Any, kind: str, owner_level: str = "user") -> Setup:
-    owner = await chat_owner(portal, owner_level)
-    chat = await make_chat(portal, owner, kind)
-    return Setup(portal, sockets, kind, owner, chat)
-
-
-async def actor_for(setup: Setup, role: str) -> LoggedIn:
-    if role == "owner":
-        return setup.owner
-    if role == "member":
-        return await setup.add_member()
-    level = {"outsider": "user", "platform-owner": "owner"}.get(role, role)
-    return await setup.portal.login(level)
-
-
-async def attempt(setup: Setup, action: str, actor: LoggedIn, *, target_level: str = "user") -> Any:
+async def attempt(setup: ChatSetup, action: str, actor: LoggedIn, *, target_level: str = "user") -> Any:
     """Run `action` as `actor`; answer OK or the error status, after checking the effect (or its absence)."""
     portal, chat_id = setup.portal, setup.chat["id"]
     path = chats_path(chat_id)
@@ -270,7 +239,7 @@ async def _outcome(call: Any, answer: dict[str, Any] | None = None) -> Any:
 async def test_matrix_on_user_owned_chats(
     portal: Portal, sockets: Any, action: str, kind: str, role: str, expected: Any
 ) -> None:
-    setup = await setup_chat(portal, sockets, kind)
+    setup = await setup_chat(portal, sockets, kind, keep_sockets=True)
     actor = await actor_for(setup, role)
     assert await attempt(setup, action, actor) == expected
 
@@ -284,7 +253,7 @@ async def test_rank_over_the_chat_owner(
     portal: Portal, sockets: Any, action: str, kind: str, owner_level: str, actor_level: str, expected: Any
 ) -> None:
     """08 §44: acting by rank needs `can_act_on(actor, owner)`."""
-    setup = await setup_chat(portal, sockets, kind, owner_level)
+    setup = await setup_chat(portal, sockets, kind, owner_level, keep_sockets=True)
     actor = await portal.login(actor_level)
     assert await attempt(setup, action, actor) == expected
 
@@ -296,7 +265,7 @@ async def test_staff_manage_their_own_chats(
     portal: Portal, sockets: Any, action: str, kind: str, level: str
 ) -> None:
     """08 §45, §49: a Moderator (or Admin) who owns a chat acts in it as its owner, private ones included."""
-    setup = await setup_chat(portal, sockets, kind, level)
+    setup = await setup_chat(portal, sockets, kind, level, keep_sockets=True)
     assert await attempt(setup, action, setup.owner) == OK
 
 
@@ -309,7 +278,7 @@ async def test_kick_targets(
     portal: Portal, sockets: Any, kind: str, owner_level: str, actor: str, target_level: str, expected: Any
 ) -> None:
     """00 §3.5, 08 §45–46: who a kick may hit."""
-    setup = await setup_chat(portal, sockets, kind, owner_level)
+    setup = await setup_chat(portal, sockets, kind, owner_level, keep_sockets=True)
     who = setup.owner if actor == "chat-owner" else await portal.login(actor)
     assert await attempt(setup, "kick", who, target_level=target_level) == expected
 
@@ -333,7 +302,7 @@ ACTIONS = [
 @pytest.mark.parametrize("kind", ["private", "public", "official"])
 async def test_strangers_are_refused_everywhere(portal: Portal, sockets: Any, kind: str) -> None:
     """00 §3.3, 08 §32: strangers get 403 "Access denied" on every group-chat endpoint."""
-    setup = await setup_chat(portal, sockets, kind)
+    setup = await setup_chat(portal, sockets, kind, keep_sockets=True)
     stranger = await portal.stranger()
     for method, rest, body in ACTIONS:
         kwargs = {"json": body} if body is not None else {}

@@ -17,7 +17,6 @@ Spec (the rules every expected answer below is derived from):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,13 +25,11 @@ from sqlalchemy import delete
 
 from portal.client import PortalAPIError
 from portal.db.models import ChatRestriction
+from tests.api.chats_support import ChatSetup, actor_for, setup_chat
 from tests.helpers import LoggedIn, Portal, expect_error
 from tests.moderation.support import (
     act,
     action_path,
-    chat_owner,
-    join_room,
-    make_chat,
     memberships,
     records_of,
     restriction,
@@ -123,45 +120,6 @@ OWNER_AS_TARGET: list[tuple[str, str, str, Any]] = [
 # ---- running one case ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Setup:
-    portal: Portal
-    sockets: Any
-    kind: str
-    owner: LoggedIn
-    chat: dict[str, Any]
-
-    @property
-    def chat_id(self) -> int:
-        return int(self.chat["id"])
-
-    async def add_member(self, level: str = "user") -> LoggedIn:
-        """A member: by invite (private/public) or by joining the room (official)."""
-        member = await self.portal.login(level)
-        if self.kind == "official":
-            probe = await join_room(self.sockets, member, self.chat_id)
-            await probe.close()
-        else:
-            await self.portal.invite_into(self.owner, self.chat_id, member)
-        assert member.id in await memberships(self.portal, self.chat_id)
-        return member
-
-
-async def setup_chat(portal: Portal, sockets: Any, kind: str, owner_level: str = "user") -> Setup:
-    owner = await chat_owner(portal, owner_level)
-    chat = await make_chat(portal, owner, kind)
-    return Setup(portal, sockets, kind, owner, chat)
-
-
-async def actor_for(setup: Setup, role: str) -> LoggedIn:
-    if role == "owner":
-        return setup.owner
-    if role == "member":
-        return await setup.add_member()
-    level = {"outsider": "user", "platform-owner": "owner"}.get(role, role)
-    return await setup.portal.login(level)
-
-
 async def _restrict(portal: Portal, chat_id: int, user_id: int, kind: str) -> None:
     """A chat mute or ban in force (replacing any), for the lifting actions to lift (no actor involved)."""
     now = portal.server.clock.now()
@@ -195,7 +153,7 @@ async def _clear_in(session: Any, chat_id: int, user_id: int, kind: str) -> None
     )
 
 
-async def attempt(setup: Setup, action: str, actor: LoggedIn, target: LoggedIn) -> Any:
+async def attempt(setup: ChatSetup, action: str, actor: LoggedIn, target: LoggedIn) -> Any:
     """Run `action` on `target` as `actor`; answer OK or the error status after checking the effect."""
     portal, chat_id = setup.portal, setup.chat_id
     if action in ("unmute", "unban"):
@@ -239,7 +197,7 @@ async def _warnings(portal: Portal, user_id: int) -> int:
 SEQUENCE = ("warn", "mute", "unmute", "timeout", "unban", "ban")
 
 
-async def outcomes(setup: Setup, actor: LoggedIn, target_level: str = "user") -> dict[str, Any]:
+async def outcomes(setup: ChatSetup, actor: LoggedIn, target_level: str = "user") -> dict[str, Any]:
     """Each action, in SEQUENCE, on one member of `target_level`."""
     target = await setup.add_member(target_level)
     return {action: await attempt(setup, action, actor, target) for action in SEQUENCE}
