@@ -37,6 +37,9 @@ DEVTOOLS_LINE = re.compile(rb"DevTools listening on (ws://\S+)")
 START_TIMEOUT = 20.0
 JPEG_QUALITY = 70
 SCREENCAST_ATTEMPTS = 3
+# Wrong-sized frames dropped in a row (each followed by a screencast restart) before Portal gives up waiting
+# for the VM's own size and passes frames on as they come.
+SIZE_NUDGES = 3
 MAX_EVENTS = 100
 BUTTONS = {"left", "middle", "right"}
 MODIFIERS = {"Control", "Meta"}
@@ -188,6 +191,10 @@ class ChromiumVm:
         self._watch: asyncio.Task[None] | None = None
         self._input_lock = asyncio.Lock()  # one emit's events are replayed together, never interleaved
         self._screencast_lock = asyncio.Lock()  # restarts of the screencast (refresh, resize) one at a time
+        # Frames not of the VM's own size are stale: captured before Chromium applied the viewport emulation
+        # (an 800×600 VM once showed 800×457, the headless window's content area), or during a resize the old
+        # picture scaled into the new width.
+        self._wrong_sized_in_a_row = 0
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -341,7 +348,6 @@ class ChromiumVm:
     async def _deliver(self, event: dict[str, Any]) -> None:
         """Hand the frame to the manager, then ack it: Chromium sends the next frame only after the ack, so
         a busy server slows the screencast down instead of queueing frames (back-pressure)."""
-        self._seq += 1
         metadata = event.get("metadata") or {}
         data = str(event["data"])
         # The image's own size: while the screen is being resized, Chromium sends frames of the old picture
@@ -350,13 +356,37 @@ class ChromiumVm:
             int(metadata.get("deviceWidth") or self.width),
             int(metadata.get("deviceHeight") or self.height),
         )
-        frame = Frame(chat_id=self.chat_id, seq=self._seq, jpeg_b64=data, width=size[0], height=size[1])
         try:
+            if self._stale(size):
+                self._spawn(self._nudge())
+                return
+            self._seq += 1
+            frame = Frame(chat_id=self.chat_id, seq=self._seq, jpeg_b64=data, width=size[0], height=size[1])
             await self.on_frame(frame)
         finally:
             if self.cdp is not None:
                 with contextlib.suppress(Exception):
                     await self.cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+
+    def _stale(self, size: tuple[int, int]) -> bool:
+        """Whether to drop a frame: it is not the VM's size (at most SIZE_NUDGES in a row are dropped, so a
+        browser that keeps another size still shows something)."""
+        if size == (self.width, self.height):
+            self._wrong_sized_in_a_row = 0
+            return False
+        self._wrong_sized_in_a_row += 1
+        return self._wrong_sized_in_a_row <= SIZE_NUDGES
+
+    async def _nudge(self) -> None:
+        """After a stale frame: apply the viewport again and restart the screencast, since Chromium sends
+        frames only when the picture changes and a still page would otherwise leave viewers without one."""
+        if self.cdp is None or self.page is None or self._stopping or self._screencast_lock.locked():
+            return  # a resize under way brings its own frames
+        with contextlib.suppress(PlaywrightError):
+            async with self._screencast_lock:
+                await self.page.set_viewport_size({"width": self.width, "height": self.height})
+                await self.cdp.send("Page.stopScreencast")
+                await self._start_screencast()
 
     async def set_screen(self, width: int, height: int, rate: int) -> None:
         assert self.page is not None
