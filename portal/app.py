@@ -19,7 +19,7 @@ from portal.api.admin import chats as admin_chats
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
-from portal.realtime.server import PresenceKeeper, create_socket_server
+from portal.realtime.server import PresenceKeeper, create_socket_server, stop_socket_server
 
 log = logging.getLogger("portal")
 
@@ -62,6 +62,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             await presence.stop()
             await container.janitor.stop()
             await notifier.close()
+            await stop_socket_server(sio)
             await container.close()
 
     api = FastAPI(

@@ -18,11 +18,12 @@ import json
 import logging
 import math
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from portal.clock import Clock
 from portal.live.base import BusHandler, LiveStats, LockTimeout
+from portal.tasks import cancel_and_wait
 
 logger = logging.getLogger("portal.live")
 
@@ -71,10 +72,7 @@ class HandlerQueue:
 
     async def close(self) -> None:
         """Stop delivering. Safe to call from inside the handler itself."""
-        self._task.cancel()
-        if asyncio.current_task() is not self._task:
-            with suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 class _MemorySubscription:

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from portal.live.base import BusHandler, LiveStats, LockTimeout
 from portal.live.memory import HandlerQueue
+from portal.tasks import cancel_and_wait
 
 logger = logging.getLogger("portal.live")
 
@@ -131,10 +132,7 @@ class RedisLiveStore:
 
     async def close(self) -> None:
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await listener
+        await cancel_and_wait(listener)
         queues = [q for subscribers in self._handlers.values() for q in subscribers]
         self._handlers.clear()
         for confirmation in self._confirmations.values():

@@ -9,7 +9,6 @@ removed, and the node that holds a socket is the one that updates its presence.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ import socketio
 
 from portal.live.base import LiveStore, Subscription
 from portal.services.notifier import Rooms, chat_room, screen_room, session_room
+from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
 BUS_CHANNEL = "bus:sockets"
@@ -101,11 +101,8 @@ class SocketNotifier(BusOperations):
         log.info("subscribed to the socket bus")
 
     async def close(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry
-            self._retry = None
+        retry, self._retry = self._retry, None
+        await cancel_and_wait(retry)
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None

@@ -23,6 +23,7 @@ from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.live.base import LockTimeout
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
+from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
 SESSION_COOKIE = "psession"
@@ -99,6 +100,20 @@ def create_socket_server(container: Container) -> socketio.AsyncServer:
     )
     Handlers(sio, container).register()
     return sio
+
+
+async def stop_socket_server(sio: socketio.AsyncServer) -> None:
+    """Stop what python-socketio leaves running: engine.io's ping task, and the Redis manager's listener
+    with its connections (a stopped node must not go on receiving every other node's emits)."""
+    await sio.shutdown()
+    manager = sio.manager
+    listener = getattr(manager, "thread", None)
+    if isinstance(listener, asyncio.Task):
+        await cancel_and_wait(listener)
+    for connection in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.aclose()
 
 
 def _ping_interval(seconds: float) -> tuple[float, float]:
@@ -291,11 +306,8 @@ class PresenceKeeper:
         self._task = asyncio.create_task(self._loop(), name=f"portal-presence:{self.c.node_id}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def run_once(self) -> int:
         ttl = self.c.settings.node_ttl

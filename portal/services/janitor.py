@@ -7,7 +7,6 @@ Tests call `run_once()` after moving the clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +19,7 @@ from portal.db.models import User, UserSession
 from portal.db.uow import unit_of_work
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
+from portal.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -48,11 +48,8 @@ class Janitor:
             self._task = asyncio.create_task(self._loop(), name="portal-janitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         while True:

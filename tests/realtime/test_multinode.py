@@ -207,3 +207,26 @@ async def test_a_node_that_dies_is_removed_from_rooms_by_another_node(portal: Po
 
 async def _is_dead(presence, node_id: str) -> bool:
     return node_id in await presence.dead_nodes()
+
+
+def _socketio_listeners() -> int:
+    """Running python-socketio Redis listeners in this event loop (one per node that has served a socket)."""
+    return sum(
+        1
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "AsyncPubSubManager._thread"
+    )
+
+
+async def test_a_stopped_node_stops_listening_to_the_other_nodes(portal: Portal, sockets) -> None:
+    """python-socketio leaves its Redis listener running after the web server stops; a stopped node must
+    not go on receiving (and handling) every other node's emits."""
+    need_two_nodes(portal)
+    await online(sockets, (await portal.login()).client.session_token)  # node A's listener is running
+    before = _socketio_listeners()
+    guest = await portal.login()
+    async with another_node(portal.server) as node_b:
+        probe = await online(sockets, guest.client.session_token, node_b.base_url)
+        assert _socketio_listeners() == before + 1
+        await probe.close()
+    assert _socketio_listeners() == before

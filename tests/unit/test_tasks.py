@@ -1,0 +1,74 @@
+"""`cancel_and_wait`: the cancelled task is waited for; a cancellation of the caller is never swallowed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from portal.tasks import cancel_and_wait
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()
+
+
+async def _slow_to_stop(release: asyncio.Event) -> None:
+    """A task whose clean-up (on cancel) waits for `release`, as a shutdown step waiting on I/O does."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await release.wait()
+
+
+async def test_the_task_is_cancelled_and_waited_for() -> None:
+    task = asyncio.create_task(_forever())
+    await asyncio.sleep(0)
+    await cancel_and_wait(task)
+    assert task.cancelled()
+
+
+async def test_none_and_a_finished_task_are_fine() -> None:
+    await cancel_and_wait(None)
+    task = asyncio.create_task(asyncio.sleep(0))
+    await task
+    await cancel_and_wait(task)
+    assert task.done() and not task.cancelled()
+
+
+async def test_a_caller_cancelled_while_waiting_stays_cancelled() -> None:
+    """The old `suppress(CancelledError)` pattern let such a caller carry on (and, in a loop, run for
+    ever while whoever cancelled it waited)."""
+    release = asyncio.Event()
+    slow = asyncio.create_task(_slow_to_stop(release))
+    await asyncio.sleep(0)
+    went_on = asyncio.Event()
+
+    async def caller() -> None:
+        await cancel_and_wait(slow)
+        went_on.set()
+
+    waiting = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    waiting.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not went_on.is_set()
+    assert slow.done()
+
+
+async def test_a_task_may_stop_itself() -> None:
+    reached_the_next_await = asyncio.Event()
+
+    async def stops_itself() -> None:
+        await cancel_and_wait(asyncio.current_task())
+        reached_the_next_await.set()
+        await asyncio.sleep(0)
+        raise AssertionError("not cancelled at the next await")
+
+    task = asyncio.create_task(stops_itself())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert reached_the_next_await.is_set()
