@@ -109,8 +109,12 @@ class SocketProbe:
         return await self.sio.call(event, data, timeout=timeout)
 
     async def close(self) -> None:
+        """Disconnect; bounded, since the server may already be gone (a stopped second node)."""
         if self.sio.connected:
-            await self.sio.disconnect()
+            try:
+                await asyncio.wait_for(self.sio.disconnect(), EVENT_TIMEOUT)
+            except TimeoutError:
+                await self.sio.eio.disconnect(abort=True)
 
 
 @pytest_asyncio.fixture
