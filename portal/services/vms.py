@@ -140,9 +140,11 @@ class VmService:
     async def close(self) -> None:
         """A node shutting down stops its VMs and tells their rooms (other nodes' viewers stay connected)."""
         for chat_id in list(self.local):
+            ours = await self._recorded_here(chat_id)
             await self._local_stop({"chat_id": chat_id, "reason": "shutdown"})
-            with contextlib.suppress(Exception):
-                await self.announce_stopped(chat_id, reason="shutdown")
+            if ours:
+                with contextlib.suppress(Exception):
+                    await self.announce_stopped(chat_id, reason="shutdown")
         if self._backend is not None:
             await self._backend.close()
         await self.rpc.close()
@@ -208,16 +210,29 @@ class VmService:
 
     async def _local_stop(self, args: dict[str, Any]) -> bool:
         chat_id = int(args["chat_id"])
+        ours = await self._recorded_here(chat_id)
         handle = self.local.pop(chat_id, None)
         if handle is not None:
             await handle.stop()
-        await self._forget(chat_id)
+        if ours:
+            await self._forget(chat_id)
+        else:
+            self._forget_here(chat_id)
         return handle is not None
+
+    async def _recorded_here(self, chat_id: int) -> bool:
+        """Whether the live state names this node as the VM's (or nobody). Not so for a VM left behind by
+        a node that was swept as dead (it stopped answering) while the chat's VM was started elsewhere:
+        that VM's end must not touch the other node's record or announce anything."""
+        return await self.node_of(chat_id) in (None, self.c.node_id)
 
     async def _forget(self, chat_id: int) -> None:
         await self.c.live.delete(_running_key(chat_id), _node_key(chat_id), _kind_key(chat_id))
         await self.c.live.srem(RUNNING, str(chat_id))
         await self.c.live.zrem(IDLE, str(chat_id))
+        self._forget_here(chat_id)
+
+    def _forget_here(self, chat_id: int) -> None:
         self._last_frame.pop(chat_id, None)
         self._frame_locks.pop(chat_id, None)
         self._measured.pop(chat_id, None)
@@ -226,6 +241,9 @@ class VmService:
         """A VM died by itself: correct the live state and tell the room (issue 5: crash detection)."""
         if self.local.pop(chat_id, None) is None:
             return  # stopped meanwhile: the stop has done (and announced) everything
+        if not await self._recorded_here(chat_id):
+            self._forget_here(chat_id)
+            return
         await self._forget(chat_id)
         await self.announce_stopped(chat_id, reason=reason)
 

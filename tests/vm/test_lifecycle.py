@@ -443,7 +443,8 @@ def two_nodes(portal: Portal) -> None:
 @needs_chromium
 async def test_a_dead_nodes_vm_is_marked_stopped_by_another_node(portal: Portal, sockets) -> None:
     """A node that dies takes its VMs with it: another node's sweep announces `room:stopped` and corrects
-    the live state (PresenceKeeper → `vms.sweep_dead()`)."""
+    the live state (PresenceKeeper → `vms.sweep_dead()`). A node that was only unresponsive and stops
+    later leaves the VM started since on another node alone."""
     two_nodes(portal)
     import asyncio
 
@@ -469,7 +470,15 @@ async def test_a_dead_nodes_vm_is_marked_stopped_by_another_node(portal: Portal,
         assert not await running(owner, chat_id)
         await start(owner, chat_id)  # node A may start it again
         await watcher.expect_for("room:started", chat_id, VM_START_TIMEOUT)
+    # Node B was only unresponsive: when it stops, the Chromium it still held ends without touching the VM
+    # node A runs now (no `room:stopped`, still running, still node A's).
+    try:
+        assert await running(owner, chat_id)
+        assert await portal.container.vms.node_of(chat_id) == portal.container.node_id
+        assert watcher.pending("room:stopped", chat_id) == []
+    finally:
         await stop(owner, chat_id)
+    assert await watcher.expect_for("room:stopped", chat_id) == {"chat_id": chat_id, "reason": "stopped"}
 
 
 async def _dead(presence: Any, node_id: str) -> bool:
