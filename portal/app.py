@@ -20,8 +20,10 @@ from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
 from portal.realtime.server import PresenceKeeper, create_socket_server, stop_socket_server
+from portal.tasks import run_bounded
 
 log = logging.getLogger("portal")
+SHUTDOWN_STEP_SECONDS = 10.0  # each step of a node's shutdown; a stuck one is logged and left behind
 
 DESCRIPTION = """\
 Portal: shared virtual browsers, end-to-end-encrypted group chat and 1-on-1 matchmaking.
@@ -59,11 +61,16 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         try:
             yield
         finally:
-            await presence.stop()
-            await container.janitor.stop()
-            await notifier.close()
-            await stop_socket_server(sio)
-            await container.close()
+            steps = {
+                "presence": presence.stop(),
+                "janitor": container.janitor.stop(),
+                "notifier": notifier.close(),
+                "socket.io": stop_socket_server(sio),
+                "container": container.close(),
+            }
+            for name, step in steps.items():
+                if not await run_bounded(name, step, SHUTDOWN_STEP_SECONDS):
+                    container.shutdown_overruns.append(name)
 
     api = FastAPI(
         title="Portal API",

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+from collections.abc import Awaitable
 from typing import Any
+
+log = logging.getLogger("portal")
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
@@ -24,3 +29,24 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
+
+
+async def run_bounded(name: str, step: Awaitable[Any], timeout: float) -> bool:
+    """Run one step of a shutdown: at most `timeout` seconds, and a failure is logged, not raised, so the
+    steps after it still run and a node never hangs on its way down. False when the step did not finish
+    cleanly (a step still running after `timeout` is cancelled and left behind)."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        stack = io.StringIO()
+        task.print_stack(file=stack)
+        log.warning("shutdown step %s still running after %.0f s:\n%s", name, timeout, stack.getvalue())
+        task.cancel()
+        return False
+    if task.cancelled():
+        log.warning("shutdown step %s was cancelled", name)
+        return False
+    if (error := task.exception()) is not None:
+        log.warning("shutdown step %s failed", name, exc_info=error)
+        return False
+    return True

@@ -1,12 +1,14 @@
-"""`cancel_and_wait`: the cancelled task is waited for; a cancellation of the caller is never swallowed."""
+"""`cancel_and_wait`: the cancelled task is waited for; a cancellation of the caller is never swallowed.
+`run_bounded`: a shutdown step that fails or hangs is logged and left behind, never raised or waited on."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, run_bounded
 
 
 async def _forever() -> None:
@@ -72,3 +74,38 @@ async def test_a_task_may_stop_itself() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert reached_the_next_await.is_set()
+
+
+async def test_a_step_that_finishes_is_a_success() -> None:
+    assert await run_bounded("quick", asyncio.sleep(0), timeout=1) is True
+
+
+async def test_a_step_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    async def fails() -> None:
+        raise RuntimeError("redis went away")
+
+    with caplog.at_level(logging.WARNING, logger="portal"):
+        assert await run_bounded("notifier", fails(), timeout=1) is False
+    assert "shutdown step notifier failed" in caplog.text and "redis went away" in caplog.text
+
+
+async def test_a_step_that_hangs_is_left_behind_with_its_stack(caplog: pytest.LogCaptureFixture) -> None:
+    """Even a step that ignores its cancellation does not keep the caller waiting."""
+    stuck = asyncio.Event()
+
+    async def ignores_cancellation() -> None:
+        while not stuck.is_set():
+            try:
+                await stuck.wait()
+            except asyncio.CancelledError:
+                continue
+
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    with caplog.at_level(logging.WARNING, logger="portal"):
+        assert await run_bounded("container", ignores_cancellation(), timeout=0.05) is False
+    assert loop.time() - begun < 1
+    assert "shutdown step container still running after" in caplog.text
+    assert "ignores_cancellation" in caplog.text  # where it was stuck
+    stuck.set()  # let the left-behind task end with this test
+    await asyncio.sleep(0)
