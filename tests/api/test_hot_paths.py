@@ -9,6 +9,8 @@ from sqlalchemy import event
 
 from tests.helpers import Portal
 from tests.messaging.support import public_room, secure, secure_send
+from tests.realtime.support import join
+from tests.sockets import online
 
 
 @contextmanager
@@ -64,3 +66,27 @@ async def test_a_message_send_costs_the_same_statements_whatever_the_room(portal
     updates = [s for s in crowded if s.lstrip().upper().startswith("UPDATE")]
     assert len(updates) == 1 and "last_activity_at" in updates[0], updates
     assert len(crowded) <= 11, crowded
+
+
+async def test_a_room_join_costs_the_same_statements_whatever_the_room(portal: Portal, sockets) -> None:
+    """`room:join` (a new member: membership row, join message, the ack's member list) is O(1) in SQL:
+    the same statements whether the room holds one member or six."""
+    _owner, chat, _sender = await public_room(portal)
+    chat_id = chat["id"]
+
+    async def newcomer() -> object:
+        return await online(sockets, (await portal.login()).client.session_token)
+
+    first, second = await newcomer(), await newcomer()
+    await join(first, chat_id)  # warm-up (the chat's first join by a non-owner)
+    with counted_statements(portal) as small:
+        ack = await join(second, chat_id)
+    small_members = len(ack["members"])
+    for _ in range(4):
+        await join(await newcomer(), chat_id)
+    late = await newcomer()
+    with counted_statements(portal) as crowded:
+        ack = await join(late, chat_id)
+    assert len(ack["members"]) == small_members + 5
+    assert len(crowded) == len(small), (small, crowded)
+    assert len(crowded) <= 40, crowded  # 37 on SQLite today: see bench/README.md
