@@ -8,12 +8,14 @@ wording follows the templates of 08 §6 exactly.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 INVALID_REQUEST = "Invalid request"
 
@@ -43,7 +45,31 @@ def _characters(n: object) -> str:
     return "1 character" if n == 1 else f"{n} characters"
 
 
-def text_length(minimum: int, maximum: int) -> AfterValidator:
+@dataclass(frozen=True)
+class Rule:
+    """A constraint checked after the type (like pydantic's `AfterValidator`, with Portal's own wording of
+    08 §6) that also shows in the OpenAPI schema as the equivalent JSON Schema keywords, so `/docs` and
+    generated clients know the limits that the server enforces."""
+
+    check: Callable[[Any], Any]
+    json_schema: tuple[tuple[str, Any], ...] = ()  # hashable, as Annotated metadata must be (unions)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        described = handler(schema)
+        described.update(
+            {key: list(value) if isinstance(value, tuple) else value for key, value in self.json_schema}
+        )
+        return described
+
+
+def text_length(minimum: int, maximum: int) -> Rule:
     def check(value: str) -> str:
         if len(value) < minimum:
             raise _fail(f"must be at least {_characters(minimum)}")
@@ -51,10 +77,10 @@ def text_length(minimum: int, maximum: int) -> AfterValidator:
             raise _fail(f"must be at most {_characters(maximum)}")
         return value
 
-    return AfterValidator(check)
+    return Rule(check, (("minLength", minimum), ("maxLength", maximum)))
 
 
-def matches(pattern: str) -> AfterValidator:
+def matches(pattern: str) -> Rule:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -62,25 +88,25 @@ def matches(pattern: str) -> AfterValidator:
             raise _fail("contains invalid characters")
         return value
 
-    return AfterValidator(check)
+    return Rule(check, (("pattern", f"^{pattern}$"),))
 
 
-def int_range(minimum: int, maximum: int) -> AfterValidator:
+def int_range(minimum: int, maximum: int) -> Rule:
     def check(value: int) -> int:
         if not minimum <= value <= maximum:
             raise _fail(f"must be between {minimum} and {maximum}")
         return value
 
-    return AfterValidator(check)
+    return Rule(check, (("minimum", minimum), ("maximum", maximum)))
 
 
-def one_of(*choices: str) -> AfterValidator:
+def one_of(*choices: str) -> Rule:
     def check(value: str) -> str:
         if value not in choices:
             raise _fail(f"must be one of: {', '.join(choices)}")
         return value
 
-    return AfterValidator(check)
+    return Rule(check, (("enum", choices),))
 
 
 # Reusable field types -------------------------------------------------------------------------------

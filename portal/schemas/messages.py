@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from portal.schemas.common import RequestModel, int_range, matches, text_length
+from portal.schemas.common import RequestModel, Rule, int_range, matches, text_length
 
 Reason = Annotated[str, text_length(0, 500)]
 
@@ -23,7 +23,7 @@ class SentOut(BaseModel):
     id: str = Field(examples=["1764361234567-0"])
 
 
-def item_count(minimum: int, maximum: int) -> AfterValidator:
+def item_count(minimum: int, maximum: int) -> Rule:
     """A list's length, worded as 08 §6 does: "ids must contain 1 to 100 items"."""
 
     def check(value: list[Any]) -> list[Any]:
@@ -31,7 +31,7 @@ def item_count(minimum: int, maximum: int) -> AfterValidator:
             raise PydanticCustomError("portal", f"must contain {minimum} to {maximum} items")
         return value
 
-    return AfterValidator(check)
+    return Rule(check, (("minItems", minimum), ("maxItems", maximum)))
 
 
 MessageId = Annotated[str, text_length(3, 26), matches(r"[0-9]{1,15}-[0-9]{1,9}")]

@@ -74,3 +74,30 @@ async def test_every_chat_endpoint_answers_with_an_example(portal: Portal) -> No
         and not _has_example(spec, media)
     ]
     assert missing == []
+
+
+async def test_the_limits_the_server_enforces_are_in_the_schema(portal: Portal) -> None:
+    """Length, range, pattern, choice and item-count rules show as JSON Schema keywords (for /docs and
+    generated clients), while the server keeps its own 08 §6 error texts."""
+    spec = (await portal.client().raw("GET", "/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    mute = schemas["MuteIn"]["properties"]["duration"]
+    assert (mute["minimum"], mute["maximum"]) == (0, 86400)
+    ban = schemas["BanIn"]["properties"]["duration"]
+    assert (ban["minimum"], ban["maximum"]) == (0, 2_592_000)
+    platform = schemas["CodeRequestIn"]["properties"]["platform"]
+    assert (platform["minLength"], platform["maxLength"]) == (2, 32)
+    assert platform["pattern"] == "^[a-z][a-z0-9_]{1,31}$"
+    ids = schemas["DeleteIdsIn"]["properties"]["ids"]
+    assert (ids["minItems"], ids["maxItems"]) == (1, 100)
+    search = next(p for p in spec["paths"]["/v1/users/search"]["get"]["parameters"] if p["name"] == "q")
+    assert (search["schema"]["minLength"], search["schema"]["maxLength"]) == (1, 32)
+    browser = schemas["BrowserConfigIn"]["properties"]["browser"]
+    assert browser["enum"] == ["chromium", "firefox", "brave", "tor-browser"]
+
+
+async def test_a_broken_limit_keeps_the_servers_own_error_text(portal: Portal) -> None:
+    alice = await portal.login()
+    response = await alice.client.raw("GET", "/v1/users/search", params={"q": "x" * 33})
+    assert response.status_code == 400
+    assert response.json()["error"] == "q must be at most 32 characters"
