@@ -31,6 +31,7 @@ CHROMIUM_FAMILY = {"chromium", "brave"}
 SHM_BYTES = 2 * 1024**3  # Chromium-based images crash with Docker's default 64 MB /dev/shm
 READY_TIMEOUT = 60.0
 WATCH_INTERVAL = 5.0  # how often a VM's container is checked (a container that exits is a crashed VM)
+HOST_POLL_INTERVAL = 1.0  # how often neko is asked whether Portal's host has opened it yet
 LABEL = "portal"
 
 
@@ -131,6 +132,7 @@ class NekoDockerBackend:
         self._http = http or httpx.AsyncClient(timeout=10)
         self._vms: dict[int, NekoVm] = {}
         self.watch_interval = WATCH_INTERVAL
+        self.host_poll_interval = HOST_POLL_INTERVAL
         self.closed = False
 
     @property
@@ -250,6 +252,8 @@ class NekoVm:
         self.width, self.height, self.rate = spec.width, spec.height, spec.rate
         self._stopped = False
         self._watch: asyncio.Task[None] | None = None
+        self._host_wait: asyncio.Task[None] | None = None  # Portal's host has no neko session yet
+        self._host_lock = asyncio.Lock()  # one change of neko's control at a time
 
     def alive(self) -> bool:
         return not self._stopped
@@ -283,6 +287,7 @@ class NekoVm:
 
     async def stop(self) -> None:
         self._stopped = True
+        self._stop_waiting_for_host()
         if self._watch is not None and self._watch is not asyncio.current_task():
             self._watch.cancel()
         with contextlib.suppress(aiodocker.DockerError, OSError):
@@ -336,13 +341,40 @@ class NekoVm:
             await self._api("POST", f"/api/sessions/{session_id}/disconnect")
 
     async def set_host(self, user_id: int | None) -> None:
-        """Give neko's control to the user's session (connected ones first); nobody hosts in neko while
-        Portal's host has not opened the VM, or when Portal has no host."""
-        sessions = await self._sessions_of(user_id) if user_id is not None else []
-        if sessions:
-            await self._api("POST", f"/api/room/control/give/{sessions[0]}")
-        else:
+        """Give neko's control to the user's session (connected ones first). When Portal has no host,
+        nobody hosts in neko; when Portal's host has not opened the VM yet, nobody does until they do
+        (neko is asked every `host_poll_interval` seconds meanwhile)."""
+        self._stop_waiting_for_host()
+        async with self._host_lock:
+            sessions = await self._sessions_of(user_id) if user_id is not None else []
+            if sessions:
+                await self._api("POST", f"/api/room/control/give/{sessions[0]}")
+                return
             await self._api("POST", "/api/room/control/reset")
+        if user_id is not None:
+            self._host_wait = asyncio.create_task(
+                self._give_when_opened(user_id), name=f"portal-neko-host-{self.chat_id}"
+            )
+
+    async def _give_when_opened(self, user_id: int) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self.backend.host_poll_interval)
+            async with self._host_lock:
+                if self._host_wait is not asyncio.current_task():
+                    return  # the host changed meanwhile
+                try:
+                    sessions = await self._sessions_of(user_id)
+                    if sessions:
+                        await self._api("POST", f"/api/room/control/give/{sessions[0]}")
+                        self._host_wait = None
+                        return
+                except VmError:
+                    continue  # neko busy or restarting: ask again next time
+
+    def _stop_waiting_for_host(self) -> None:
+        if self._host_wait is not None:
+            self._host_wait.cancel()
+            self._host_wait = None
 
     async def _sessions_of(self, user_id: int) -> list[str]:
         """The ids of the user's neko sessions, connected ones first (GET /api/sessions)."""

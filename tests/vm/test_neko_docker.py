@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,9 +13,11 @@ from portal.browser.base import ControlSettings, VmError, VmSpec
 from portal.browser.neko_docker import SHM_BYTES, NekoDockerBackend, container_spec, published_port
 from tests.helpers import LoggedIn, Portal, expect_error
 from tests.servers import TestServer, node_like
-from tests.sockets import SocketProbe
+from tests.sockets import SocketProbe, eventually
 from tests.vm.fake_docker import API_VERSION, JPEG, fake_engine
 from tests.vm.support import chat_path, joined
+
+HOST_POLL = 0.02  # neko is asked this often whether Portal's host has opened it
 
 
 async def _no_frames(frame: object) -> None:
@@ -220,6 +223,7 @@ async def neko_node(portal: Portal, **settings: Any) -> AsyncIterator[tuple[Any,
         node_like(portal.server, browser_backend="neko-docker", docker_url=url, **settings) as node,
     ):
         node.container.vms.backend.watch_interval = 0.1  # type: ignore[attr-defined]
+        node.container.vms.backend.host_poll_interval = HOST_POLL  # type: ignore[attr-defined]
         yield engine, node
 
 
@@ -331,6 +335,8 @@ async def test_portals_host_is_neko_hosts(portal: Portal, sockets) -> None:
         (container,) = engine.containers.values()
         neko = engine.neko[container.env()["NEKO_SESSION_API_TOKEN"]]
         assert neko.host is None  # the owner has not opened neko yet: nobody hosts there
+        neko.sessions = [{"id": "s-owner", "profile": {"name": f"user{owner.id}"}}]
+        await eventually(lambda: _hosted_by(neko, "s-owner"))  # they open it: they get neko's control
 
         neko.sessions = [
             {"id": "s-owner-old", "profile": {"name": f"user{owner.id}"}, "state": {"is_connected": False}},
@@ -348,6 +354,18 @@ async def test_portals_host_is_neko_hosts(portal: Portal, sockets) -> None:
         await owner_probe.expect_for("control:update", chat_id)
         assert neko.host is None
 
+        # A host named before opening neko who loses hosting meanwhile is not given neko's control later.
+        neko.sessions = [s for s in neko.sessions if s["id"] != "s-viewer"]
+        assert await viewer_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+        assert neko.host is None
+        assert await owner_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}
+        await owner_probe.expect_for("control:update", chat_id)
+        assert neko.host == "s-owner"
+        neko.sessions.append({"id": "s-viewer", "profile": {"name": f"user{viewer.id}"}})
+        await asyncio.sleep(HOST_POLL * 5)  # several polls' worth: nobody is waiting for the viewer now
+        assert neko.host == "s-owner"
+
         await owner.client.call("POST", chat_path(chat_id, "/stop"))
         assert await viewer_probe.call("control:take", {"chat_id": chat_id}) == {"ok": True}  # VM stopped
         engine.first_sessions = neko.sessions  # the same people open the next neko at once
@@ -355,6 +373,10 @@ async def test_portals_host_is_neko_hosts(portal: Portal, sockets) -> None:
         (container,) = engine.containers.values()
         assert engine.neko[container.env()["NEKO_SESSION_API_TOKEN"]].host == "s-viewer"
         await owner.client.call("POST", chat_path(chat_id, "/stop"))
+
+
+async def _hosted_by(neko: Any, session_id: str) -> bool:
+    return neko.host == session_id
 
 
 async def test_engine_and_neko_failures_are_503_without_their_text(portal: Portal, sockets) -> None:
