@@ -69,8 +69,8 @@ def create_app(container: Container, *, role: str = "all") -> Any:
                 "container": container.close(),
             }
             for name, step in steps.items():
-                if not await run_bounded(name, step, SHUTDOWN_STEP_SECONDS):
-                    container.shutdown_overruns.append(name)
+                if problem := await run_bounded(name, step, SHUTDOWN_STEP_SECONDS):
+                    container.shutdown_overruns.append(problem)
 
     api = FastAPI(
         title="Portal API",

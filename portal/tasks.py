@@ -31,10 +31,10 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
             raise
 
 
-async def run_bounded(name: str, step: Awaitable[Any], timeout: float) -> bool:
+async def run_bounded(name: str, step: Awaitable[Any], timeout: float) -> str | None:
     """Run one step of a shutdown: at most `timeout` seconds, and a failure is logged, not raised, so the
-    steps after it still run and a node never hangs on its way down. False when the step did not finish
-    cleanly (a step still running after `timeout` is cancelled and left behind)."""
+    steps after it still run and a node never hangs on its way down. Answers what went wrong (None when
+    the step finished cleanly); a step still running after `timeout` is cancelled and left behind."""
     task = asyncio.ensure_future(step)
     done, _ = await asyncio.wait({task}, timeout=timeout)
     if not done:
@@ -42,11 +42,11 @@ async def run_bounded(name: str, step: Awaitable[Any], timeout: float) -> bool:
         task.print_stack(file=stack)
         log.warning("shutdown step %s still running after %.0f s:\n%s", name, timeout, stack.getvalue())
         task.cancel()
-        return False
+        return f"{name}: still running after {timeout:g} s"
     if task.cancelled():
         log.warning("shutdown step %s was cancelled", name)
-        return False
+        return f"{name}: cancelled"
     if (error := task.exception()) is not None:
         log.warning("shutdown step %s failed", name, exc_info=error)
-        return False
-    return True
+        return f"{name}: {type(error).__name__}: {error}"
+    return None

@@ -77,7 +77,7 @@ async def test_a_task_may_stop_itself() -> None:
 
 
 async def test_a_step_that_finishes_is_a_success() -> None:
-    assert await run_bounded("quick", asyncio.sleep(0), timeout=1) is True
+    assert await run_bounded("quick", asyncio.sleep(0), timeout=1) is None
 
 
 async def test_a_step_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -85,7 +85,8 @@ async def test_a_step_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureF
         raise RuntimeError("redis went away")
 
     with caplog.at_level(logging.WARNING, logger="portal"):
-        assert await run_bounded("notifier", fails(), timeout=1) is False
+        problem = await run_bounded("notifier", fails(), timeout=1)
+    assert problem == "notifier: RuntimeError: redis went away"
     assert "shutdown step notifier failed" in caplog.text and "redis went away" in caplog.text
 
 
@@ -103,7 +104,8 @@ async def test_a_step_that_hangs_is_left_behind_with_its_stack(caplog: pytest.Lo
     loop = asyncio.get_running_loop()
     begun = loop.time()
     with caplog.at_level(logging.WARNING, logger="portal"):
-        assert await run_bounded("container", ignores_cancellation(), timeout=0.05) is False
+        problem = await run_bounded("container", ignores_cancellation(), timeout=0.05)
+    assert problem == "container: still running after 0.05 s"
     assert loop.time() - begun < 1
     assert "shutdown step container still running after" in caplog.text
     assert "ignores_cancellation" in caplog.text  # where it was stuck
