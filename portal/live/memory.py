@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from portal.clock import Clock
 from portal.live.base import BusHandler, LiveStats, LockTimeout
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 logger = logging.getLogger("portal.live")
 
@@ -64,6 +64,7 @@ class HandlerQueue:
 
     async def _run(self) -> None:
         while True:
+            raise_if_cancelling()  # a handler may have swallowed the cancellation of close()
             message = await self._queue.get()
             try:
                 await self._handler(message)

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from portal.live.base import BusHandler, LiveStats, LockTimeout
 from portal.live.memory import HandlerQueue
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 logger = logging.getLogger("portal.live")
 
@@ -378,6 +378,7 @@ class RedisLiveStore:
         """Read the shared PubSub connection forever; reconnect with backoff when Redis is away."""
         backoff = 0.1
         while True:
+            raise_if_cancelling()
             try:
                 await self._connect(pubsub)
                 message = await pubsub.get_message(timeout=LISTEN_POLL)

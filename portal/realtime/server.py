@@ -23,7 +23,7 @@ from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.live.base import LockTimeout
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 log = logging.getLogger("portal.realtime")
 SESSION_COOKIE = "psession"
@@ -325,6 +325,7 @@ class PresenceKeeper:
         step = min(1.0, beat_every)
         last_beat = float("-inf")
         while True:
+            raise_if_cancelling()  # a swallowed stop() (see portal.tasks) must still end the loop
             if time.monotonic() - last_beat >= beat_every:
                 last_beat = time.monotonic()
                 try:

@@ -19,7 +19,7 @@ from portal.db.models import User, UserSession
 from portal.db.uow import unit_of_work
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -53,6 +53,7 @@ class Janitor:
 
     async def _loop(self) -> None:
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(self.c.settings.janitor_interval)
             try:
                 async with self.c.live.lock("janitor", ttl=60, wait=0):

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
 
-from portal.tasks import cancel_and_wait, run_bounded
+from portal.tasks import cancel_and_wait, raise_if_cancelling, run_bounded
 
 
 async def _forever() -> None:
@@ -111,3 +112,39 @@ async def test_a_step_that_hangs_is_left_behind_with_its_stack(caplog: pytest.Lo
     assert "ignores_cancellation" in caplog.text  # where it was stuck
     stuck.set()  # let the left-behind task end with this test
     await asyncio.sleep(0)
+
+
+async def test_a_loop_whose_body_swallows_the_cancellation_still_ends() -> None:
+    """What made the multi-node tests hang: a body that absorbs the CancelledError (here on purpose) kept
+    the loop going and `cancel_and_wait` waiting; `raise_if_cancelling` at the top of the loop ends it."""
+    turns = 0
+
+    async def swallowing_body() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
+    async def loop() -> None:
+        nonlocal turns
+        while True:
+            raise_if_cancelling()
+            turns += 1
+            await swallowing_body()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), timeout=5)
+    assert task.cancelled() and turns == 1
+
+
+async def test_a_healthy_task_is_not_cancelled_by_the_check() -> None:
+    async def body() -> str:
+        raise_if_cancelling()
+        try:
+            async with asyncio.timeout(0):  # a timeout cancels and un-cancels the task
+                await asyncio.sleep(1)
+        except TimeoutError:
+            pass
+        raise_if_cancelling()
+        return "went on"
+
+    assert await asyncio.create_task(body()) == "went on"
