@@ -175,6 +175,7 @@ async def serving(container: Container, backend: str, clock: FakeClock) -> Async
         ws="websockets-sansio",
         proxy_headers=False,
         timeout_graceful_shutdown=3,  # a socket still open when a node stops must not hang the test
+        timeout_keep_alive=30,  # far beyond the SDK's keep-alive expiry, even on a slow machine
     )
     server = _UvicornServer(config)
     task = asyncio.create_task(server.serve())

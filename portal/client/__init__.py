@@ -52,6 +52,11 @@ class PortalAPIError(Exception):
         super().__init__(f"{self.status} {self.error}")
 
 
+# An idle connection is not reused after this many seconds: well inside the server's keep-alive (uvicorn
+# closes idle connections after 5 s), so a request never races the server closing its connection.
+KEEPALIVE_EXPIRY = 2.0
+
+
 class _BaseClient:
     def __init__(
         self,
@@ -64,7 +69,12 @@ class _BaseClient:
         default_headers = dict(headers or {})
         if api_key:
             default_headers["X-API-Key"] = api_key
-        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=default_headers, timeout=timeout)
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=default_headers,
+            timeout=timeout,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY),
+        )
 
     async def __aenter__(self) -> _BaseClient:
         return self
