@@ -313,29 +313,26 @@ class Ok(BaseModel):
 # ---- admin ----------------------------------------------------------------------------------------
 
 
+ADMIN_CHAT_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "name": "main-lobby",
+    "owner_id": 1,
+    "is_public": True,
+    "visibility": "official",
+    "label": None,
+    "slug": "main-lobby",
+    "description": "Main lobby chat",
+    "avatar_source": None,
+    "last_activity_at": "2026-03-14T12:00:00Z",
+    "created_at": "2026-03-01T00:00:00Z",
+    "updated_at": "2026-03-15T08:30:00Z",
+}
+
+
 class AdminChatOut(BaseModel):
     """GroupChatPublicResponse (03 §2.3)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 1,
-                    "name": "main-lobby",
-                    "owner_id": 1,
-                    "is_public": True,
-                    "visibility": "official",
-                    "label": None,
-                    "slug": "main-lobby",
-                    "description": "Main lobby chat",
-                    "avatar_source": None,
-                    "last_activity_at": "2026-03-14T12:00:00Z",
-                    "created_at": "2026-03-01T00:00:00Z",
-                    "updated_at": "2026-03-15T08:30:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [ADMIN_CHAT_EXAMPLE]})
 
     id: int
     name: str
@@ -362,18 +359,7 @@ class AdminChatDetailOut(AdminChatOut):
         json_schema_extra={
             "examples": [
                 {
-                    "id": 1,
-                    "name": "main-lobby",
-                    "owner_id": 1,
-                    "is_public": True,
-                    "visibility": "official",
-                    "label": None,
-                    "slug": "main-lobby",
-                    "description": "Main lobby chat",
-                    "avatar_source": None,
-                    "last_activity_at": "2026-03-14T12:00:00Z",
-                    "created_at": "2026-03-01T00:00:00Z",
-                    "updated_at": "2026-03-15T08:30:00Z",
+                    **ADMIN_CHAT_EXAMPLE,
                     "browser_config": {"browser": "chromium", "start_url": None, "kiosk": False},
                     "member_count": 1,
                     "members": [
