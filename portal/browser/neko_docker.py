@@ -344,17 +344,17 @@ class NekoVm:
         """Give neko's control to the user's session (connected ones first). When Portal has no host,
         nobody hosts in neko; when Portal's host has not opened the VM yet, nobody does until they do
         (neko is asked every `host_poll_interval` seconds meanwhile)."""
-        self._stop_waiting_for_host()
-        async with self._host_lock:
+        async with self._host_lock:  # two changes in a row: the later one's wait (or none) survives
+            self._stop_waiting_for_host()
             sessions = await self._sessions_of(user_id) if user_id is not None else []
             if sessions:
                 await self._api("POST", f"/api/room/control/give/{sessions[0]}")
                 return
             await self._api("POST", "/api/room/control/reset")
-        if user_id is not None:
-            self._host_wait = asyncio.create_task(
-                self._give_when_opened(user_id), name=f"portal-neko-host-{self.chat_id}"
-            )
+            if user_id is not None:
+                self._host_wait = asyncio.create_task(
+                    self._give_when_opened(user_id), name=f"portal-neko-host-{self.chat_id}"
+                )
 
     async def _give_when_opened(self, user_id: int) -> None:
         while not self._stopped:
