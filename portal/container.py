@@ -16,6 +16,7 @@ from portal.db.engine import Database
 from portal.live import LiveStore, create_live_store
 from portal.live.presence import Presence
 from portal.services.admin_chats import AdminChatService
+from portal.services.audit import AuditTrail
 from portal.services.auth import AuthService
 from portal.services.bots import BotService
 from portal.services.chat_moderation import ChatModerationService
@@ -64,6 +65,10 @@ class Container:
     @cached_property
     def geo(self) -> GeoLookup:
         return create_geo_lookup(self.settings.geoip_db)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.clock)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -102,7 +102,7 @@ class Portal:
         if owner_id is None:
             owner_id = (await self.create_user())["id"]
         issued = await self.container.bots.register(
-            actor_id=None,
+            actor=None,
             name="Test Bot",
             owner_id=owner_id,
             platform=platform,

@@ -140,7 +140,7 @@ def bots_register(
     """Register a bot and print its API key (shown only once)."""
     issued = run(
         lambda c: c.bots.register(
-            actor_id=None,
+            actor=None,
             name=name,
             owner_id=owner_id,
             platform=platform,

@@ -12,6 +12,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from portal.db.uow import run_callbacks, take_callbacks
+
 
 def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
@@ -52,10 +54,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on any error."""
-        async with self.sessionmaker() as session, session.begin():
-            await self.begin_writing(session)
-            yield session
+        """The unit of work: a session inside one transaction, committed on success and rolled back on any
+        error; after the commit, the callbacks registered with `portal.db.uow.on_commit` run (events)."""
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                await self.begin_writing(session)
+                yield session
+            callbacks = take_callbacks(session)
+        await run_callbacks(callbacks)
 
     async def begin_writing(self, session: AsyncSession) -> None:
         """On SQLite, take the database's write lock as the transaction's first statement.

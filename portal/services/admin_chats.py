@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
-from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.db.uow import on_commit
+from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.schemas.chats import (
     AdminChatDetailOut,
     AdminChatOut,
@@ -18,10 +17,10 @@ from portal.schemas.chats import (
     BrowserConfigIn,
     LiveStateOut,
 )
-from portal.services.chat_access import LISTED, ChatContext
+from portal.services.audit import AuditEvent
+from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot
 from portal.services.chats import browser_config_dict, member_user
 from portal.services.notifier import LOBBY_ROOM
-from portal.services.permissions import Level, can_act_on
 
 # Fields that take no null in an admin update (08 §6 wording); `label`, `description`, `slug` clear on null.
 NOT_NULL = {
@@ -83,11 +82,6 @@ def _visibility_and_slug(chat: Chat, changes: dict[str, Any]) -> tuple[str, str 
     return visibility, slug
 
 
-def may_act_on_chat(ctx: ChatContext) -> bool:
-    """Admin update/delete/start/stop: owning the chat, or rank over its owner (08 §24, §49)."""
-    return ctx.is_owner or ctx.owner is None or can_act_on(ctx.actor, ctx.owner)
-
-
 class AdminChatService:
     def __init__(self, container: Container) -> None:
         self.c = container
@@ -101,12 +95,12 @@ class AdminChatService:
     ) -> LiveStateOut:
         """An official chat owned by the caller (or `owner_id` from the CLI); the slug must be free."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             # The row lock serialises one owner's creations, so two at once cannot both take the last slot.
             owner = await users_db.get_for_update(session, actor.id if actor is not None else owner_id or 0)
             if owner is None or owner.is_stranger:
                 raise NotFound("User")
-            await self.c.chats.check_slot(session, owner, now)
+            await check_chat_slot(session, owner, now=now, admin_slots=self.c.settings.admin_chat_slots)
             try:
                 chat = await chats_db.insert(
                     session,
@@ -123,14 +117,14 @@ class AdminChatService:
                 )
             except chats_db.SlugTaken:
                 raise coded(ErrorCode.SLUG_TAKEN, 409) from None
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="CHAT_CREATE_OFFICIAL",
-                entity_type="chat",
-                entity_id=chat.id,
-                actor_id=actor.id if actor else None,
-                metadata={"name": chat.name, "slug": chat.slug, "user_id": owner.id},
-                now=now,
+                AuditEvent.CHAT_CREATE_OFFICIAL,
+                actor=actor,
+                on=("chat", chat.id),
+                name=chat.name,
+                slug=chat.slug,
+                user_id=owner.id,
             )
             chat_id = chat.id
 
@@ -155,7 +149,7 @@ class AdminChatService:
 
     async def detail(self, actor: User, chat_id: int) -> AdminChatDetailOut:
         async with self.c.db.read() as session:
-            ctx = await self.c.chats.context(session, actor, chat_id)
+            ctx = await access_chat(session, actor, chat_id, need=Need.INSPECT)
             rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != ctx.chat.owner_id]
             users = await chats_db.users_by_id(session, [m.user_id for m in rows])
             platforms = await users_db.platforms_of_many(session, list(users))
@@ -179,11 +173,8 @@ class AdminChatService:
     async def update(self, actor: User, chat_id: int, changes: dict[str, Any]) -> AdminChatOut:
         """Partial update; `slug: null` makes the chat private unless `visibility` comes with it (03 §4.4)."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
-            if not may_act_on_chat(ctx):
-                raise AccessDenied()
-            self.c.chats.refuse_direct(ctx)
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.ADMINISTER, lock=True)
             chat = ctx.chat
             was_listed = chat.visibility in LISTED
             changed = self._apply(chat, changes)
@@ -229,7 +220,7 @@ class AdminChatService:
         """Hand a chat to another registered user (Owner only, 08 §24): slots are ignored; in a private chat
         the old owner stays as a member."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             chat = await chats_db.get_for_update(session, chat_id)
             if chat is None or chat.chat_type != "group":
                 raise NotFound("Chat")
@@ -255,14 +246,13 @@ class AdminChatService:
                     ),
                 )
             chat.owner_id, chat.updated_at = new_owner.id, now
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="CHAT_TRANSFER",
-                entity_type="chat",
-                entity_id=chat_id,
-                actor_id=actor.id if actor else None,
-                metadata={"user_id": new_owner.id, "old_owner_id": old_owner_id},
-                now=now,
+                AuditEvent.CHAT_TRANSFER,
+                actor=actor,
+                on=("chat", chat_id),
+                user_id=new_owner.id,
+                old_owner_id=old_owner_id,
             )
 
             async def announce() -> None:
@@ -290,10 +280,4 @@ class AdminChatService:
 
     async def _vm_gate(self, actor: User, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
-            ctx = await self.c.chats.context(session, actor, chat_id)
-        if not may_act_on_chat(ctx):
-            raise AccessDenied()
-        self.c.chats.refuse_direct(ctx)
-        if actor.permission_level < Level.ADMIN:  # pragma: no cover - the route's gate
-            raise AccessDenied()
-        return ctx
+            return await access_chat(session, actor, chat_id, need=Need.ADMINISTER)

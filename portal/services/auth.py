@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import login_codes as codes_db
 from portal.db import users as users_db
 from portal.db.models import LoginCode, User
-from portal.db.uow import unit_of_work
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
 from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
 from portal.security import keyed_hash, new_login_code
@@ -90,7 +89,7 @@ class AuthService:
         """A web code bound to the caller's IP; older pending web codes of the identity are cancelled."""
         ip = client.ip or "unknown"
         now = self.c.clock.now()
-        async with self.c.live.lock(f"login-codes:ip:{ip}"), unit_of_work(self.c.db) as session:
+        async with self.c.live.lock(f"login-codes:ip:{ip}"), self.c.db.transaction() as session:
             await codes_db.cancel_pending_web(session, platform, platform_user_id, now)
             pending = await codes_db.pending_web_count_for_ip(session, ip, now)
             if pending >= self.settings.max_pending_codes_per_ip:
@@ -114,7 +113,7 @@ class AuthService:
         """The newest pending web code of an identity, for the bot to deliver."""
         self._check_platform(bot, who)
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
             if found:
                 self._refresh_link(found[1], who)
@@ -133,7 +132,7 @@ class AuthService:
         self._check_platform(bot, who)
         now = self.c.clock.now()
         key = f"login-codes:identity:{who.platform}:{who.platform_user_id}"
-        async with self.c.live.lock(key), unit_of_work(self.c.db) as session:
+        async with self.c.live.lock(key), self.c.db.transaction() as session:
             found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
             if found is None:
                 raise NotFound("User")
@@ -208,7 +207,7 @@ class AuthService:
 
     async def verify(self, code: str, client: ClientInfo) -> LoginResult:
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             row = await codes_db.by_hash(session, self._code_hash(code))
             if row is None or not self._usable(row, client, now):
                 raise AuthRequired(INVALID_CODE)
@@ -263,7 +262,7 @@ class AuthService:
     async def stranger(self, client: ClientInfo) -> LoginResult:
         """An anonymous level-0 account with a 24-hour session (00 §3.3)."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             user = await self._new_stranger(session, now)
             new = await self.c.sessions.create(
                 session,

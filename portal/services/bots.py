@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from portal.db import audit as audit_db
 from portal.db import bots as bots_db
 from portal.db import users as users_db
-from portal.db.models import Bot
-from portal.db.uow import unit_of_work
+from portal.db.models import Bot, User
 from portal.errors import BadRequest, InvalidApiKey, NotFound
 from portal.schemas.bots import BotKeyIssued, BotPrivate, BotPublic
 from portal.schemas.common import PLATFORM_PATTERN
 from portal.security import BOT_KEY_PREFIX, new_bot_key, sha256_hex
+from portal.services.audit import AuditEvent
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -59,7 +58,7 @@ class BotService:
     async def register(
         self,
         *,
-        actor_id: int | None,
+        actor: User | None,
         name: str,
         owner_id: int,
         platform: str,
@@ -78,7 +77,7 @@ class BotService:
             raise BadRequest("rate_limit_per_hour must be between 1 and 100000")
         now = self.c.clock.now()
         key = new_bot_key()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             owner = await users_db.get(session, owner_id)
             if owner is None or owner.is_stranger:
                 raise NotFound("User")
@@ -99,14 +98,14 @@ class BotService:
                     updated_at=now,
                 ),
             )
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="BOT_REGISTER",
-                entity_type="bot",
-                entity_id=bot.id,
-                actor_id=actor_id,
-                metadata={"name": bot.name, "owner_id": owner_id, "platform": platform},
-                now=now,
+                AuditEvent.BOT_REGISTER,
+                actor=actor,
+                on=("bot", bot.id),
+                name=bot.name,
+                owner_id=owner_id,
+                platform=platform,
             )
         return BotKeyIssued(
             message="Bot registered successfully",

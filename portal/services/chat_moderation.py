@@ -15,19 +15,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
-from portal.db.uow import on_commit, unit_of_work
+from portal.db.uow import on_commit
 from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
     ChatContext,
-    can_moderate,
+    Need,
+    access_chat,
     can_moderate_by_rank,
-    can_see,
+    can_target_by_rank,
     may_target,
 )
 from portal.services.notifier import chat_room
@@ -78,19 +79,10 @@ class ChatModerationService:
         as_admin: bool = False,
         link: str | None = None,
     ) -> Target:
-        """Actor gate (403), direct chats (409), target exists (404), not yourself (403), the link the
-        action needs (404 "Member not found"), then the hierarchy (403)."""
-        ctx = await self.c.chats.context(session, actor, chat_id, lock=True)
-        if ctx.chat.chat_type == "direct":
-            # 08 §48, §63: outsiders get the usual 403; the members of a direct chat get 409.
-            if not can_see(ctx):
-                raise AccessDenied()
-            self.c.chats.refuse_direct(ctx)
-        if as_admin:
-            if not (ctx.is_owner or ctx.owner is None or can_act_on(actor, ctx.owner)):
-                raise AccessDenied()
-        elif not can_moderate(ctx):
-            raise AccessDenied()
+        """Actor gate (`access_chat`), target exists (404), not yourself (403), the link the action needs
+        (404 "Member not found"; acting by rank only, the hierarchy's 403 first), then the hierarchy (403)."""
+        need = Need.ADMINISTER if as_admin else Need.MODERATE
+        ctx = await access_chat(session, actor, chat_id, need=need, lock=True)
         user = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
         if user is None:
             raise NotFound("User")
@@ -105,20 +97,14 @@ class ChatModerationService:
         allowed = can_act_on(actor, user) if as_admin else may_target(ctx, user)
         if link == "inside" and not target.inside:
             raise NotFound("Member")
-        if (
-            link == "known"
-            and not (allowed and self._by_rank(ctx, user))
-            and not await self._known(session, target)
-        ):
-            raise NotFound("Member")
+        if link == "known":
+            if not allowed and can_moderate_by_rank(ctx) and not ctx.is_owner:
+                raise AccessDenied()  # acting by rank only, the hierarchy decides before any link
+            if not can_target_by_rank(ctx, user) and not await self._known(session, target):
+                raise NotFound("Member")
         if not allowed:
             raise AccessDenied()
         return target
-
-    @staticmethod
-    def _by_rank(ctx: ChatContext, user: User) -> bool:
-        """The rank path allows this target (08 §45: a platform Owner who owns the chat has both paths)."""
-        return can_moderate_by_rank(ctx) and can_act_on(ctx.actor, user)
 
     async def _known(self, session: AsyncSession, target: Target) -> bool:
         """A membership, a presence in the room, or any activity row (08 §46, §63)."""
@@ -156,14 +142,14 @@ class ChatModerationService:
                 created_at=now,
             ),
         )
-        await audit_db.record(
+        await self.c.audit.record(
             session,
-            event_type=action,
-            entity_type="chat",
-            entity_id=chat_id,
-            actor_id=target.ctx.actor.id,
-            metadata={"user_id": target.user.id, "reason": reason, "duration": seconds},
-            now=now,
+            AuditEvent(action),
+            actor=target.ctx.actor,
+            on=("chat", chat_id),
+            user_id=target.user.id,
+            reason=reason,
+            duration=seconds,
         )
 
     # ---- kick -------------------------------------------------------------------------------------
@@ -174,7 +160,7 @@ class ChatModerationService:
         """Remove a user from a chat: membership, room sockets, control; "was kicked" and a new epoch.
         `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target)."""
         check_reason(reason)
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
             chat = target.ctx.chat
             await chats_db.remove_member(session, chat_id, target.user.id)
@@ -230,7 +216,7 @@ class ChatModerationService:
     ) -> None:
         """The user cannot send here for `duration` s (0 = until unmuted); may be set in advance."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
             expires = await self._restrict(session, actor, target, "mute", duration, reason, now)
             await self._record(session, target, "CHAT_MUTE", reason, seconds=duration or None)
@@ -244,7 +230,7 @@ class ChatModerationService:
 
     async def unmute(self, actor: User, chat_id: int, target_id: int) -> None:
         """Idempotent; a hard mute is not touched (04 §6.3)."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
             await restrictions_db.lift(session, chat_id, target.user.id, "mute")
             await history_db.lift_open(
@@ -272,7 +258,7 @@ class ChatModerationService:
         if isinstance(duration, bool) or not 0 <= duration <= BAN_MAX:
             raise BadRequest(f"duration must be between 0 and {BAN_MAX}")
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(
                 session, actor, chat_id, target_id, link="inside" if remove_now else None
             )
@@ -301,20 +287,19 @@ class ChatModerationService:
 
     async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
         """Idempotent (04 §6.6); membership is not restored."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
             lifted = await restrictions_db.lift(session, chat_id, target.user.id, "ban")
             await history_db.lift_open(
                 session, target.user.id, "CHAT_BAN", self.c.clock.now(), chat_id=chat_id
             )
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="CHAT_UNBAN",
-                entity_type="chat",
-                entity_id=chat_id,
-                actor_id=actor.id,
-                metadata={"user_id": target.user.id, "reason": reason},
-                now=self.c.clock.now(),
+                AuditEvent.CHAT_UNBAN,
+                actor=actor,
+                on=("chat", chat_id),
+                user_id=target.user.id,
+                reason=reason,
             )
             self._emit_after(
                 session, "user:unbanned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
@@ -327,7 +312,7 @@ class ChatModerationService:
         """Timed bans that ran out (the janitor): a user whose socket stayed in the room gets the screen
         back, counts in the room again and is handed the key, as after an unban. No event: 04 has none for
         a ban running out, and the ban already stopped refusing them at its expiry."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             expired = await restrictions_db.take_expired_bans(session, self.c.clock.now(), limit=limit)
             for chat_id, user_id in expired:
                 if await self.c.presence.user_in_room(chat_id, user_id):
@@ -341,14 +326,14 @@ class ChatModerationService:
         self, actor: User, chat_id: int, target_id: int, *, duration: int, reason: str | None = None
     ) -> None:
         """A platform-wide timeout decided in a chat (04 §6.7): every session of the user ends."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             fresh = await users_db.get_for_update(session, target.user.id) or target.user
             await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.ctx.chat)
 
     async def warn(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
         """A platform warning recorded from a chat, with "was warned" posted there (04 §6.8)."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
 

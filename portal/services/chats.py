@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.browser.base import ALLOWED_SIZES
-from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, User
-from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.db.uow import on_commit
+from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.schemas.chats import (
     ActivityEventOut,
     ActivityOut,
@@ -32,25 +31,25 @@ from portal.schemas.chats import (
     UserRef,
 )
 from portal.schemas.users import OwnedChatOut
+from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
     LISTED,
     ChatContext,
-    can_destroy,
-    can_list,
+    Need,
+    access_chat,
     can_manage,
-    can_moderate,
-    can_see,
+    chat_context,
+    check_chat_slot,
+    may_create_private,
 )
 from portal.services.notifier import LOBBY_ROOM, chat_room, user_room
-from portal.services.permissions import Level, can_act_on
-from portal.services.subscriptions import Tier, effective_tier, is_premium
+from portal.services.permissions import Level
 from portal.services.users import DEFAULT_AVATARS, avatar_url
 from portal.services.vms import allowed_sizes
 
 if TYPE_CHECKING:
     from portal.container import Container
 
-TIER_SLOTS = {Tier.BASIC: 0, Tier.TRIAL: 1, Tier.PREMIUM: 3, Tier.LIFETIME: 5}
 MEMBERS_CAP = 100
 RECENT_VIEWERS = timedelta(hours=24)
 CONFIG_FLAGS = (
@@ -103,17 +102,6 @@ def member_user(user: User, platforms: Sequence[Any] = ()) -> MemberUser:
     )
 
 
-def chat_slots(user: User, now: datetime, admin_slots: int) -> int | None:
-    """Group-chat slots (00 §3.6, 08 §58): the override, else the tier's, raised to 10 for Admins;
-    None = unlimited (Owners)."""
-    if user.chat_slots_override is not None:
-        return user.chat_slots_override
-    if user.permission_level >= Level.OWNER:
-        return None
-    slots = TIER_SLOTS[Tier(effective_tier(user, now))]
-    return max(slots, admin_slots) if user.permission_level == Level.ADMIN else slots
-
-
 class ChatService:
     def __init__(self, container: Container) -> None:
         self.c = container
@@ -121,35 +109,6 @@ class ChatService:
     @property
     def now(self) -> datetime:
         return self.c.clock.now()
-
-    # ---- loading and access -----------------------------------------------------------------------
-
-    async def context(
-        self, session: AsyncSession, actor: User, chat_id: int, *, lock: bool = False
-    ) -> ChatContext:
-        """The chat as `actor` sees it; 404 "Chat not found" when it does not exist."""
-        chat = await (chats_db.get_for_update if lock else chats_db.get)(session, chat_id)
-        if chat is None:
-            raise NotFound("Chat")
-        owner = await users_db.get(session, chat.owner_id) if chat.owner_id is not None else None
-        member = await chats_db.membership(session, chat.id, actor.id)
-        return ChatContext(chat=chat, owner=owner, actor=actor, is_member=member is not None)
-
-    async def visible(
-        self, session: AsyncSession, actor: User, chat_id: int, *, lock: bool = False
-    ) -> ChatContext:
-        """404 for a missing chat, 403 for one the actor may not see."""
-        ctx = await self.context(session, actor, chat_id, lock=lock)
-        if not can_see(ctx):
-            raise AccessDenied()
-        return ctx
-
-    @staticmethod
-    def refuse_direct(ctx: ChatContext) -> None:
-        """Group-only actions on a direct chat answer 409 ERR_DIRECT_CHAT (08 §48): right after `visible`
-        (401, 403 for outsiders, 404 come first), before the action's own permission check (08 §63)."""
-        if ctx.chat.chat_type == "direct":
-            raise coded(ErrorCode.DIRECT_CHAT, 409)
 
     # ---- views ------------------------------------------------------------------------------------
 
@@ -202,11 +161,11 @@ class ChatService:
     async def create_private(self, actor: User, body: CreateChatIn) -> ChatOut:
         """A private group chat for a premium user or Admin+, within their slots (03 §3.1)."""
         now = self.now
-        if not is_premium(actor, now) and actor.permission_level < Level.ADMIN:
+        if not may_create_private(actor, now):
             raise coded(ErrorCode.PREMIUM_REQUIRED, 403)
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             fresh = await users_db.get_for_update(session, actor.id) or actor  # serialises a user's creations
-            await self.check_slot(session, fresh, now)
+            await check_chat_slot(session, fresh, now=now, admin_slots=self.c.settings.admin_chat_slots)
             chat = await chats_db.insert(
                 session,
                 self.new_chat(
@@ -230,13 +189,6 @@ class ChatService:
 
             on_commit(session, announce)
         return view
-
-    async def check_slot(self, session: AsyncSession, user: User, now: datetime) -> None:
-        """409 ERR_CHAT_SLOT_LIMIT when `user` owns all their slots. Callers hold the user's row lock
-        (`users_db.get_for_update`; on SQLite every write transaction holds the database's write lock)."""
-        slots = chat_slots(user, now, self.c.settings.admin_chat_slots)
-        if slots is not None and await chats_db.count_owned(session, user.id) >= slots:
-            raise coded(ErrorCode.CHAT_SLOT_LIMIT, 409)
 
     @staticmethod
     def new_chat(
@@ -300,7 +252,7 @@ class ChatService:
     async def detail(self, actor: User, chat_id: int) -> ChatDetailOut:
         """One chat with its live state, plus its config for those who manage it (00 §6)."""
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
+            ctx = await access_chat(session, actor, chat_id)
             view = await self.view(session, ctx.chat)
         extra = self.config(ctx.chat).model_dump() if can_manage(ctx) else {}
         return ChatDetailOut(**view.model_dump(), live=await self.live(chat_id), **extra)
@@ -329,7 +281,7 @@ class ChatService:
     async def members(self, actor: User, chat_id: int) -> MembersOut:
         """Private: the owner then the members; listed: the owner then recent viewers (08 §19)."""
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
+            ctx = await access_chat(session, actor, chat_id)
             since = None if ctx.chat.visibility == "private" else self.now - RECENT_VIEWERS
             rows = [
                 m
@@ -366,9 +318,8 @@ class ChatService:
 
     async def leave(self, actor: User, chat_id: int) -> None:
         """`POST …/leave` (08 §21): drop the membership; the leaver's sockets leave the room."""
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.visible(session, actor, chat_id)
-            self.refuse_direct(ctx)
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.LEAVE, group_only=True)
             if ctx.is_owner:
                 raise Conflict("Chat owner cannot leave")
             if not await chats_db.remove_member(session, chat_id, actor.id):
@@ -401,10 +352,7 @@ class ChatService:
 
     async def activity(self, actor: User, chat_id: int, *, offset: int, limit: int) -> ActivityOut:
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
-            self.refuse_direct(ctx)
-            if not can_moderate(ctx):
-                raise AccessDenied()
+            await access_chat(session, actor, chat_id, need=Need.MODERATE)
             rows, total = await chats_db.activity(session, chat_id, offset=offset, limit=limit)
             users = await chats_db.users_by_id(
                 session, [r.user_id for r in rows] + [r.actor_id for r in rows if r.actor_id]
@@ -431,11 +379,8 @@ class ChatService:
     async def update_config(self, actor: User, chat_id: int, changes: dict[str, Any]) -> None:
         """`POST …/config/update`: only the fields present (03 §3.6, 08 §18, §23)."""
         now = self.now
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.visible(session, actor, chat_id, lock=True)
-            self.refuse_direct(ctx)
-            if not can_manage(ctx):
-                raise AccessDenied()
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
             chat = ctx.chat
             was_listed = chat.visibility in LISTED
             changed = self._apply_config(chat, changes, now)
@@ -497,14 +442,8 @@ class ChatService:
         self, session: AsyncSession, actor: User, chat: Chat, changed: dict[str, Any]
     ) -> None:
         """`CHAT_UPDATE` in the audit log, naming the fields a config or admin update changed."""
-        await audit_db.record(
-            session,
-            event_type="CHAT_UPDATE",
-            entity_type="chat",
-            entity_id=chat.id,
-            actor_id=actor.id,
-            metadata={"fields": sorted(changed)},
-            now=self.c.clock.now(),
+        await self.c.audit.record(
+            session, AuditEvent.CHAT_UPDATE, actor=actor, on=("chat", chat.id), fields=sorted(changed)
         )
 
     async def announce_config(
@@ -569,17 +508,9 @@ class ChatService:
     # ---- clipboard, screen, screenshot (00 §6, 08 §27) ---------------------------------------------
 
     async def _clipboard_context(self, actor: User, chat_id: int) -> ChatContext:
-        """Private chats: the owner only; otherwise the host or a chat manager."""
+        is_host = await self.c.control.is_host(chat_id, actor.id)
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
-        self.refuse_direct(ctx)
-        if ctx.chat.visibility == "private":
-            allowed = ctx.is_owner
-        else:
-            allowed = can_manage(ctx) or await self.c.control.is_host(chat_id, actor.id)
-        if not allowed:
-            raise AccessDenied()
-        return ctx
+            return await access_chat(session, actor, chat_id, need=Need.CLIPBOARD, is_host=is_host)
 
     async def clipboard(self, actor: User, chat_id: int) -> str:
         await self._clipboard_context(actor, chat_id)
@@ -592,8 +523,7 @@ class ChatService:
     async def screen(self, actor: User, chat_id: int) -> dict[str, Any]:
         """Any viewer: the current size and the allowed ones."""
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
-        self.refuse_direct(ctx)
+            ctx = await access_chat(session, actor, chat_id, group_only=True)
         return self._screen_view(ctx.chat)
 
     @staticmethod
@@ -612,11 +542,8 @@ class ChatService:
         refusal = screen_size_error(width, height, rate)
         if refusal is not None:
             raise BadRequest(refusal)
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.visible(session, actor, chat_id, lock=True)
-            self.refuse_direct(ctx)
-            if not can_manage(ctx):
-                raise AccessDenied()
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
             chat = ctx.chat
             chat.screen_width, chat.screen_height, chat.screen_rate = width, height, rate
             chat.updated_at = self.now
@@ -627,52 +554,35 @@ class ChatService:
     async def screenshot(self, actor: User, chat_id: int) -> bytes:
         """Anyone who may view the chat; 409 ERR_VM_NOT_RUNNING while stopped."""
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
-        self.refuse_direct(ctx)
+            await access_chat(session, actor, chat_id, group_only=True)
         return await self.c.vms.screenshot(chat_id)
 
     async def manages(self, user_id: int, chat: Chat) -> bool:
         """Is the user a manager of the chat (`can_manage_chat`)? For VM roles and control."""
         async with self.c.db.read() as session:
             user = await users_db.get(session, user_id)
-            owner = await users_db.get(session, chat.owner_id) if chat.owner_id else None
-            member = await chats_db.membership(session, chat.id, user_id) is not None
-        return user is not None and can_manage(
-            ChatContext(chat=chat, owner=owner, actor=user, is_member=member)
-        )
+            return user is not None and can_manage(await chat_context(session, chat, user))
 
     async def _vm_context(self, actor: User, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
-            ctx = await self.visible(session, actor, chat_id)
-        self.refuse_direct(ctx)
-        if not can_destroy(ctx):
-            raise AccessDenied()
-        return ctx
+            return await access_chat(session, actor, chat_id, need=Need.DESTROY)
 
     # ---- delete -----------------------------------------------------------------------------------
 
     async def delete(self, actor: User | None, chat_id: int, *, by_admin: bool = False) -> str:
         """Destroy a chat: VM, live state, rows; everyone who could see it gets `room:destroyed`."""
-        now = self.now
-        async with unit_of_work(self.c.db) as session:
-            chat = await chats_db.get_for_update(session, chat_id)
-            if chat is None:
-                raise NotFound("Chat")
+        async with self.c.db.transaction() as session:
             if actor is not None:
-                ctx = await self.context(session, actor, chat_id)
-                if not (self._may_admin_delete(ctx) if by_admin else can_destroy(ctx)):
-                    raise AccessDenied()
-                self.refuse_direct(ctx)
+                need = Need.ADMINISTER if by_admin else Need.DESTROY
+                chat = (await access_chat(session, actor, chat_id, need=need, lock=True)).chat
+            else:
+                chat = await chats_db.get_for_update(session, chat_id)
+                if chat is None:
+                    raise NotFound("Chat")
             listers = await self.lister_rooms(session, chat)
             await chats_db.remove(session, chat.id)
-            await audit_db.record(
-                session,
-                event_type="CHAT_DELETE",
-                entity_type="chat",
-                entity_id=chat.id,
-                actor_id=actor.id if actor else None,
-                metadata={"name": chat.name},
-                now=now,
+            await self.c.audit.record(
+                session, AuditEvent.CHAT_DELETE, actor=actor, on=("chat", chat.id), name=chat.name
             )
             name = chat.name
 
@@ -689,11 +599,6 @@ class ChatService:
 
             on_commit(session, teardown)
         return name
-
-    @staticmethod
-    def _may_admin_delete(ctx: ChatContext) -> bool:
-        """The admin route checked Admin+; the owner's rank must also allow it (08 §24, §49)."""
-        return ctx.is_owner or ctx.owner is None or can_act_on(ctx.actor, ctx.owner)
 
     async def lister_rooms(self, session: AsyncSession, chat: Chat) -> list[str]:
         """The Socket.IO rooms of everyone who can list the chat (for `chat:status`, `room:destroyed`)."""
@@ -737,6 +642,3 @@ class ChatService:
                 created_at=self.now,
             ),
         )
-
-    def can_list(self, ctx: ChatContext) -> bool:
-        return can_list(ctx)

@@ -16,11 +16,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
 from portal.errors import ErrorCode, NotFound, coded
-from portal.services.chat_access import ChatContext, can_manage, can_see
+from portal.services.chat_access import ChatContext, access_chat, can_manage
 from portal.services.notifier import chat_room
 
 if TYPE_CHECKING:
@@ -64,16 +63,10 @@ class ControlService:
 
     async def _context(self, actor_id: int, chat_id: int) -> ChatContext:
         async with self.c.db.read() as session:
-            chat = await chats_db.get(session, chat_id)
             actor = await users_db.get(session, actor_id)
-            if chat is None or actor is None:
+            if actor is None:
                 raise NotFound("Chat")
-            owner = await users_db.get(session, chat.owner_id) if chat.owner_id else None
-            member = await chats_db.membership(session, chat_id, actor_id) is not None
-        ctx = ChatContext(chat=chat, owner=owner, actor=actor, is_member=member)
-        if not can_see(ctx):
-            raise coded(ErrorCode.FORBIDDEN, 403)
-        return ctx
+            return await access_chat(session, actor, chat_id)
 
     async def _require_joined(self, chat_id: int, user_id: int) -> None:
         """In the room, and not banned from the chat (a REST ban leaves the socket in, 08 §50)."""

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import e2ee as e2ee_db
 from portal.db.models import ChatKeyBlob
-from portal.db.uow import on_commit, unit_of_work
+from portal.db.uow import on_commit
 from portal.errors import BadRequest, ErrorCode, NotFound, coded
 from portal.live.base import LockTimeout
 from portal.security import session_public_id
@@ -112,7 +112,7 @@ class E2EEService:
         """`POST /v1/portal/keys`: "registered" (stored or replaced) or "unchanged"."""
         if decode_exact(public_key, PUBLIC_KEY_BYTES) is None:
             raise BadRequest("public_key must be 32 bytes, base64-encoded")
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             changed = await e2ee_db.put_key(
                 session, ctx.session.id, ctx.user.id, public_key, self.c.clock.now()
             )
@@ -143,7 +143,7 @@ class E2EEService:
         `portal:key_removed` (08 §57, no rotation), and a distributor among them is replaced."""
         if not ended:
             return
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             await e2ee_db.drop_keys(session, [pk for pk, _user, _hash in ended])
         for _pk, user_id, token_hash in ended:
             for chat_id in await self.c.presence.chats_of_session(token_hash):
@@ -339,7 +339,7 @@ class E2EEService:
         changed = chosen is not None and keep is None
         if chosen is not None and chosen.session_pk not in holders and holders:
             # The new distributor will make a new key: nothing of the old one may stay (one key per epoch).
-            async with unit_of_work(self.c.db) as session:
+            async with self.c.db.transaction() as session:
                 await e2ee_db.drop_epoch_blobs(session, chat_id, epoch)
             holders = set()
         lacking = [s for s in with_key if s.session_pk not in holders]
@@ -440,7 +440,7 @@ class E2EEService:
         self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]
     ) -> int:
         recipients: list[tuple[str, str]] = []
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 raise NotFound("Chat")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from portal.db import chats as chats_db
 from portal.db.models import ChatInvite, ChatMember, User
-from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.db.uow import on_commit
+from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.schemas.chats import ChatOut, InviteIn, InviteOut, InvitesOut
-from portal.services.chat_access import ChatContext, can_manage
+from portal.services.chat_access import Need, access_chat
 from portal.services.notifier import user_room
 
 if TYPE_CHECKING:
@@ -34,19 +34,13 @@ class InviteService:
     def __init__(self, container: Container) -> None:
         self.c = container
 
-    def _managed(self, ctx: ChatContext) -> None:
-        self.c.chats.refuse_direct(ctx)
-        if not can_manage(ctx):
-            raise AccessDenied()
-
     async def create(self, actor: User, chat_id: int, body: InviteIn) -> InviteOut:
         now = self.c.clock.now()
         if body.expires_at is not None and body.expires_at <= now:
             # A validation error (08 §22), so it comes before the lookup and the permissions (08 §4).
             raise BadRequest("expires_at must be in the future")
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.c.chats.visible(session, actor, chat_id, lock=True)
-            self._managed(ctx)
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
             if ctx.chat.visibility == "official":
                 raise Conflict("Invites are for private and public chats")
             if await chats_db.count_active_invites(session, chat_id, now) >= ACTIVE_INVITE_LIMIT:
@@ -74,15 +68,13 @@ class InviteService:
 
     async def list(self, actor: User, chat_id: int) -> InvitesOut:
         async with self.c.db.read() as session:
-            ctx = await self.c.chats.visible(session, actor, chat_id)
-            self._managed(ctx)
+            await access_chat(session, actor, chat_id, need=Need.MANAGE)
             invites = await chats_db.active_invites(session, chat_id, self.c.clock.now())
         return InvitesOut(invites=[invite_view(i) for i in invites])
 
     async def revoke(self, actor: User, chat_id: int, code: str) -> str:
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.c.chats.visible(session, actor, chat_id)
-            self._managed(ctx)
+        async with self.c.db.transaction() as session:
+            await access_chat(session, actor, chat_id, need=Need.MANAGE)
             invite = await chats_db.invite(session, code)
             if invite is None or invite.chat_id != chat_id:
                 raise NotFound("Invite")
@@ -92,7 +84,7 @@ class InviteService:
     async def resolve(self, actor: User, code: str) -> ChatOut:
         """Redeem an invite: a membership (method `invite`) and one use, unless already in (08 §22)."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             invite = await chats_db.live_invite(session, code, now)
             # Locked: redeems of one chat are serialised (and on SQLite the transaction really begins here,
             # so the membership's savepoint below is not committed on its own).

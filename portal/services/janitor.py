@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 
 from portal.db import login_codes as codes_db
 from portal.db.models import User, UserSession
-from portal.db.uow import unit_of_work
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -75,7 +74,7 @@ class Janitor:
     async def expire_subscriptions(self) -> int:
         """Downgrade ended Trials/Premiums, writing the "expired" history row (08 §58)."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             query = (
                 select(User)
                 .where(
@@ -93,7 +92,7 @@ class Janitor:
     async def lift_restrictions(self) -> int:
         """Timeouts and timed bans lift themselves at `state_expires_at` (00 §3.3, 08 §59)."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             result = await session.execute(
                 update(User)
                 .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)

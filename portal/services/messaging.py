@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db import audit as audit_db
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, Message, User
-from portal.db.uow import on_commit, unit_of_work
-from portal.errors import AccessDenied, BadRequest, ErrorCode, coded
-from portal.services.chat_access import ChatContext, can_manage, can_moderate, may_target
+from portal.db.uow import on_commit
+from portal.errors import BadRequest, ErrorCode, coded
+from portal.services.audit import AuditEvent
+from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
 from portal.services.messages import message_view
 from portal.services.notifier import chat_room
-from portal.services.permissions import Level, can_act_on
 from portal.services.sessions import AuthContext
 
 if TYPE_CHECKING:
@@ -102,10 +101,10 @@ class MessagingService:
     async def send(self, ctx: AuthContext, chat_id: int, content: str) -> str:
         """Every check of 00 §4 in its order; answers the new message id."""
         user = ctx.user
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             # The chat row stays locked until commit, so a clear or wipe cannot rotate the epoch between
             # the epoch check and the insert (sends take the same row lock for the id anyway).
-            chat_ctx = await self.c.chats.visible(session, user, chat_id, lock=True)
+            chat_ctx = await access_chat(session, user, chat_id, lock=True)
             chat = chat_ctx.chat
             if chat.archived_at is not None:
                 raise coded(ErrorCode.CHAT_ARCHIVED, 409)
@@ -162,7 +161,7 @@ class MessagingService:
         if before is not None and cursor is None:
             raise BadRequest("before must be a message id")
         async with self.c.db.read() as session:
-            chat_ctx = await self.c.chats.visible(session, ctx.user, chat_id)
+            chat_ctx = await access_chat(session, ctx.user, chat_id)
             since = await self._visible_since(session, chat_ctx)
             query = select(Message).where(Message.chat_id == chat_id)
             if cursor is not None:
@@ -208,7 +207,7 @@ class MessagingService:
         """Delete by id: own messages always; system messages; others' only if the actor may target their
         sender (08 §47). Others, and ids that name no message, are skipped and not counted."""
         wanted = sorted({parsed for parsed in map(parse_message_id, ids) if parsed is not None})
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
             rows: list[Message] = []
             if wanted:
@@ -222,14 +221,14 @@ class MessagingService:
 
     async def delete_mine(self, actor: User, chat_id: int) -> int:
         """Every message the caller sent in the chat (any user who may see it)."""
-        async with unit_of_work(self.c.db) as session:
-            await self.c.chats.visible(session, actor, chat_id)
+        async with self.c.db.transaction() as session:
+            await access_chat(session, actor, chat_id)
             query = select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
             return await self._remove(session, chat_id, list((await session.execute(query)).scalars().all()))
 
     async def delete_last(self, actor: User, chat_id: int, count: int) -> int:
         """The newest `count` user messages, minus those whose sender the actor may not target (08 §47)."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
             query = (
                 select(Message)
@@ -241,11 +240,7 @@ class MessagingService:
             return await self._remove(session, chat_id, await self._deletable(session, ctx, newest))
 
     async def _moderated(self, session: AsyncSession, actor: User, chat_id: int) -> ChatContext:
-        ctx = await self.c.chats.visible(session, actor, chat_id)
-        self.c.chats.refuse_direct(ctx)
-        if not can_moderate(ctx):
-            raise AccessDenied()
-        return ctx
+        return await access_chat(session, actor, chat_id, need=Need.MODERATE)
 
     async def _deletable(self, session: AsyncSession, ctx: ChatContext, rows: list[Message]) -> list[Message]:
         senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
@@ -288,23 +283,11 @@ class MessagingService:
 
     async def clear(self, actor: User, chat_id: int) -> int:
         """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
-        async with unit_of_work(self.c.db) as session:
-            ctx = await self.c.chats.visible(session, actor, chat_id, lock=True)
-            self.c.chats.refuse_direct(ctx)
-            allowed = ctx.is_owner or (
-                actor.permission_level >= Level.ADMIN and (ctx.owner is None or can_act_on(actor, ctx.owner))
-            )
-            if not allowed:
-                raise AccessDenied()
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.CLEAR, lock=True)
             cleared = await self._purge(session, ctx.chat, f"{actor.username}{CLEARED_SUFFIX}")
-            await audit_db.record(
-                session,
-                event_type="CHAT_CLEAR",
-                entity_type="chat",
-                entity_id=chat_id,
-                actor_id=actor.id,
-                metadata={"cleared": cleared},
-                now=self.c.clock.now(),
+            await self.c.audit.record(
+                session, AuditEvent.CHAT_CLEAR, actor=actor, on=("chat", chat_id), cleared=cleared
             )
         return cleared
 
@@ -354,7 +337,7 @@ class MessagingService:
     async def _wipe(self, chat_id: int, seconds: int, anchor: datetime, now: datetime) -> int:
         """One due chat. An empty chat (08 §16) is skipped without a rotation or an event; its timer
         stays on the preset's beat (anchor + k·N), so the next check is N after the skipped one."""
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             beats = (now - anchor) // timedelta(seconds=seconds)
             claimed = await session.execute(
                 update(Chat)

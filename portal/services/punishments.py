@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db import audit as audit_db
 from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, HardMute, ModerationAction, User
-from portal.db.uow import on_commit, unit_of_work
+from portal.db.uow import on_commit
 from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
 from portal.services.restrictions import ttl_seconds
 from portal.services.sessions import is_restricted
@@ -110,14 +110,14 @@ class PunishmentService:
             target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
         )
         await history_db.add(session, record)
-        await audit_db.record(
+        await self.c.audit.record(
             session,
-            event_type="USER_TIMEOUT",
-            entity_type="user",
-            entity_id=target.id,
-            actor_id=actor.id if actor else None,
-            metadata={"duration": duration, "reason": reason, "chat_id": chat.id if chat else None},
-            now=now,
+            AuditEvent.USER_TIMEOUT,
+            actor=actor,
+            on=("user", target.id),
+            duration=duration,
+            reason=reason,
+            chat_id=chat.id if chat else None,
         )
         await self.c.sessions.end_user_sessions(target.id, reason="timeout", session=session)
         if chat is not None:
@@ -137,14 +137,13 @@ class PunishmentService:
             target, "PLATFORM_WARNING", actor, reason, chat_id=chat.id if chat else None, seconds=None
         )
         await history_db.add(session, record)
-        await audit_db.record(
+        await self.c.audit.record(
             session,
-            event_type="USER_WARN",
-            entity_type="user",
-            entity_id=target.id,
-            actor_id=actor.id if actor else None,
-            metadata={"reason": reason, "chat_id": chat.id if chat else None},
-            now=self.c.clock.now(),
+            AuditEvent.USER_WARN,
+            actor=actor,
+            on=("user", target.id),
+            reason=reason,
+            chat_id=chat.id if chat else None,
         )
         if chat is not None:
             await self.c.messages.post_system(session, chat, f"{target.username} was warned")
@@ -160,7 +159,7 @@ class PunishmentService:
             raise BadRequest(f"duration must be between 0 and {HARD_MUTE_MAX}")
         check_reason(reason)
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             # Strangers too: the hard mute is how staff silence someone in a direct chat (08 §48).
             target = await self._target(session, actor, target_id, strangers=True)
             expires = now + timedelta(seconds=duration) if duration else None
@@ -178,14 +177,13 @@ class PunishmentService:
                 target, "PLATFORM_HARD_MUTE", actor, reason, chat_id=None, seconds=duration or None
             )
             await history_db.add(session, record)
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="USER_HARD_MUTE",
-                entity_type="user",
-                entity_id=target.id,
-                actor_id=actor.id if actor else None,
-                metadata={"duration": duration, "reason": reason},
-                now=now,
+                AuditEvent.USER_HARD_MUTE,
+                actor=actor,
+                on=("user", target.id),
+                duration=duration,
+                reason=reason,
             )
             payload = {"user_id": target.id, "ttl": ttl_seconds(expires, now)}
 
@@ -198,7 +196,7 @@ class PunishmentService:
     async def hard_unmute(self, actor: User | None, target_id: int) -> bool:
         """Lift a hard mute (idempotent); answers whether one was in force."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             target = await self._target(session, actor, target_id, strangers=True)
             lifted = await restrictions_db.lift_hard_mute(session, target.id)
             await history_db.lift_open(session, target.id, "PLATFORM_HARD_MUTE", now)

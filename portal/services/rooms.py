@@ -16,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
-from portal.db.uow import unit_of_work
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
-from portal.services.chat_access import LISTED, ChatContext, can_see
+from portal.services.chat_access import LISTED, ChatContext, access_chat
 from portal.services.chats import member_user, user_ref
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
@@ -151,12 +150,7 @@ class RoomService:
         if user is None:
             raise AccessDenied()
         chat = await self._find(session, chat_id=chat_id, slug=slug)
-        member = await chats_db.membership(session, chat.id, user.id)
-        owner = await users_db.get(session, chat.owner_id) if chat.owner_id is not None else None
-        ctx = ChatContext(chat=chat, owner=owner, actor=user, is_member=member is not None)
-        if not can_see(ctx):
-            raise AccessDenied()
-        return user, ctx
+        return user, await access_chat(session, user, chat.id)  # the chat is in the session already
 
     @staticmethod
     async def _find(session: AsyncSession, *, chat_id: int | None, slug: str | None) -> Chat:
@@ -172,7 +166,7 @@ class RoomService:
     async def _first_join(self, user: User, chat_id: int, *, via_slug: bool) -> None:
         """The user's first socket in the room: membership, activity and the "joined" message."""
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 raise NotFound("Chat")
@@ -293,7 +287,7 @@ class RoomService:
             return
         await self.c.control.drop(chat_id, left.record.user_id)  # the host loses control (08 §60)
         await self.c.vms.viewers_changed(chat_id)
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             chat = await chats_db.get(session, chat_id)
             user = await users_db.get(session, left.record.user_id)
             if chat is None or user is None:

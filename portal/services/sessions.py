@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import User, UserSession
-from portal.db.uow import on_commit, unit_of_work
+from portal.db.uow import on_commit
 from portal.errors import AccountRestricted, BadRequest, NotFound
 from portal.schemas.users import GeoOut, SessionHistoryOut, SessionOut, SessionsOut
 from portal.security import new_session_token, session_public_id, sha256_hex
@@ -135,7 +135,7 @@ class SessionService:
         touch = user.last_activity_at < now - ACTIVITY_WRITE_INTERVAL
         if not (lift or expire or touch):
             return
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             fresh = await users_db.get_for_update(session, user.id)
             if fresh is None:
                 return
@@ -187,7 +187,7 @@ class SessionService:
 
     async def end_sessions(self, ids: list[int], *, reason: str) -> None:
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             ended = await sessions_db.end(session, ids, now, reason)
             self._announce_end(session, ended, reason)
 
@@ -198,7 +198,7 @@ class SessionService:
         if session is not None:
             await self._end_user_sessions_in(session, user_id, reason)
             return
-        async with unit_of_work(self.c.db) as own:
+        async with self.c.db.transaction() as own:
             await self._end_user_sessions_in(own, user_id, reason)
 
     async def _end_user_sessions_in(self, session: AsyncSession, user_id: int, reason: str) -> None:

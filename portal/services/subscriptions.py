@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db import audit as audit_db
 from portal.db import history as history_db
 from portal.db import users as users_db
 from portal.db.models import SubscriptionHistory, User
-from portal.db.uow import unit_of_work
 from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
 
 if TYPE_CHECKING:
@@ -116,7 +115,7 @@ class SubscriptionService:
         if reason is not None and len(reason) > 500:
             raise BadRequest("reason must be at most 500 characters")
         now = self.c.clock.now()
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             user = await users_db.get_for_update(session, user_id)
             if user is None or user.is_stranger:
                 raise NotFound("User")
@@ -141,19 +140,15 @@ class SubscriptionService:
                     created_at=now,
                 ),
             )
-            await audit_db.record(
+            await self.c.audit.record(
                 session,
-                event_type="SUBSCRIPTION_GRANT",
-                entity_type="user",
-                entity_id=user.id,
-                actor_id=actor.id if actor else None,
-                now=now,
-                metadata={
-                    "old_tier": old_tier,
-                    "new_tier": int(grant.tier),
-                    "duration_days": duration_days,
-                    "reason": reason,
-                },
+                AuditEvent.SUBSCRIPTION_GRANT,
+                actor=actor,
+                on=("user", user.id),
+                old_tier=old_tier,
+                new_tier=int(grant.tier),
+                duration_days=duration_days,
+                reason=reason,
             )
         return grant
 

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db import audit as audit_db
 from portal.db import bots as bots_db
 from portal.db import history as history_db
 from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, PermissionHistory, User
-from portal.db.uow import unit_of_work
 from portal.errors import AccessDenied, AuthRequired, BadRequest, Conflict, NotFound
 from portal.schemas.common import PLATFORM_PATTERN, USERNAME_PATTERN
 from portal.schemas.users import (
@@ -32,6 +30,7 @@ from portal.schemas.users import (
     UserSearchDetail,
     UserSearchOut,
 )
+from portal.services.audit import AuditEvent
 from portal.services.bots import bot_private
 from portal.services.permissions import Level, can_act_on
 from portal.services.sessions import session_history_view
@@ -231,7 +230,7 @@ class UserService:
         if level not in tuple(Level):
             raise BadRequest("permission_level must be one of: 0, 1, 2, 3")
         now = self.now
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             if await users_db.identity(session, platform, platform_user_id):
                 raise Conflict("platform identity is already linked to another user")
             user, link = await self.signup(
@@ -256,14 +255,13 @@ class UserService:
                         created_at=now,
                     ),
                 )
-                await audit_db.record(
+                await self.c.audit.record(
                     session,
-                    event_type="PERMISSION_CHANGE",
-                    entity_type="user",
-                    entity_id=user.id,
-                    actor_id=None,
-                    metadata={"old_level": 0, "new_level": level},
-                    now=now,
+                    AuditEvent.PERMISSION_CHANGE,
+                    actor=None,
+                    on=("user", user.id),
+                    old_level=0,
+                    new_level=level,
                 )
         return private_view(user, [link], now)
 
@@ -278,7 +276,7 @@ class UserService:
         """Each field is applied on its own; failures are reported per field (02 §4.2)."""
         errors: dict[str, str] = {}
         now = self.now
-        async with unit_of_work(self.c.db) as session:
+        async with self.c.db.transaction() as session:
             fresh = await users_db.get_for_update(session, user.id)
             if fresh is None:
                 raise NotFound("User")

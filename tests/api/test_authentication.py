@@ -189,7 +189,7 @@ async def test_lookup_requires_the_public_key(portal: Portal, api_key: str | Non
 async def test_a_bot_key_is_not_the_public_key(portal: Portal) -> None:
     owner = await portal.create_user()
     issued = await portal.container.bots.register(
-        actor_id=None, name="Key Bot", owner_id=owner["id"], platform="discord"
+        actor=None, name="Key Bot", owner_id=owner["id"], platform="discord"
     )
     client = portal.client(api_key=issued.api_key)
     await expect_error(client.lookup(owner["username"]), 401, "Invalid API key")

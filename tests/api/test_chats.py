@@ -558,8 +558,8 @@ async def test_leave_drops_the_membership_and_logs_it(portal: Portal) -> None:
     # the chat is no longer theirs to see
     await expect_error(member.client.call("GET", chats_path(chat["id"])), 403, "Access denied")
     assert chat["id"] not in [c["id"] for c in await member.client.call("GET", CREATE)]
-    # a second leave: no membership any more
-    await expect_error(member.client.call("POST", chats_path(chat["id"], "/leave")), 403, "Access denied")
+    # a second leave: no membership any more (08 §21: 404, though the chat is no longer visible)
+    await expect_error(member.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found")
 
 
 async def test_leaving_a_private_chat_unlists_it_on_every_socket(portal: Portal, sockets: Any) -> None:
@@ -629,7 +629,10 @@ async def test_leave_errors(portal: Portal) -> None:
     await expect_error(
         visitor.client.call("POST", chats_path(public["id"], "/leave")), 404, "Member not found"
     )
-    await expect_error(visitor.client.call("POST", chats_path(chat["id"], "/leave")), 403, "Access denied")
+    # 08 §21: a caller with no membership gets 404, even on a private chat they cannot see
+    await expect_error(
+        visitor.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found"
+    )
     admin = await portal.login("admin")
     await expect_error(admin.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found")
     await expect_error(visitor.client.call("POST", chats_path(999_999, "/leave")), 404, "Chat not found")

@@ -172,7 +172,7 @@ async def test_bot_tier_is_keyed_by_the_bot_key_not_the_ip(portal: Portal) -> No
     key_of = {}
     for name in ("a", "b"):
         issued = await portal.container.bots.register(
-            actor_id=None, name=f"Bot {name}", owner_id=first_bot["owner_id"], platform="discord"
+            actor=None, name=f"Bot {name}", owner_id=first_bot["owner_id"], platform="discord"
         )
         key_of[name] = issued.api_key
     ip_one, ip_two = fresh_ip(), fresh_ip()
@@ -244,7 +244,7 @@ async def test_rate_limits_off_disables_limits_and_headers(portal: Portal) -> No
         # The bots' hourly quota is off too (00 §2).
         owner = await portal.create_user()
         issued = await node.container.bots.register(
-            actor_id=None, name="Quota Bot", owner_id=owner["id"], platform="discord", rate_limit_per_hour=1
+            actor=None, name="Quota Bot", owner_id=owner["id"], platform="discord", rate_limit_per_hour=1
         )
         bot = portal.bot_client(issued.api_key)
         bot.http.base_url = node.base_url  # type: ignore[assignment]
