@@ -94,7 +94,7 @@ class InviteService:
             # A user banned from the chat: 403 ERR_BANNED, and no use is counted (08 §22).
             await self.c.restrictions.refuse_banned(session, chat.id, actor.id)
             joined = chat.owner_id != actor.id and await self._join(session, invite, actor.id, now)
-            view = await self.c.chats.view(session, chat)
+            view = await self.c.chat_views.view(session, chat)
             if joined:
                 chat_id = chat.id
 

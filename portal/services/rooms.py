@@ -19,7 +19,7 @@ from portal.db.models import Chat, ChatMember, User
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import LISTED, ChatContext, access_chat
-from portal.services.chats import member_user, user_ref
+from portal.services.chat_views import member_user, user_ref
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
 
@@ -227,7 +227,7 @@ class RoomService:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 raise NotFound("Chat")
-            view = await self.c.chats.view(session, chat)
+            view = await self.c.chat_views.view(session, chat)
         live = await self.status(chat_id)
         return {
             "ok": True,

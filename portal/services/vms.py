@@ -291,7 +291,7 @@ class VmService:
         if kind is None or not await self.is_running(chat.id):
             return None
         if kind == "neko":
-            role = "admin" if await self.c.chats.manages(user_id, chat) else "member"
+            role = "admin" if await self.c.chat_browser.manages(user_id, chat) else "member"
         else:
             role = "host" if await self.c.control.is_host(chat.id, user_id) else "viewer"
         try:
