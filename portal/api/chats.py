@@ -213,7 +213,7 @@ async def create_invite(
     ],
 ) -> InviteOut:
     """A 16-character invite code (at most 20 active per chat)."""
-    return await c.invites.create(ctx.user, chat_id, body)
+    return await c.invites.create(chat_id, body, actor=ctx.user)
 
 
 @router.get(
@@ -221,18 +221,18 @@ async def create_invite(
 )
 async def list_invites(chat_id: int, ctx: UserDep, c: ContainerDep) -> InvitesOut:
     """Active invites: not expired and not used up."""
-    return await c.invites.list(ctx.user, chat_id)
+    return await c.invites.list(chat_id, actor=ctx.user)
 
 
 @router.post("/chats/{chat_id}/invites/{code}/delete", response_model=Message, responses=CHAT_ERRORS)
 async def revoke_invite(chat_id: int, code: str, ctx: UserDep, c: ContainerDep) -> Message:
-    return Message(message=await c.invites.revoke(ctx.user, chat_id, code))
+    return Message(message=await c.invites.revoke(chat_id, code, actor=ctx.user))
 
 
 @router.post("/resolve/{code}", response_model=ChatOut, responses=errors(401, 403, 404, 429))
 async def resolve_invite(code: str, ctx: UserDep, c: ContainerDep) -> ChatOut:
     """Redeem an invite: you become a member of its chat."""
-    return await c.invites.resolve(ctx.user, code)
+    return await c.invites.resolve(code, actor=ctx.user)
 
 
 # ---- presence and the public directory ---------------------------------------------------------------

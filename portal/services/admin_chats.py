@@ -263,7 +263,7 @@ class AdminChatService:
         return transferred(chat.name, new_owner.id)
 
     async def kick(self, chat_id: int, target_id: int, *, actor: User) -> str:
-        kicked = await self.c.chat_moderation.kick(actor, chat_id, target_id, as_admin=True)
+        kicked = await self.c.chat_moderation.kick(chat_id, target_id, as_admin=True, actor=actor)
         return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
 
     async def start(self, chat_id: int, *, actor: User) -> str:

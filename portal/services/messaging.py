@@ -203,7 +203,7 @@ class MessagingService:
 
     # ---- deletes ----------------------------------------------------------------------------------
 
-    async def delete_ids(self, actor: User, chat_id: int, ids: list[str]) -> int:
+    async def delete_ids(self, chat_id: int, ids: list[str], *, actor: User) -> int:
         """Delete by id: own messages always; system messages; others' only if the actor may target their
         sender (08 §47). Others, and ids that name no message, are skipped and not counted."""
         wanted = sorted({parsed for parsed in map(parse_message_id, ids) if parsed is not None})
@@ -219,14 +219,14 @@ class MessagingService:
             deletable = await self._deletable(session, ctx, rows)
             return await self._remove(session, chat_id, deletable)
 
-    async def delete_mine(self, actor: User, chat_id: int) -> int:
+    async def delete_mine(self, chat_id: int, *, actor: User) -> int:
         """Every message the caller sent in the chat (any user who may see it)."""
         async with self.c.db.transaction() as session:
             await access_chat(session, actor, chat_id)
             query = select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
             return await self._remove(session, chat_id, list((await session.execute(query)).scalars().all()))
 
-    async def delete_last(self, actor: User, chat_id: int, count: int) -> int:
+    async def delete_last(self, chat_id: int, count: int, *, actor: User) -> int:
         """The newest `count` user messages, minus those whose sender the actor may not target (08 §47)."""
         async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
@@ -281,7 +281,7 @@ class MessagingService:
 
     # ---- clear and wipe ---------------------------------------------------------------------------
 
-    async def clear(self, actor: User, chat_id: int) -> int:
+    async def clear(self, chat_id: int, *, actor: User) -> int:
         """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.CLEAR, lock=True)
