@@ -18,7 +18,7 @@ from portal.schemas.chats import (
     LiveStateOut,
 )
 from portal.services.audit import AuditEvent
-from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot
+from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot, load_chat
 from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
@@ -222,8 +222,8 @@ class AdminChatService:
         the old owner stays as a member."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            chat = await chats_db.get_for_update(session, chat_id)
-            if chat is None or chat.chat_type != "group":
+            chat = await load_chat(session, chat_id, lock=True)  # Owner-only: every rule would allow it
+            if chat.chat_type != "group":
                 raise NotFound("Chat")
             new_owner = (
                 await users_db.get(session, new_owner_id) if 1 <= new_owner_id <= chats_db.MAX_ID else None

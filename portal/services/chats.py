@@ -22,6 +22,7 @@ from portal.services.chat_access import (
     Need,
     access_chat,
     check_chat_slot,
+    load_chat,
     may_create_private,
 )
 from portal.services.notifier import LOBBY_ROOM, user_room
@@ -153,13 +154,11 @@ class ChatService:
     async def delete(self, chat_id: int, *, actor: User | None, by_admin: bool = False) -> str:
         """Destroy a chat: VM, live state, rows; everyone who could see it gets `room:destroyed`."""
         async with self.c.db.transaction() as session:
-            if actor is not None:
+            if actor is None:
+                chat = await load_chat(session, chat_id, lock=True)
+            else:
                 need = Need.ADMINISTER if by_admin else Need.DESTROY
                 chat = (await access_chat(session, actor, chat_id, need=need, lock=True)).chat
-            else:
-                chat = await chats_db.get_for_update(session, chat_id)
-                if chat is None:
-                    raise NotFound("Chat")
             listers = await self.lister_rooms(session, chat)
             await chats_db.remove(session, chat.id)
             await self.c.audit.record(
