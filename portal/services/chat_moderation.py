@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
 from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
-from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
+from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
@@ -110,12 +109,7 @@ class ChatModerationService:
         """A membership, a presence in the room, or any activity row (08 §46, §63)."""
         if target.inside:
             return True
-        query = (
-            select(ChatActivity.id)
-            .where(ChatActivity.chat_id == target.ctx.chat.id, ChatActivity.user_id == target.user.id)
-            .limit(1)
-        )
-        return (await session.execute(query)).first() is not None
+        return await chats_db.has_activity(session, target.ctx.chat.id, target.user.id)
 
     async def _record(
         self,
