@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db.base import Base, JSONType, UTCDateTime
+from portal.domain import UserState
 
 
 class User(Base):
@@ -35,8 +36,8 @@ class User(Base):
     avatar_source: Mapped[str | None] = mapped_column(String(32))
     permission_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     permission_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # 0 active, 1 timeout, 2 banned; `state_expires_at` lifts a timeout or a timed ban by itself.
-    state: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # A `UserState`; `state_expires_at` lifts a timeout or a timed ban by itself.
+    state: Mapped[int] = mapped_column(SmallInteger, default=UserState.ACTIVE)
     state_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subscription_tier: Mapped[int] = mapped_column(SmallInteger, default=0)
     subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

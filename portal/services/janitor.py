@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from portal.db import login_codes as codes_db
 from portal.db.models import User, UserSession
+from portal.domain import UserState
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -95,8 +96,12 @@ class Janitor:
         async with self.c.db.transaction() as session:
             result = await session.execute(
                 update(User)
-                .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)
-                .values(state=0, state_expires_at=None, updated_at=now)
+                .where(
+                    User.state != UserState.ACTIVE,
+                    User.state_expires_at.is_not(None),
+                    User.state_expires_at <= now,
+                )
+                .values(state=UserState.ACTIVE, state_expires_at=None, updated_at=now)
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

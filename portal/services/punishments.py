@@ -17,6 +17,7 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, HardMute, ModerationAction, User
 from portal.db.uow import on_commit
+from portal.domain import UserState
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
@@ -99,12 +100,12 @@ class PunishmentService:
         now = self.c.clock.now()
         ends = now + timedelta(seconds=duration)
         banned_longer = (
-            target.state == 2
+            target.state == UserState.BANNED
             and is_restricted(target, now)
             and (target.state_expires_at is None or target.state_expires_at >= ends)
         )
         if not banned_longer:  # a timeout never shortens a platform ban that lasts longer
-            target.state, target.state_expires_at = 1, ends
+            target.state, target.state_expires_at = UserState.TIMED_OUT, ends
         target.updated_at = now
         record = self._record(
             target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
