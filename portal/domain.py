@@ -7,7 +7,7 @@ database rows and the JSON answers are the same as with plain `0` or `"group"`. 
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class UserState(IntEnum):
@@ -16,3 +16,31 @@ class UserState(IntEnum):
     ACTIVE = 0
     TIMED_OUT = 1
     BANNED = 2
+
+
+class ChatType(StrEnum):
+    """`chats.chat_type`. Only group chats are created by the API; direct chats (match tokens) and secret
+    chats are not built yet."""
+
+    GROUP = "group"
+    DIRECT = "direct"
+    SECRET = "secret"
+
+
+class Visibility(StrEnum):
+    """`chats.visibility` of a group chat."""
+
+    OFFICIAL = "official"
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+# Listed in the chat directory: anyone may see and join them.
+LISTED = (Visibility.OFFICIAL, Visibility.PUBLIC)
+
+
+class MessageType(StrEnum):
+    """`messages.type`: end-to-end-encrypted user messages, or plain-text system notices."""
+
+    USER = "user"
+    SYSTEM = "system"

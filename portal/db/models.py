@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db.base import Base, JSONType, UTCDateTime
-from portal.domain import UserState
+from portal.domain import ChatType, UserState
 
 
 class User(Base):
@@ -226,15 +226,16 @@ class AuditLog(Base):
 
 
 class Chat(Base):
-    """A group chat (official / public / private) or, later, a direct or secret chat (00 §3.7)."""
+    """A chat of a `ChatType`: a group chat has a `Visibility`; direct and secret chats are not built yet
+    (00 §3.7)."""
 
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_type: Mapped[str] = mapped_column(String(16), default="group")
+    chat_type: Mapped[str] = mapped_column(String(16), default=ChatType.GROUP)
     name: Mapped[str] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    visibility: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16))  # a `Visibility`
     label: Mapped[str | None] = mapped_column(String(64))
     slug: Mapped[str | None] = mapped_column(String(32), unique=True)
     description: Mapped[str | None] = mapped_column(String(500))
