@@ -324,7 +324,7 @@ class Message(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sender_level: Mapped[int | None] = mapped_column(SmallInteger)  # frozen at send time
-    type: Mapped[str] = mapped_column(String(8))  # user | system
+    type: Mapped[str] = mapped_column(String(8))  # a `MessageType`
     content: Mapped[str] = mapped_column(Text)
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, Message, User
 from portal.db.uow import on_commit
+from portal.domain import MessageType
 from portal.errors import BadRequest, ErrorCode, coded
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
@@ -127,7 +128,7 @@ class MessagingService:
                     seq=seq,
                     sender_id=user.id,
                     sender_level=user.permission_level,
-                    type="user",
+                    type=MessageType.USER,
                     content=content,
                     epoch=epoch,
                     created_at=now,
@@ -232,7 +233,7 @@ class MessagingService:
             ctx = await self._moderated(session, actor, chat_id)
             query = (
                 select(Message)
-                .where(Message.chat_id == chat_id, Message.type == "user")
+                .where(Message.chat_id == chat_id, Message.type == MessageType.USER)
                 .order_by(Message.ms.desc(), Message.seq.desc())
                 .limit(count)
             )
@@ -247,7 +248,7 @@ class MessagingService:
         return [
             r
             for r in rows
-            if r.type == "system"
+            if r.type == MessageType.SYSTEM
             or r.sender_id == ctx.actor.id
             or (r.sender_id in senders and may_target(ctx, senders[r.sender_id]))
         ]
@@ -370,4 +371,4 @@ class MessagingService:
         if len(rows) > 1:
             return False
         kind, content = rows[0]
-        return kind == "system" and is_wipe_notice(content)
+        return kind == MessageType.SYSTEM and is_wipe_notice(content)
