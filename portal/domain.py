@@ -44,3 +44,12 @@ class MessageType(StrEnum):
 
     USER = "user"
     SYSTEM = "system"
+
+
+# ---- limits enforced in more than one layer (request schemas, services, socket handlers) --------------
+
+DAY_SECONDS = 86_400
+MAX_PUNISHMENT_SECONDS = 30 * DAY_SECONDS  # the longest timed chat ban or platform timeout
+MIN_TIMEOUT_SECONDS = 60
+MAX_MUTE_SECONDS = DAY_SECONDS  # the longest timed chat mute or hard mute
+MAX_REASON_LENGTH = 500  # a moderation or grant reason (the `reason` columns are String(500))

@@ -232,14 +232,11 @@ class Handlers:
         """A kick, or with `ban` a ban that also removes the user's sockets at once (04 §6.5)."""
         actor = await self.c.users.lookup_actor(who.user_id)
         if payload.ban:
-            duration = payload.duration if payload.duration is not None else 0
-            if not 0 <= duration <= 2_592_000:
-                raise BadRequest("duration must be between 0 and 2592000")
             await self.c.chat_moderation.ban(
                 actor,
                 payload.chat_id,
                 payload.user_id,
-                duration=duration,
+                duration=payload.duration if payload.duration is not None else 0,
                 reason=payload.reason,
                 remove_now=True,
             )

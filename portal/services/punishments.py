@@ -17,7 +17,13 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, HardMute, ModerationAction, User
 from portal.db.uow import on_commit
-from portal.domain import UserState
+from portal.domain import (
+    MAX_MUTE_SECONDS,
+    MAX_PUNISHMENT_SECONDS,
+    MAX_REASON_LENGTH,
+    MIN_TIMEOUT_SECONDS,
+    UserState,
+)
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
@@ -27,8 +33,7 @@ from portal.services.sessions import is_restricted
 if TYPE_CHECKING:
     from portal.container import Container
 
-TIMEOUT_RANGE = (60, 2_592_000)
-HARD_MUTE_MAX = 86_400
+TIMEOUT_RANGE = (MIN_TIMEOUT_SECONDS, MAX_PUNISHMENT_SECONDS)
 
 
 def check_reason(reason: str | None, *, required: bool = False) -> None:
@@ -36,8 +41,8 @@ def check_reason(reason: str | None, *, required: bool = False) -> None:
         if required:
             raise BadRequest("reason is required")
         return
-    if len(reason) > 500:
-        raise BadRequest("reason must be at most 500 characters")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
     if required and not reason:
         raise BadRequest("reason must be at least 1 character")
 
@@ -156,8 +161,8 @@ class PunishmentService:
         self, actor: User | None, target_id: int, duration: int = 300, reason: str | None = None
     ) -> ModerationAction:
         """A mute in every chat, direct ones included; a new one replaces the old TTL (08 §59)."""
-        if isinstance(duration, bool) or not 0 <= duration <= HARD_MUTE_MAX:
-            raise BadRequest(f"duration must be between 0 and {HARD_MUTE_MAX}")
+        if isinstance(duration, bool) or not 0 <= duration <= MAX_MUTE_SECONDS:
+            raise BadRequest(f"duration must be between 0 and {MAX_MUTE_SECONDS}")
         check_reason(reason)
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
