@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.db.base import MAX_ID as MAX_ID  # still read by services/admin_chats.py (transfer)
+from portal.db.base import valid_id
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, Message, User
 from portal.domain import LISTED, ChatType, Visibility
-
-MAX_ID = 2**31 - 1
 
 
 class SlugTaken(Exception):
@@ -24,19 +24,15 @@ class InviteCodeTaken(Exception):
     """A random invite code collided (retry)."""
 
 
-def _valid_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
-
-
 # ---- chats --------------------------------------------------------------------------------------------
 
 
 async def get(session: AsyncSession, chat_id: int) -> Chat | None:
-    return await session.get(Chat, chat_id) if _valid_id(chat_id) else None
+    return await session.get(Chat, chat_id) if valid_id(chat_id) else None
 
 
 async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:
-    if not _valid_id(chat_id):
+    if not valid_id(chat_id):
         return None
     return (
         await session.execute(select(Chat).where(Chat.id == chat_id).with_for_update())

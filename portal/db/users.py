@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.db.base import valid_id
 from portal.db.models import LinkedPlatform, User
 
 
@@ -19,15 +20,6 @@ class UsernameTaken(Exception):
 
 class IdentityTaken(Exception):
     """The (platform, platform_user_id) pair is linked to another account."""
-
-
-# Ids are 32-bit INTEGER columns: anything outside cannot exist, and must not reach the driver
-# (asyncpg and sqlite3 raise on out-of-range integers instead of finding nothing).
-MAX_ID = 2**31 - 1
-
-
-def valid_id(user_id: int) -> bool:
-    return not isinstance(user_id, bool) and isinstance(user_id, int) and 1 <= user_id <= MAX_ID
 
 
 async def get(session: AsyncSession, user_id: int) -> User | None:

@@ -81,7 +81,7 @@ class ChatModerationService:
         (404 "Member not found"; acting by rank only, the hierarchy's 403 first), then the hierarchy (403)."""
         need = Need.ADMINISTER if as_admin else Need.MODERATE
         ctx = await access_chat(session, actor, chat_id, need=need, lock=True)
-        user = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
+        user = await users_db.get(session, target_id)
         if user is None:
             raise NotFound("User")
         if user.id == actor.id:

@@ -56,7 +56,7 @@ class PunishmentService:
     ) -> User:
         """The user acted on: must exist (404), not be the actor and be below them (403). Strangers are
         "not found" unless the action is meant for them too (`strangers`)."""
-        target = await users_db.get(session, target_id) if 1 <= target_id <= 2**31 - 1 else None
+        target = await users_db.get(session, target_id)
         if target is None or (target.is_stranger and not strangers):
             raise NotFound("User")
         if actor is not None and (target.id == actor.id or not can_act_on(actor, target)):
