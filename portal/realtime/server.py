@@ -189,8 +189,7 @@ class Handlers:
     # ---- connection -------------------------------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        origin = environ.get("HTTP_ORIGIN")
-        if origin is not None and origin.rstrip("/") not in self.c.settings.allowed_origin_list:
+        if self.c.settings.refuses_origin(environ.get("HTTP_ORIGIN")):
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ORIGIN_NOT_ALLOWED.value)
         try:
             ctx = await self.c.sessions.authenticate(_token_from(environ, auth))
