@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     def allowed_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
+    def refuses_origin(self, origin: str | None) -> bool:
+        """An `Origin` header naming none of the allowed origins (REST cookie requests, Socket.IO). A request
+        without one is not a browser's cross-site request, so it is not refused."""
+        return origin is not None and origin.rstrip("/") not in self.allowed_origin_list
+
     @cached_property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -131,11 +131,9 @@ async def optional_auth(request: Request) -> AuthContext | None:
 
 def _check_origin(request: Request) -> None:
     """Cookie-authenticated unsafe requests from a foreign web origin are refused (00 §3.3)."""
-    origin = request.headers.get("origin")
-    if request.method in UNSAFE_METHODS and origin is not None:
-        allowed = get_container(request).settings.allowed_origin_list
-        if origin.rstrip("/") not in allowed:
-            raise AccessDenied("Origin not allowed")
+    settings = get_container(request).settings
+    if request.method in UNSAFE_METHODS and settings.refuses_origin(request.headers.get("origin")):
+        raise AccessDenied("Origin not allowed")
 
 
 async def current_auth(request: Request) -> AuthContext:

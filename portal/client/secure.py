@@ -22,6 +22,7 @@ from typing import Any
 from portal.client import PortalClient
 from portal.client.e2ee import E2EEError, KeyPair, decrypt, encrypt, envelope_epoch, new_chat_key, wrap
 from portal.client.realtime import RealtimeClient
+from portal.domain import MessageType
 
 log = logging.getLogger("portal.client.secure")
 
@@ -114,7 +115,7 @@ class SecureChat:
 
     def open(self, message: dict[str, Any]) -> str:
         """Decrypt a history or `message:new` object (system messages are plain text)."""
-        if message["type"] == "system":
+        if message["type"] == MessageType.SYSTEM:
             return str(message["content"])
         epoch = envelope_epoch(message["content"])
         key = self.keys[message["chat_id"]].get(epoch)
@@ -125,7 +126,7 @@ class SecureChat:
     async def next_message(self, chat_id: int, *, user_only: bool = True) -> dict[str, Any]:
         while True:
             message = await self.rt.next("message:new")
-            if message["chat_id"] == chat_id and (message["type"] == "user" or not user_only):
+            if message["chat_id"] == chat_id and (message["type"] == MessageType.USER or not user_only):
                 return message
 
     async def next_text(self, chat_id: int) -> str:

@@ -46,6 +46,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
 
+# Ids are 32-bit INTEGER columns: anything outside cannot exist, and must not reach the driver
+# (asyncpg and sqlite3 raise on out-of-range integers instead of finding nothing).
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int) -> bool:
+    """Whether `value` can be a row id (lookups answer "not found" for anything else)."""
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= MAX_ID
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

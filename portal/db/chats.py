@@ -8,12 +8,11 @@ from datetime import datetime
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.db.base import MAX_ID as MAX_ID  # still read by services/admin_chats.py (transfer)
+from portal.db.base import valid_id
 from portal.db.conflicts import insert_unless_taken, raise_on_clash
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, User
-
-GROUP = "group"
-LISTED = ("official", "public")
-MAX_ID = 2**31 - 1
+from portal.domain import LISTED, ChatType, Visibility
 
 
 class SlugTaken(Exception):
@@ -24,19 +23,15 @@ class InviteCodeTaken(Exception):
     """A random invite code collided (retry)."""
 
 
-def _valid_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
-
-
 # ---- chats --------------------------------------------------------------------------------------------
 
 
 async def get(session: AsyncSession, chat_id: int) -> Chat | None:
-    return await session.get(Chat, chat_id) if _valid_id(chat_id) else None
+    return await session.get(Chat, chat_id) if valid_id(chat_id) else None
 
 
 async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:
-    if not _valid_id(chat_id):
+    if not valid_id(chat_id):
         return None
     return (
         await session.execute(select(Chat).where(Chat.id == chat_id).with_for_update())
@@ -44,7 +39,7 @@ async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:
 
 
 async def by_slug(session: AsyncSession, slug: str) -> Chat | None:
-    query = select(Chat).where(Chat.slug == slug, Chat.chat_type == GROUP)
+    query = select(Chat).where(Chat.slug == slug, Chat.chat_type == ChatType.GROUP)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -65,7 +60,7 @@ async def remove(session: AsyncSession, chat_id: int) -> None:
 
 
 def _listing_order() -> tuple[object, ...]:
-    official_first = case((Chat.visibility == "official", 0), else_=1)
+    official_first = case((Chat.visibility == Visibility.OFFICIAL, 0), else_=1)
     return (official_first, Chat.last_activity_at.desc(), Chat.id.desc())
 
 
@@ -75,37 +70,43 @@ async def listed_for(session: AsyncSession, user_id: int | None) -> Sequence[Cha
     if user_id is not None:
         member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
         visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
-    query = select(Chat).where(Chat.chat_type == GROUP, visible).order_by(*_listing_order())
+    query = select(Chat).where(Chat.chat_type == ChatType.GROUP, visible).order_by(*_listing_order())
     return (await session.execute(query)).scalars().all()
 
 
 async def directory(session: AsyncSession) -> Sequence[Chat]:
     query = (
-        select(Chat).where(Chat.chat_type == GROUP, Chat.visibility.in_(LISTED)).order_by(*_listing_order())
+        select(Chat)
+        .where(Chat.chat_type == ChatType.GROUP, Chat.visibility.in_(LISTED))
+        .order_by(*_listing_order())
     )
     return (await session.execute(query)).scalars().all()
 
 
 async def owned_by(session: AsyncSession, owner_id: int) -> Sequence[Chat]:
-    query = select(Chat).where(Chat.chat_type == GROUP, Chat.owner_id == owner_id).order_by(Chat.id)
+    query = select(Chat).where(Chat.chat_type == ChatType.GROUP, Chat.owner_id == owner_id).order_by(Chat.id)
     return (await session.execute(query)).scalars().all()
 
 
 async def count_owned(session: AsyncSession, owner_id: int) -> int:
-    query = select(func.count()).select_from(Chat).where(Chat.chat_type == GROUP, Chat.owner_id == owner_id)
+    query = (
+        select(func.count())
+        .select_from(Chat)
+        .where(Chat.chat_type == ChatType.GROUP, Chat.owner_id == owner_id)
+    )
     return int((await session.execute(query)).scalar_one())
 
 
 async def all_groups(session: AsyncSession) -> Sequence[Chat]:
-    query = select(Chat).where(Chat.chat_type == GROUP).order_by(Chat.id)
+    query = select(Chat).where(Chat.chat_type == ChatType.GROUP).order_by(Chat.id)
     return (await session.execute(query)).scalars().all()
 
 
 async def group_counts(session: AsyncSession) -> tuple[int, int]:
     """(official + public, private) group chats."""
     listed = func.sum(case((Chat.visibility.in_(LISTED), 1), else_=0))
-    private = func.sum(case((Chat.visibility == "private", 1), else_=0))
-    row = (await session.execute(select(listed, private).where(Chat.chat_type == GROUP))).one()
+    private = func.sum(case((Chat.visibility == Visibility.PRIVATE, 1), else_=0))
+    row = (await session.execute(select(listed, private).where(Chat.chat_type == ChatType.GROUP))).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db.models import Chat, Message
+from portal.domain import MessageType
 
 MessageId = tuple[int, int]
 DELETE_BATCH = 100  # ids per DELETE statement (keeps the OR list small)
@@ -96,7 +97,7 @@ async def newest_user_messages(session: AsyncSession, chat_id: int, count: int) 
     """The newest `count` user (not system) messages, newest first."""
     query = (
         select(Message)
-        .where(Message.chat_id == chat_id, Message.type == "user")
+        .where(Message.chat_id == chat_id, Message.type == MessageType.USER)
         .order_by(*_newest_first())
         .limit(count)
     )

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db.base import Base, JSONType, UTCDateTime
+from portal.domain import ChatType, UserState
 
 
 class User(Base):
@@ -35,8 +36,8 @@ class User(Base):
     avatar_source: Mapped[str | None] = mapped_column(String(32))
     permission_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     permission_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # 0 active, 1 timeout, 2 banned; `state_expires_at` lifts a timeout or a timed ban by itself.
-    state: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # A `UserState`; `state_expires_at` lifts a timeout or a timed ban by itself.
+    state: Mapped[int] = mapped_column(SmallInteger, default=UserState.ACTIVE)
     state_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subscription_tier: Mapped[int] = mapped_column(SmallInteger, default=0)
     subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -225,15 +226,16 @@ class AuditLog(Base):
 
 
 class Chat(Base):
-    """A group chat (official / public / private) or, later, a direct or secret chat (00 §3.7)."""
+    """A chat of a `ChatType`: a group chat has a `Visibility`; direct and secret chats are not built yet
+    (00 §3.7)."""
 
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_type: Mapped[str] = mapped_column(String(16), default="group")
+    chat_type: Mapped[str] = mapped_column(String(16), default=ChatType.GROUP)
     name: Mapped[str] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    visibility: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16))  # a `Visibility`
     label: Mapped[str | None] = mapped_column(String(64))
     slug: Mapped[str | None] = mapped_column(String(32), unique=True)
     description: Mapped[str | None] = mapped_column(String(500))
@@ -322,7 +324,7 @@ class Message(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sender_level: Mapped[int | None] = mapped_column(SmallInteger)  # frozen at send time
-    type: Mapped[str] = mapped_column(String(8))  # user | system
+    type: Mapped[str] = mapped_column(String(8))  # a `MessageType`
     content: Mapped[str] = mapped_column(Text)
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

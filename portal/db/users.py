@@ -9,8 +9,10 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.db.base import valid_id
 from portal.db.conflicts import raise_on_clash
 from portal.db.models import LinkedPlatform, User
+from portal.domain import UserState
 
 
 class UsernameTaken(Exception):
@@ -19,15 +21,6 @@ class UsernameTaken(Exception):
 
 class IdentityTaken(Exception):
     """The (platform, platform_user_id) pair is linked to another account."""
-
-
-# Ids are 32-bit INTEGER columns: anything outside cannot exist, and must not reach the driver
-# (asyncpg and sqlite3 raise on out-of-range integers instead of finding nothing).
-MAX_ID = 2**31 - 1
-
-
-def valid_id(user_id: int) -> bool:
-    return not isinstance(user_id, bool) and isinstance(user_id, int) and 1 <= user_id <= MAX_ID
 
 
 async def get(session: AsyncSession, user_id: int) -> User | None:
@@ -116,8 +109,10 @@ async def lift_expired_states(session: AsyncSession, now: datetime) -> int:
     """Clear every timed account state (timeout, timed ban) that has ended by `now`; answers how many."""
     result = await session.execute(
         update(User)
-        .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)
-        .values(state=0, state_expires_at=None, updated_at=now)
+        .where(
+            User.state != UserState.ACTIVE, User.state_expires_at.is_not(None), User.state_expires_at <= now
+        )
+        .values(state=UserState.ACTIVE, state_expires_at=None, updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

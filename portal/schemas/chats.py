@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from portal.domain import ChatType, Visibility
 from portal.schemas.common import DateTimeIn, RequestModel, int_range, matches, one_of, text_length
 
 BROWSERS = ("chromium", "firefox", "brave", "tor-browser")
@@ -96,7 +97,7 @@ class AdminCreateChatIn(RequestModel):
 
 class AdminUpdateChatIn(RequestModel):
     name: ChatName | None = None
-    visibility: Annotated[str, one_of("official", "public", "private")] | None = None
+    visibility: Annotated[str, one_of(*Visibility)] | None = None
     label: Annotated[str, text_length(1, 64)] | None = None
     description: Description | None = None
     slug: Slug | None = None
@@ -130,7 +131,7 @@ class ChatOut(BaseModel):
     """The one chat object (08 §9)."""
 
     id: int = Field(examples=[42])
-    chat_type: Literal["group", "direct", "secret"] = "group"
+    chat_type: Literal[ChatType.GROUP, ChatType.DIRECT, ChatType.SECRET] = ChatType.GROUP
     name: str = Field(examples=["movie-night"])
     owner: UserRef | None
     visibility: str = Field(examples=["private"])

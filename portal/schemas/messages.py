@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from portal.domain import MAX_MUTE_SECONDS, MAX_PUNISHMENT_SECONDS, MAX_REASON_LENGTH, MIN_TIMEOUT_SECONDS
 from portal.schemas.common import RequestModel, Rule, int_range, matches, text_length
 
-Reason = Annotated[str, text_length(0, 500)]
+Reason = Annotated[str, text_length(0, MAX_REASON_LENGTH)]
 
 
 class SendIn(RequestModel):
@@ -72,7 +73,7 @@ class KeyOut(BaseModel):
 
 class MuteIn(RequestModel):
     user_id: int = Field(examples=[42])
-    duration: Annotated[int, int_range(0, 86400)] = Field(
+    duration: Annotated[int, int_range(0, MAX_MUTE_SECONDS)] = Field(
         default=300, description="seconds; 0 = until unmuted"
     )
     reason: Reason | None = Field(default=None, examples=["Spamming"])
@@ -80,18 +81,22 @@ class MuteIn(RequestModel):
 
 class BanIn(RequestModel):
     user_id: int = Field(examples=[42])
-    duration: Annotated[int, int_range(0, 2_592_000)] = Field(default=0, description="seconds; 0 = permanent")
+    duration: Annotated[int, int_range(0, MAX_PUNISHMENT_SECONDS)] = Field(
+        default=0, description="seconds; 0 = permanent"
+    )
     reason: Reason | None = Field(default=None, examples=["Harassment"])
 
 
 class UnbanIn(RequestModel):
     user_id: int = Field(examples=[42])
-    reason: Annotated[str, text_length(1, 500)] | None = Field(default=None, examples=["Appeal accepted"])
+    reason: Annotated[str, text_length(1, MAX_REASON_LENGTH)] | None = Field(
+        default=None, examples=["Appeal accepted"]
+    )
 
 
 class TimeoutIn(RequestModel):
     user_id: int = Field(examples=[42])
-    duration: Annotated[int, int_range(60, 2_592_000)] = Field(examples=[3600])
+    duration: Annotated[int, int_range(MIN_TIMEOUT_SECONDS, MAX_PUNISHMENT_SECONDS)] = Field(examples=[3600])
     reason: Reason | None = None
 
 

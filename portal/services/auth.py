@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import login_codes as codes_db
 from portal.db import users as users_db
 from portal.db.models import LoginCode, User
+from portal.domain import UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
 from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
 from portal.security import keyed_hash, new_login_code
@@ -250,8 +251,8 @@ class AuthService:
         user = await users_db.get_for_update(session, user.id) or user
         if is_restricted(user, now):
             raise AccountRestricted()
-        if user.state != 0:  # a timeout or timed ban that has run out lifts itself
-            user.state, user.state_expires_at = 0, None
+        if user.state != UserState.ACTIVE:  # a timeout or timed ban that has run out lifts itself
+            user.state, user.state_expires_at = UserState.ACTIVE, None
         return user, link, False
 
     # ---- logout and strangers ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit
+from portal.domain import MAX_PUNISHMENT_SECONDS
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
@@ -37,9 +38,6 @@ from portal.services.restrictions import ttl_seconds
 
 if TYPE_CHECKING:
     from portal.container import Container
-
-
-BAN_MAX = 2_592_000  # 30 days (04 §6.5, §8)
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ class ChatModerationService:
         (404 "Member not found"; acting by rank only, the hierarchy's 403 first), then the hierarchy (403)."""
         need = Need.ADMINISTER if as_admin else Need.MODERATE
         ctx = await access_chat(session, actor, chat_id, need=need, lock=True)
-        user = await users_db.get(session, target_id) if 1 <= target_id <= chats_db.MAX_ID else None
+        user = await users_db.get(session, target_id)
         if user is None:
             raise NotFound("User")
         if user.id == actor.id:
@@ -248,9 +246,9 @@ class ChatModerationService:
     ) -> None:
         """Ban (0 = permanent): membership gone, rejoin refused. REST leaves a joined socket in place (the
         client is told `user:banned` and leaves, 04 §6.5); `room:kick {ban:true}` removes it at once."""
-        check_reason(reason)
-        if isinstance(duration, bool) or not 0 <= duration <= BAN_MAX:
-            raise BadRequest(f"duration must be between 0 and {BAN_MAX}")
+        if isinstance(duration, bool) or not 0 <= duration <= MAX_PUNISHMENT_SECONDS:
+            raise BadRequest(f"duration must be between 0 and {MAX_PUNISHMENT_SECONDS}")
+        check_reason(reason)  # after the duration: `room:kick {ban}` has always answered that one first
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             target = await self._target(

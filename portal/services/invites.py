@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from portal.db import chats as chats_db
 from portal.db.models import ChatInvite, ChatMember, User
 from portal.db.uow import on_commit
+from portal.domain import Visibility
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.schemas.chats import ChatOut, InviteIn, InviteOut, InvitesOut
 from portal.services.chat_access import Need, access_chat
@@ -41,7 +42,7 @@ class InviteService:
             raise BadRequest("expires_at must be in the future")
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
-            if ctx.chat.visibility == "official":
+            if ctx.chat.visibility == Visibility.OFFICIAL:
                 raise Conflict("Invites are for private and public chats")
             if await chats_db.count_active_invites(session, chat_id, now) >= ACTIVE_INVITE_LIMIT:
                 raise coded(ErrorCode.INVITE_LIMIT, 409)

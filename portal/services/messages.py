@@ -15,6 +15,7 @@ from portal.clock import isoformat
 from portal.db import messages as messages_db
 from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
+from portal.domain import MessageType
 from portal.services.notifier import chat_room
 from portal.services.users import avatar_url
 
@@ -44,7 +45,7 @@ def message_view(
         "permission_level": message.sender_level,
         "content": message.content,
         "type": message.type,
-        "epoch": SYSTEM_EPOCH if message.type == "system" else epoch_hex(message.epoch),
+        "epoch": SYSTEM_EPOCH if message.type == MessageType.SYSTEM else epoch_hex(message.epoch),
         "timestamp": isoformat(message.created_at),
     }
 
@@ -65,7 +66,7 @@ class MessageService:
                 seq=seq,
                 sender_id=None,
                 sender_level=None,
-                type="system",
+                type=MessageType.SYSTEM,
                 content=text,
                 epoch=0,
                 created_at=now,

@@ -22,6 +22,7 @@ from portal.db import messages as messages_db
 from portal.db import users as users_db
 from portal.db.models import Chat, Message, User
 from portal.db.uow import on_commit
+from portal.domain import MessageType
 from portal.errors import BadRequest, ErrorCode, coded
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
@@ -123,7 +124,7 @@ class MessagingService:
                     seq=seq,
                     sender_id=user.id,
                     sender_level=user.permission_level,
-                    type="user",
+                    type=MessageType.USER,
                     content=content,
                     epoch=epoch,
                     created_at=now,
@@ -221,7 +222,7 @@ class MessagingService:
         return [
             r
             for r in rows
-            if r.type == "system"
+            if r.type == MessageType.SYSTEM
             or r.sender_id == ctx.actor.id
             or (r.sender_id in senders and may_target(ctx, senders[r.sender_id]))
         ]
@@ -311,4 +312,4 @@ class MessagingService:
         if len(rows) > 1:
             return False
         kind, content = rows[0]
-        return kind == "system" and is_wipe_notice(content)
+        return kind == MessageType.SYSTEM and is_wipe_notice(content)

@@ -17,6 +17,13 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, HardMute, ModerationAction, User
 from portal.db.uow import on_commit
+from portal.domain import (
+    MAX_MUTE_SECONDS,
+    MAX_PUNISHMENT_SECONDS,
+    MAX_REASON_LENGTH,
+    MIN_TIMEOUT_SECONDS,
+    UserState,
+)
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
@@ -26,8 +33,7 @@ from portal.services.sessions import is_restricted
 if TYPE_CHECKING:
     from portal.container import Container
 
-TIMEOUT_RANGE = (60, 2_592_000)
-HARD_MUTE_MAX = 86_400
+TIMEOUT_RANGE = (MIN_TIMEOUT_SECONDS, MAX_PUNISHMENT_SECONDS)
 
 
 def check_reason(reason: str | None, *, required: bool = False) -> None:
@@ -35,8 +41,8 @@ def check_reason(reason: str | None, *, required: bool = False) -> None:
         if required:
             raise BadRequest("reason is required")
         return
-    if len(reason) > 500:
-        raise BadRequest("reason must be at most 500 characters")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
     if required and not reason:
         raise BadRequest("reason must be at least 1 character")
 
@@ -50,7 +56,7 @@ class PunishmentService:
     ) -> User:
         """The user acted on: must exist (404), not be the actor and be below them (403). Strangers are
         "not found" unless the action is meant for them too (`strangers`)."""
-        target = await users_db.get(session, target_id) if 1 <= target_id <= 2**31 - 1 else None
+        target = await users_db.get(session, target_id)
         if target is None or (target.is_stranger and not strangers):
             raise NotFound("User")
         if actor is not None and (target.id == actor.id or not can_act_on(actor, target)):
@@ -99,12 +105,12 @@ class PunishmentService:
         now = self.c.clock.now()
         ends = now + timedelta(seconds=duration)
         banned_longer = (
-            target.state == 2
+            target.state == UserState.BANNED
             and is_restricted(target, now)
             and (target.state_expires_at is None or target.state_expires_at >= ends)
         )
         if not banned_longer:  # a timeout never shortens a platform ban that lasts longer
-            target.state, target.state_expires_at = 1, ends
+            target.state, target.state_expires_at = UserState.TIMED_OUT, ends
         target.updated_at = now
         record = self._record(
             target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
@@ -155,8 +161,8 @@ class PunishmentService:
         self, target_id: int, duration: int = 300, reason: str | None = None, *, actor: User | None
     ) -> ModerationAction:
         """A mute in every chat, direct ones included; a new one replaces the old TTL (08 §59)."""
-        if isinstance(duration, bool) or not 0 <= duration <= HARD_MUTE_MAX:
-            raise BadRequest(f"duration must be between 0 and {HARD_MUTE_MAX}")
+        if isinstance(duration, bool) or not 0 <= duration <= MAX_MUTE_SECONDS:
+            raise BadRequest(f"duration must be between 0 and {MAX_MUTE_SECONDS}")
         check_reason(reason)
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
+from portal.domain import LISTED
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
-from portal.services.chat_access import LISTED, ChatContext, access_chat
+from portal.services.chat_access import ChatContext, access_chat
 from portal.services.chat_views import member_user, user_ref
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext

@@ -13,6 +13,7 @@ from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import User, UserSession
 from portal.db.uow import on_commit
+from portal.domain import UserState
 from portal.errors import AccountRestricted, BadRequest, NotFound
 from portal.schemas.users import GeoOut, SessionHistoryOut, SessionOut, SessionsOut
 from portal.security import new_session_token, session_public_id, sha256_hex
@@ -69,7 +70,7 @@ def session_history_view(row: UserSession) -> SessionHistoryOut:
 
 def is_restricted(user: User, now: datetime) -> bool:
     """Timed-out or banned right now (a timeout or timed ban past its end no longer counts)."""
-    if user.state == 0:
+    if user.state == UserState.ACTIVE:
         return False
     return user.state_expires_at is None or user.state_expires_at > now
 
@@ -123,14 +124,16 @@ class SessionService:
             await self.end_sessions([row.id], reason="expired")
             return None
         if is_restricted(user, now):
-            await self.end_user_sessions(user.id, reason="banned" if user.state == 2 else "timeout")
+            reason = "banned" if user.state == UserState.BANNED else "timeout"
+            await self.end_user_sessions(user.id, reason=reason)
             raise AccountRestricted()
         await self._refresh_due(user, now)
         return AuthContext(user=user, session=row)
 
     async def _refresh_due(self, user: User, now: datetime) -> None:
         """Lift a finished timeout, apply subscription expiry, bump last activity (at most once a minute)."""
-        lift = user.state != 0  # restricted users were turned away above, so a non-zero state has ended
+        # Restricted users were turned away above, so a state other than active has ended.
+        lift = user.state != UserState.ACTIVE
         expire = effective_tier(user, now) != user.subscription_tier
         touch = user.last_activity_at < now - ACTIVITY_WRITE_INTERVAL
         if not (lift or expire or touch):
@@ -140,7 +143,7 @@ class SessionService:
             if fresh is None:
                 return
             if lift and not is_restricted(fresh, now):
-                fresh.state, fresh.state_expires_at, fresh.updated_at = 0, None, now
+                fresh.state, fresh.state_expires_at, fresh.updated_at = UserState.ACTIVE, None, now
             if expire:
                 await self.c.subscriptions.apply_expiry(session, fresh, now)
             if touch:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import history as history_db
 from portal.db import users as users_db
 from portal.db.models import SubscriptionHistory, User
+from portal.domain import MAX_REASON_LENGTH
 from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
@@ -112,8 +113,8 @@ class SubscriptionService:
                 raise BadRequest("duration_days is required")
             if isinstance(duration_days, bool) or not 1 <= duration_days <= 3650:
                 raise BadRequest("duration_days must be between 1 and 3650")
-        if reason is not None and len(reason) > 500:
-            raise BadRequest("reason must be at most 500 characters")
+        if reason is not None and len(reason) > MAX_REASON_LENGTH:
+            raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             user = await users_db.get_for_update(session, user_id)

@@ -14,6 +14,7 @@ from portal.db import history as history_db
 from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, PermissionHistory, User
+from portal.domain import UserState
 from portal.errors import AccessDenied, AuthRequired, BadRequest, Conflict, NotFound
 from portal.schemas.common import PLATFORM_PATTERN, USERNAME_PATTERN
 from portal.schemas.users import (
@@ -105,7 +106,7 @@ def new_user_row(username: str, now: datetime, *, level: int = 0, is_stranger: b
         username=username,
         permission_level=level,
         permission_since=now if level > Level.USER else None,
-        state=0,
+        state=UserState.ACTIVE,
         subscription_tier=0,
         trial_used=False,
         is_stranger=is_stranger,

@@ -1,0 +1,55 @@
+"""Domain values shared by every layer: the states and kinds stored in the database and sent on the wire.
+
+`IntEnum` / `StrEnum` members compare equal to, and serialise as, the bare values they replace, so the
+database rows and the JSON answers are the same as with plain `0` or `"group"`. Standard library only:
+`portal.db`, the services, the schemas and the client SDK all import it without cycles.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class UserState(IntEnum):
+    """`users.state`; `users.state_expires_at` lifts a timeout or a timed ban by itself."""
+
+    ACTIVE = 0
+    TIMED_OUT = 1
+    BANNED = 2
+
+
+class ChatType(StrEnum):
+    """`chats.chat_type`. Only group chats are created by the API; direct chats (match tokens) and secret
+    chats are not built yet."""
+
+    GROUP = "group"
+    DIRECT = "direct"
+    SECRET = "secret"
+
+
+class Visibility(StrEnum):
+    """`chats.visibility` of a group chat."""
+
+    OFFICIAL = "official"
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+# Listed in the chat directory: anyone may see and join them.
+LISTED = (Visibility.OFFICIAL, Visibility.PUBLIC)
+
+
+class MessageType(StrEnum):
+    """`messages.type`: end-to-end-encrypted user messages, or plain-text system notices."""
+
+    USER = "user"
+    SYSTEM = "system"
+
+
+# ---- limits enforced in more than one layer (request schemas, services, socket handlers) --------------
+
+DAY_SECONDS = 86_400
+MAX_PUNISHMENT_SECONDS = 30 * DAY_SECONDS  # the longest timed chat ban or platform timeout
+MIN_TIMEOUT_SECONDS = 60
+MAX_MUTE_SECONDS = DAY_SECONDS  # the longest timed chat mute or hard mute
+MAX_REASON_LENGTH = 500  # a moderation or grant reason (the `reason` columns are String(500))
