@@ -34,6 +34,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nacl.bindings import crypto_scalarmult
+from nacl.exceptions import RuntimeError as NaClError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
@@ -57,6 +59,10 @@ LEAVING_TTL = 86400.0  # garbage collection only: the record is ignored once the
 LOCK_TTL = 10.0
 LOCK_WAIT = 5.0
 BAD_BLOB = "blob must be a sealed 32-byte chat key, base64-encoded"
+BAD_KEY_SIZE = "public_key must be 32 bytes, base64-encoded"
+BAD_KEY_POINT = "public_key must be a valid X25519 public key"
+# Any scalar will do: X25519 clamps it to a multiple of 8, which sends every small-order point to zero.
+_PROBE_SCALAR = bytes(range(1, 33))
 
 
 def _distributor_key(chat_id: int) -> str:
@@ -79,6 +85,17 @@ def decode_exact(value: object, size: int) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return raw if len(raw) == size else None
+
+
+def is_x25519_public_key(raw: bytes) -> bool:
+    """False for the small-order points (all-zero, the identity, the other low-order points, and their
+    non-canonical forms): nothing can be sealed to them, so a distributor could not wrap a chat key for
+    such a session. libsodium refuses these itself (its blocklist, and an all-zero shared secret)."""
+    try:
+        shared = crypto_scalarmult(_PROBE_SCALAR, raw)
+    except NaClError:
+        return False
+    return any(shared)
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,11 @@ class E2EEService:
 
     async def register_key(self, ctx: AuthContext, public_key: str) -> str:
         """`POST /v1/portal/keys`: "registered" (stored or replaced) or "unchanged"."""
-        if decode_exact(public_key, PUBLIC_KEY_BYTES) is None:
-            raise BadRequest("public_key must be 32 bytes, base64-encoded")
+        raw = decode_exact(public_key, PUBLIC_KEY_BYTES)
+        if raw is None:
+            raise BadRequest(BAD_KEY_SIZE)
+        if not is_x25519_public_key(raw):
+            raise BadRequest(BAD_KEY_POINT)
         async with self.c.db.transaction() as session:
             changed = await e2ee_db.put_key(
                 session, ctx.session.id, ctx.user.id, public_key, self.c.clock.now()
