@@ -66,9 +66,13 @@ def new_chat_key() -> bytes:
 
 
 def wrap(chat_key: bytes, recipient_public_key_b64: str) -> str:
-    """Seal a chat key for one session's public key (anyone can seal; only that session can open)."""
-    recipient = PublicKey(b64decode(recipient_public_key_b64))
-    return b64encode(SealedBox(recipient).encrypt(chat_key))
+    """Seal a chat key for one session's public key (anyone can seal; only that session can open).
+    A key that is not a usable X25519 public key (wrong size, a small-order point) is an `E2EEError`."""
+    try:
+        recipient = PublicKey(b64decode(recipient_public_key_b64))
+        return b64encode(SealedBox(recipient).encrypt(chat_key))
+    except CryptoError as exc:
+        raise E2EEError("not a usable X25519 public key") from exc
 
 
 def encrypt(chat_key: bytes, epoch: int, plaintext: str) -> str:

@@ -163,10 +163,11 @@ class SecureChat:
             key = self.keys[chat_id].get(epoch) or self._made[chat_id].get(epoch)
             if key is None:
                 key = self._made[chat_id][epoch] = new_chat_key()
-            keys = [
-                {"user_id": s["user_id"], "session_id": s["session_id"], "blob": wrap(key, s["public_key"])}
-                for s in data["sessions"]
-            ]
+            keys = self._wrap_for(chat_id, key, data["sessions"])
+            if not keys:
+                # Every listed key was unusable: an empty answer would only make the server ask again at
+                # once. Silence lets its deadline pass the request on.
+                return
             try:
                 ack = await self.rt.sio.call(
                     "key:distribute", {"chat_id": chat_id, "epoch": epoch, "keys": keys}, timeout=self.timeout
@@ -175,3 +176,22 @@ class SecureChat:
                 log.warning("key:distribute for chat %s epoch %s failed: %r", chat_id, epoch, exc)
                 ack = {"ok": False, "error": type(exc).__name__}
             self.distributed.append({"request": data, "ack": ack})
+
+    @staticmethod
+    def _wrap_for(chat_id: int, key: bytes, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The key wrapped for each listed session. A session whose public key cannot be sealed to (a
+        server older than the key check may have stored one) is skipped, so the others still get it."""
+        keys = []
+        for s in sessions:
+            try:
+                blob = wrap(key, s["public_key"])
+            except E2EEError:
+                log.warning(
+                    "skipped session %s of user %s in chat %s: its public key cannot be sealed to",
+                    s["session_id"],
+                    s["user_id"],
+                    chat_id,
+                )
+                continue
+            keys.append({"user_id": s["user_id"], "session_id": s["session_id"], "blob": blob})
+        return keys

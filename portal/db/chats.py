@@ -130,6 +130,17 @@ async def add_member(session: AsyncSession, member: ChatMember) -> bool:
     return await insert_unless_taken(session, member)
 
 
+async def touch_membership(session: AsyncSession, chat_id: int, user_id: int, joined_at: datetime) -> bool:
+    """Record a member's latest join; False when the user has no membership."""
+    result = await session.execute(
+        update(ChatMember)
+        .where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)
+        .values(joined_at=joined_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def remove_member(session: AsyncSession, chat_id: int, user_id: int) -> bool:
     result = await session.execute(
         delete(ChatMember).where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)

@@ -42,23 +42,19 @@ async def drop_keys(session: AsyncSession, session_pks: Sequence[int]) -> None:
         await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.session_pk.in_(session_pks)))
 
 
-async def sessions_by_hash(session: AsyncSession, token_hashes: Sequence[str]) -> dict[str, UserSession]:
-    """Open sessions for token hashes (presence records carry the hash)."""
+async def open_sessions_with_keys(
+    session: AsyncSession, token_hashes: Sequence[str]
+) -> dict[str, tuple[int, str | None]]:
+    """Token hash → (session pk, registered public key or None) of the open sessions among the hashes
+    (presence records carry the hash), in one query."""
     if not token_hashes:
         return {}
-    query = select(UserSession).where(
-        UserSession.token_hash.in_(set(token_hashes)), UserSession.ended_at.is_(None)
+    query = (
+        select(UserSession.token_hash, UserSession.id, SessionKey.public_key)
+        .outerjoin(SessionKey, SessionKey.session_pk == UserSession.id)
+        .where(UserSession.token_hash.in_(set(token_hashes)), UserSession.ended_at.is_(None))
     )
-    return {row.token_hash: row for row in (await session.execute(query)).scalars()}
-
-
-async def keys_for(session: AsyncSession, session_pks: Sequence[int]) -> dict[int, str]:
-    if not session_pks:
-        return {}
-    query = select(SessionKey.session_pk, SessionKey.public_key).where(
-        SessionKey.session_pk.in_(set(session_pks))
-    )
-    return {pk: key for pk, key in (await session.execute(query)).all()}
+    return {token_hash: (pk, key) for token_hash, pk, key in (await session.execute(query)).all()}
 
 
 async def blob_for(session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> str | None:

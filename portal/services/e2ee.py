@@ -34,6 +34,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nacl.bindings import crypto_scalarmult
+from nacl.exceptions import RuntimeError as NaClError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
@@ -57,6 +59,10 @@ LEAVING_TTL = 86400.0  # garbage collection only: the record is ignored once the
 LOCK_TTL = 10.0
 LOCK_WAIT = 5.0
 BAD_BLOB = "blob must be a sealed 32-byte chat key, base64-encoded"
+BAD_KEY_SIZE = "public_key must be 32 bytes, base64-encoded"
+BAD_KEY_POINT = "public_key must be a valid X25519 public key"
+# Any scalar will do: X25519 clamps it to a multiple of 8, which sends every small-order point to zero.
+_PROBE_SCALAR = bytes(range(1, 33))
 
 
 def _distributor_key(chat_id: int) -> str:
@@ -81,6 +87,17 @@ def decode_exact(value: object, size: int) -> bytes | None:
     return raw if len(raw) == size else None
 
 
+def is_x25519_public_key(raw: bytes) -> bool:
+    """False for the small-order points (all-zero, the identity, the other low-order points, and their
+    non-canonical forms): nothing can be sealed to them, so a distributor could not wrap a chat key for
+    such a session. libsodium refuses these itself (its blocklist, and an all-zero shared secret)."""
+    try:
+        shared = crypto_scalarmult(_PROBE_SCALAR, raw)
+    except NaClError:
+        return False
+    return any(shared)
+
+
 @dataclass(frozen=True)
 class JoinedSession:
     """A session with at least one socket in the room (its earliest join decides the order)."""
@@ -102,6 +119,19 @@ class JoinedSession:
         return {**self.ref(), "public_key": self.public_key}
 
 
+@dataclass(frozen=True)
+class KeyState:
+    """A chat's keys as read at one moment: the epoch, the sessions in the room (with their public keys)
+    and, when they were read too, the sessions holding a blob of the epoch."""
+
+    epoch: int
+    joined: list[JoinedSession]
+    holders: frozenset[int] | None = None
+
+    def may_hold(self, member: JoinedSession) -> bool:
+        return self.holders is None or member.session_pk in self.holders
+
+
 class E2EEService:
     def __init__(self, container: Container) -> None:
         self.c = container
@@ -110,8 +140,11 @@ class E2EEService:
 
     async def register_key(self, ctx: AuthContext, public_key: str) -> str:
         """`POST /v1/portal/keys`: "registered" (stored or replaced) or "unchanged"."""
-        if decode_exact(public_key, PUBLIC_KEY_BYTES) is None:
-            raise BadRequest("public_key must be 32 bytes, base64-encoded")
+        raw = decode_exact(public_key, PUBLIC_KEY_BYTES)
+        if raw is None:
+            raise BadRequest(BAD_KEY_SIZE)
+        if not is_x25519_public_key(raw):
+            raise BadRequest(BAD_KEY_POINT)
         async with self.c.db.transaction() as session:
             changed = await e2ee_db.put_key(
                 session, ctx.session.id, ctx.user.id, public_key, self.c.clock.now()
@@ -169,42 +202,58 @@ class E2EEService:
         for record in await self.c.presence.sockets_in(chat_id):
             if record.token_hash not in earliest and record.token_hash not in leaving:
                 earliest[record.token_hash] = (record.joined_ms, record.user_id)
-        rows = await e2ee_db.sessions_by_hash(session, list(earliest))
-        keys = await e2ee_db.keys_for(session, [row.id for row in rows.values()])
+        rows = await e2ee_db.open_sessions_with_keys(session, list(earliest))
         banned = await self.c.restrictions.banned_user_ids(
             session, chat_id, {u for _ms, u in earliest.values()}
         )
         sessions = [
             JoinedSession(
                 token_hash=token_hash,
-                session_pk=rows[token_hash].id,
+                session_pk=rows[token_hash][0],
                 user_id=user_id,
                 joined_ms=joined_ms,
-                public_key=keys.get(rows[token_hash].id),
+                public_key=rows[token_hash][1],
             )
             for token_hash, (joined_ms, user_id) in earliest.items()
             if token_hash in rows and user_id not in banned
         ]
         return sorted(sessions, key=lambda s: (s.joined_ms, s.session_pk))
 
-    async def join_info(self, chat_id: int, token_hash: str) -> dict[str, Any]:
-        """The E2EE part of the `room:join` ack: `public_keys`, the caller's `key`, the `distributor`."""
+    async def join_info(self, chat_id: int, token_hash: str, known: KeyState | None = None) -> dict[str, Any]:
+        """The E2EE part of the `room:join` ack: the `epoch`, `public_keys`, the caller's `key`, the
+        `distributor`. `known` is what an election made during this join just read (nothing is read
+        twice: the caller's blob is looked up only if it holds one)."""
         async with self.c.db.read() as session:
-            chat = await chats_db.get(session, chat_id)
-            if chat is None:
-                raise NotFound("Chat")
-            leaving = await self._leaving(chat_id, chat.epoch)
-            joined = await self.joined_sessions(session, chat_id, leaving=leaving)
+            if known is None:
+                known = await self._key_state(session, chat_id)
+                if known is None:
+                    raise NotFound("Chat")
+            epoch, joined = known.epoch, known.joined
             mine = next((s for s in joined if s.token_hash == token_hash), None)
-            blob = await e2ee_db.blob_for(session, chat_id, chat.epoch, mine.session_pk) if mine else None
-        distributor = await self._current(chat_id, chat.epoch)
+            blob = None
+            if mine is not None and known.may_hold(mine):
+                blob = await e2ee_db.blob_for(session, chat_id, epoch, mine.session_pk)
+        distributor = await self._current(chat_id, epoch)
         return {
+            "epoch": epoch,
             "public_keys": [s.with_key() for s in joined if s.public_key],
-            "key": {"epoch": chat.epoch, "blob": blob} if blob else None,
+            "key": {"epoch": epoch, "blob": blob} if blob else None,
             "distributor": {"user_id": distributor["user_id"], "session_id": distributor["session_id"]}
             if distributor
             else None,
         }
+
+    async def _key_state(
+        self, session: AsyncSession, chat_id: int, *, with_holders: bool = False
+    ) -> KeyState | None:
+        """The chat's epoch and joined sessions (and the epoch's holders); None when the chat is gone."""
+        chat = await chats_db.get(session, chat_id)
+        if chat is None:
+            return None
+        leaving = await self._leaving(chat_id, chat.epoch)
+        joined = await self.joined_sessions(session, chat_id, leaving=leaving)
+        holders = frozenset(await e2ee_db.holders(session, chat_id, chat.epoch)) if with_holders else None
+        return KeyState(epoch=chat.epoch, joined=joined, holders=holders)
 
     async def holds_key(self, session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> bool:
         return await e2ee_db.blob_for(session, chat_id, epoch, session_pk) is not None
@@ -235,9 +284,10 @@ class E2EEService:
 
     # ---- the distributor --------------------------------------------------------------------------
 
-    async def ensure_distribution(self, chat_id: int) -> None:
-        """After a join or a new key: make sure someone is named and told who lacks the key."""
-        await self._elect(chat_id, announce=False)
+    async def ensure_distribution(self, chat_id: int) -> KeyState | None:
+        """After a join or a new key: make sure someone is named and told who lacks the key. Answers the
+        keys as the election left them (None when it could not run), for a join's ack to reuse."""
+        return await self._elect(chat_id, announce=False)
 
     async def session_left(self, chat_id: int, token_hash: str) -> None:
         """The last socket of a session left the room: if it was the distributor, name the next one."""
@@ -290,12 +340,13 @@ class E2EEService:
         on_commit(session, announce)
         return epoch
 
-    async def _elect(self, chat_id: int, *, announce: bool) -> None:
+    async def _elect(self, chat_id: int, *, announce: bool) -> KeyState | None:
         try:
             async with self._locked(chat_id):
-                await self._elect_locked(chat_id, announce=announce)
+                return await self._elect_locked(chat_id, announce=announce)
         except LockTimeout:
             log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
+            return None
 
     async def _elect_locked(
         self,
@@ -304,17 +355,15 @@ class E2EEService:
         announce: bool,
         exclude: str | None = None,
         force_announce: bool = False,
-    ) -> None:
+    ) -> KeyState | None:
         """Name (or keep) the distributor and ask it for the sessions that lack the key. Call with the
-        chat's lock held. `exclude` is a distributor that left or stayed silent."""
+        chat's lock held. `exclude` is a distributor that left or stayed silent. Answers the keys as the
+        election leaves them (None when the chat is gone)."""
         async with self.c.db.read() as session:
-            chat = await chats_db.get(session, chat_id)
-            if chat is None:
-                return
-            epoch = chat.epoch
-            leaving = await self._leaving(chat_id, epoch)
-            joined = await self.joined_sessions(session, chat_id, leaving=leaving)
-            holders = await e2ee_db.holders(session, chat_id, epoch)
+            state = await self._key_state(session, chat_id, with_holders=True)
+        if state is None:
+            return None
+        epoch, joined, holders = state.epoch, state.joined, set(state.holders or ())
         current = await self._current(chat_id, epoch)
         skipped = set(current.get("skipped", [])) if current else set()
         if exclude is not None:
@@ -364,6 +413,7 @@ class E2EEService:
             )
         if chosen is not None:
             await self._ask(chat_id, epoch, chosen, lacking, restart_clock=changed)
+        return KeyState(epoch=epoch, joined=joined, holders=frozenset(holders))
 
     async def _ask(
         self,

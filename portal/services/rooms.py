@@ -8,6 +8,7 @@ nodes; events go out through the Notifier.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from portal.domain import LISTED
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import ChatContext, access_chat
-from portal.services.chat_views import member_user, user_ref
+from portal.services.chat_views import ChatViews, member_user, user_ref
+from portal.services.e2ee import KeyState
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
 
@@ -30,6 +32,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("portal.rooms")
 ONLINE_LIST_CAP = 200
 TYPING_INTERVAL = 1  # second: at most one typing event per user per chat (08 §61)
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """A room's member list and viewer count, read once for the events and the ack of one join, with the
+    users (and their linked platforms) that were loaded for it."""
+
+    members: list[dict[str, Any]]
+    viewer_count: int
+    users: dict[int, User]
+    platforms: dict[int, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -69,12 +82,13 @@ class RoomService:
             chats = [] if who.is_stranger else await chats_db.listed_for(session, who.user_id)
         return [await self.status(chat.id) for chat in chats]
 
-    async def status(self, chat_id: int) -> dict[str, Any]:
-        """The `chat:status` payload (`chat:list` entries have the same shape)."""
+    async def status(self, chat_id: int, *, viewers: int | None = None) -> dict[str, Any]:
+        """The `chat:status` payload (`chat:list` entries have the same shape); `viewers` is the viewer
+        count when the caller has just read it."""
         return {
             "chat_id": chat_id,
             "running": await self.c.vms.is_running(chat_id),
-            "viewer_count": await self.viewer_count(chat_id),
+            "viewer_count": await self.viewer_count(chat_id) if viewers is None else viewers,
         }
 
     async def viewer_count(self, chat_id: int) -> int:
@@ -92,7 +106,10 @@ class RoomService:
             chat = await chats_db.get(session, chat_id)
             rooms = await self.c.chats.lister_rooms(session, chat) if chat else []
         if rooms:
-            await self.c.notifier.emit("chat:status", await self.status(chat_id), room=rooms)
+            await self._emit_status(rooms, await self.status(chat_id))
+
+    async def _emit_status(self, rooms: list[str], status: dict[str, Any]) -> None:
+        await self.c.notifier.emit("chat:status", status, room=rooms)
 
     async def disconnected(self, who: SocketUser, sid: str) -> None:
         """A socket went away: it leaves every room it had joined, then it is offline. A failure in one
@@ -118,68 +135,81 @@ class RoomService:
         slug: str | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
-        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (00 §4–5, 08 §13–15, §20)."""
+        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (00 §4–5, 08 §13–15, §20).
+
+        Rows read by one step are handed to the next (the chat, the user and their context, the member
+        list and viewer count, the keys the election read), so a join reads each of them once."""
         if token is not None:
             raise NotFound("Chat")  # direct chats (match tokens) arrive with the match issue
         async with self.c.db.read() as session:
             user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
             await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
-        chat_id = ctx.chat.id
-        await self.c.notifier.enter_room(sid, chat_room(chat_id))
-        await self.c.notifier.enter_room(sid, screen_room(chat_id))
-        joined = await self.presence.join(chat_id, sid, user.id, who.token_hash, self._now_ms())
+        chat = ctx.chat
+        await self.c.notifier.enter_room(sid, chat_room(chat.id))
+        await self.c.notifier.enter_room(sid, screen_room(chat.id))
+        joined = await self.presence.join(chat.id, sid, user.id, who.token_hash, self._now_ms())
         try:
             if joined is not None and joined.user_first:
-                await self._first_join(user, chat_id, via_slug=slug is not None)
+                chat = await self._first_join(ctx, user, via_slug=slug is not None)
         except Exception:
-            await self.presence.leave(chat_id, sid)
-            await self._leave_rooms(sid, chat_id)
+            await self.presence.leave(chat.id, sid)
+            await self._leave_rooms(sid, chat.id)
             raise
+        room: RoomState | None = None
         if joined is not None and joined.user_first:
-            await self._announce_arrival(user, chat_id)
-            await self.c.control.joined(ctx.chat, user)
+            room = await self._announce_arrival(user, chat)
+            await self.c.control.joined(chat, user)
         if joined is not None:
-            await self.c.vms.viewers_changed(chat_id)  # every new socket needs the current screen
+            await self.c.vms.viewers_changed(chat.id)  # every new socket needs the current screen
+        keys: KeyState | None = None
         if joined is not None and joined.session_first:
-            await self.c.e2ee.ensure_distribution(chat_id)
-        return await self._ack(user, chat_id, who.token_hash)
+            keys = await self.c.e2ee.ensure_distribution(chat.id)
+        return await self._ack(ctx, chat, who.token_hash, room=room, keys=keys)
 
     async def _joinable(
         self, session: AsyncSession, who: SocketUser, *, chat_id: int | None, slug: str | None
     ) -> tuple[User, ChatContext]:
-        user = await users_db.get(session, who.user_id)
+        """The user and the chat as they see it. The user and the chat's owner are loaded in one query;
+        `access_chat` then finds both rows (and the chat) in the session without reading them again (the
+        session's identity map holds rows only while they are referenced: `users` keeps them)."""
+        chat = await self._find(session, chat_id=chat_id, slug=slug)
+        wanted = [who.user_id, *([chat.owner_id] if chat is not None and chat.owner_id is not None else [])]
+        users = await chats_db.users_by_id(session, wanted)
+        user = users.get(who.user_id)
         if user is None:
             raise AccessDenied()
-        chat = await self._find(session, chat_id=chat_id, slug=slug)
-        return user, await access_chat(session, user, chat.id)  # the chat is in the session already
+        if chat is None:
+            raise NotFound("Chat")
+        return user, await access_chat(session, user, chat.id)
 
     @staticmethod
-    async def _find(session: AsyncSession, *, chat_id: int | None, slug: str | None) -> Chat:
+    async def _find(session: AsyncSession, *, chat_id: int | None, slug: str | None) -> Chat | None:
         chat = await chats_db.by_slug(session, slug) if slug is not None else None
         if slug is None and chat_id is not None:
             chat = await chats_db.get(session, chat_id)
         if chat is None or (slug is not None and chat_id is not None and chat.id != chat_id):
-            raise NotFound("Chat")
+            return None
         if slug is not None and chat.visibility not in LISTED:
-            raise NotFound("Chat")
+            return None
         return chat
 
-    async def _first_join(self, user: User, chat_id: int, *, via_slug: bool) -> None:
-        """The user's first socket in the room: membership, activity and the "joined" message."""
+    async def _first_join(self, ctx: ChatContext, user: User, *, via_slug: bool) -> Chat:
+        """The user's first socket in the room: membership, activity and the "joined" message. Answers
+        the chat as this transaction read it."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            chat = await chats_db.get(session, chat_id)
+            chat = await chats_db.get(session, ctx.chat.id)
             if chat is None:
                 raise NotFound("Chat")
-            member = await chats_db.membership(session, chat_id, user.id)
-            if member is not None:
-                member.joined_at = now
-            elif chat.visibility in LISTED and chat.owner_id != user.id:
+            # A member's join only moves `joined_at`; the membership read before is a hint, checked by the
+            # UPDATE itself (no row: it went in the meantime, and the user joins as a newcomer).
+            member = ctx.is_member and await chats_db.touch_membership(session, chat.id, user.id, now)
+            if not member and chat.visibility in LISTED and chat.owner_id != user.id:
                 method = "vanity" if via_slug else "direct"
                 added = await chats_db.add_member(
                     session,
                     ChatMember(
-                        chat_id=chat_id,
+                        chat_id=chat.id,
                         user_id=user.id,
                         method=method,
                         invite_code=chat.slug if via_slug else None,
@@ -190,26 +220,35 @@ class RoomService:
                 if added:
                     await self.c.chats.add_activity(
                         session,
-                        chat_id,
+                        chat.id,
                         user.id,
                         "join",
                         method=method,
                         invite_code=chat.slug if via_slug else None,
                     )
+                else:  # a concurrent join (an invite) made the membership first
+                    await chats_db.touch_membership(session, chat.id, user.id, now)
             await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
             if not chat.history_visible:
                 # A newcomer must not read what was said before (00 §4, 08 §15): a new epoch.
-                await self.c.e2ee.rotate(session, chat_id)
+                await self.c.e2ee.rotate(session, chat.id)
+        return chat
 
-    async def _announce_arrival(self, user: User, chat_id: int) -> None:
+    async def _announce_arrival(self, user: User, chat: Chat) -> RoomState:
+        """`room:member_joined`, `room:members` and `chat:status`, from one read; the ack reuses it."""
+        in_room = await self.presence.user_ids_in(chat.id)
         async with self.c.db.read() as session:
-            platforms = await users_db.platforms_of(session, user.id)
+            room = await self._room_state(session, chat, in_room, also=[user.id])
+            rooms = await self.c.chats.lister_rooms(session, chat)
         await self.c.notifier.emit(
             "room:member_joined",
-            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
-            room=chat_room(chat_id),
+            {"chat_id": chat.id, "user": user_ref(user, room.platforms.get(user.id, [])).model_dump()},
+            room=chat_room(chat.id),
         )
-        await self._after_change(chat_id)
+        await self._emit_members(chat.id, room.members)
+        if rooms:
+            await self._emit_status(rooms, await self.status(chat.id, viewers=room.viewer_count))
+        return room
 
     async def _after_change(self, chat_id: int) -> None:
         """The room's member list and viewer count changed."""
@@ -218,28 +257,43 @@ class RoomService:
 
     async def announce_members(self, chat_id: int) -> None:
         """`room:members` to the room: sent whenever the list changes (08 §14)."""
-        members = await self.members(chat_id)
+        await self._emit_members(chat_id, await self.members(chat_id))
+
+    async def _emit_members(self, chat_id: int, members: list[dict[str, Any]]) -> None:
         await self.c.notifier.emit(
             "room:members", {"chat_id": chat_id, "members": members}, room=chat_room(chat_id)
         )
 
-    async def _ack(self, user: User, chat_id: int, token_hash: str) -> dict[str, Any]:
-        async with self.c.db.read() as session:
-            chat = await chats_db.get(session, chat_id)
-            if chat is None:
-                raise NotFound("Chat")
-            view = await self.c.chat_views.view(session, chat)
-        live = await self.status(chat_id)
+    async def _ack(
+        self,
+        ctx: ChatContext,
+        chat: Chat,
+        token_hash: str,
+        *,
+        room: RoomState | None,
+        keys: KeyState | None,
+    ) -> dict[str, Any]:
+        """The `room:join` ack, from what the join read already (`room`, `keys`) or one read for the rest."""
+        if room is None:
+            in_room = await self.presence.user_ids_in(chat.id)
+            async with self.c.db.read() as session:
+                room = await self._room_state(session, chat, in_room)
+        # The chat object from rows at hand (ChatViews.view would read the owner and platforms again).
+        view = ChatViews._view(chat, room.users.get(chat.owner_id or 0), room.platforms)
+        live = await self.status(chat.id, viewers=room.viewer_count)
+        e2ee = await self.c.e2ee.join_info(chat.id, token_hash, known=keys)
         return {
             "ok": True,
             "chat": view.model_dump(mode="json"),
-            "epoch": chat.epoch,
+            "epoch": e2ee["epoch"],
             "history_visible": chat.history_visible,
-            "members": await self.members(chat_id),
-            **await self.c.e2ee.join_info(chat_id, token_hash),
+            "members": room.members,
+            "public_keys": e2ee["public_keys"],
+            "key": e2ee["key"],
+            "distributor": e2ee["distributor"],
             "live": {"running": live["running"], "viewer_count": live["viewer_count"]},
-            "vm": await self.c.vms.credentials_for(chat, user.id),
-            "control": await self.c.control.state(chat_id),
+            "vm": await self.c.vms.credentials_for(chat, ctx.actor.id, ctx=ctx),
+            "control": await self.c.control.state(chat.id),
         }
 
     async def members(self, chat_id: int) -> list[dict[str, Any]]:
@@ -249,13 +303,40 @@ class RoomService:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 return []
-            if chat.visibility in LISTED:
-                ids = sorted(in_room)
-            else:
-                members = await chats_db.member_user_ids(session, chat_id)
-                ids = [*([chat.owner_id] if chat.owner_id else []), *sorted(set(members) - {chat.owner_id})]
+            ids = await self._member_ids(session, chat, in_room)
             users = await chats_db.users_by_id(session, ids)
             platforms = await users_db.platforms_of_many(session, list(users))
+        return self._member_list(ids, users, platforms, in_room)
+
+    async def _room_state(
+        self, session: AsyncSession, chat: Chat, in_room: set[int], *, also: Sequence[int] = ()
+    ) -> RoomState:
+        """The member list and the viewer count in three queries. The users (with their platforms) of the
+        list, of `also` and the chat's owner come along: the ack's chat object and the arrival need them."""
+        ids = await self._member_ids(session, chat, in_room)
+        owner = [chat.owner_id] if chat.owner_id is not None else []
+        users = await chats_db.users_by_id(session, [*ids, *also, *owner])
+        platforms = await users_db.platforms_of_many(session, list(users))
+        banned = await self.c.restrictions.banned_user_ids(session, chat.id, in_room) if in_room else set()
+        return RoomState(
+            members=self._member_list(ids, users, platforms, in_room),
+            viewer_count=len(in_room - banned),
+            users=users,
+            platforms=platforms,
+        )
+
+    @staticmethod
+    async def _member_ids(session: AsyncSession, chat: Chat, in_room: set[int]) -> list[int]:
+        """Who the list shows, in order: listed → the users in the room; private → owner, then members."""
+        if chat.visibility in LISTED:
+            return sorted(in_room)
+        members = await chats_db.member_user_ids(session, chat.id)
+        return [*([chat.owner_id] if chat.owner_id else []), *sorted(set(members) - {chat.owner_id})]
+
+    @staticmethod
+    def _member_list(
+        ids: list[int], users: dict[int, User], platforms: dict[int, list[Any]], in_room: set[int]
+    ) -> list[dict[str, Any]]:
         return [
             {"user": member_user(users[uid], platforms.get(uid, [])).model_dump(), "online": uid in in_room}
             for uid in ids

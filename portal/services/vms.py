@@ -32,6 +32,7 @@ from portal.browser.base import (
 from portal.db.models import Chat
 from portal.errors import ErrorCode, PortalError, coded
 from portal.live.rpc import NodeRpc, RpcError
+from portal.services.chat_access import ChatContext, can_manage
 from portal.services.notifier import chat_room, session_room
 
 if TYPE_CHECKING:
@@ -285,13 +286,17 @@ class VmService:
             if credentials is not None:
                 await self.c.notifier.emit("vm:credentials", credentials, room=session_room(token_hash))
 
-    async def credentials_for(self, chat: Chat, user_id: int) -> dict[str, Any] | None:
-        """The join ack's `vm` / `vm:credentials`: chromium host/viewer; neko admin for managers (08 §26)."""
+    async def credentials_for(
+        self, chat: Chat, user_id: int, *, ctx: ChatContext | None = None
+    ) -> dict[str, Any] | None:
+        """The join ack's `vm` / `vm:credentials`: chromium host/viewer; neko admin for managers (08 §26).
+        `ctx` is the chat as this user sees it, when the caller has it already."""
         kind = await self.c.live.get(_kind_key(chat.id))
         if kind is None or not await self.is_running(chat.id):
             return None
         if kind == "neko":
-            role = "admin" if await self.c.chat_browser.manages(user_id, chat) else "member"
+            manages = can_manage(ctx) if ctx is not None else await self.c.chat_browser.manages(user_id, chat)
+            role = "admin" if manages else "member"
         else:
             role = "host" if await self.c.control.is_host(chat.id, user_id) else "viewer"
         try:

@@ -161,6 +161,15 @@ async def stored_key(portal: Portal, member: Keyed) -> str | None:
         return row.public_key if row else None
 
 
+async def force_key(portal: Portal, member: Keyed, public_key: str) -> None:
+    """Store a public key for the member's session behind the API's back (a key an older server took)."""
+    pk = await session_pk(portal, member)
+    async with portal.container.db.transaction() as session:
+        row = await session.get(SessionKey, pk)
+        assert row is not None, "register first"
+        row.public_key = public_key
+
+
 async def blobs_of(portal: Portal, member: Keyed | str) -> list[tuple[int, int]]:
     """(chat_id, epoch) of every blob stored for the member's session."""
     pk = await session_pk(portal, member)

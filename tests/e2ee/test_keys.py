@@ -13,6 +13,28 @@ from tests.helpers import Portal, expect_error
 from tests.sockets import online
 
 BAD_KEY = "public_key must be 32 bytes, base64-encoded"
+NOT_A_POINT = "public_key must be a valid X25519 public key"
+P = 2**255 - 19  # the field prime of Curve25519
+
+
+def u_coordinate(value: int) -> str:
+    """A public key given as its Montgomery u-coordinate (32 bytes, little-endian, base64)."""
+    return base64.b64encode(value.to_bytes(32, "little")).decode()
+
+
+# The small-order points of Curve25519 (libsodium's blocklist): nothing can be sealed to them.
+SMALL_ORDER = {
+    "all-zero": u_coordinate(0),
+    "identity": u_coordinate(1),
+    "order-2": u_coordinate(P - 1),
+    "order-8": u_coordinate(325606250916557431795983626356110631294008115727848805560023387167927233504),
+    "order-8-other": u_coordinate(
+        39382357235489614581723060781553021112529911719440698176882885853963445705823
+    ),
+    "p-non-canonical-zero": u_coordinate(P),
+    "p-plus-1-non-canonical-identity": u_coordinate(P + 1),
+    "all-zero-high-bit": u_coordinate(1 << 255),
+}
 
 
 async def test_register_then_same_key_is_unchanged(portal: Portal) -> None:
@@ -126,6 +148,29 @@ async def test_a_key_that_is_not_32_bytes_of_base64_is_400(portal: Portal, value
 
     await expect_error(me.who.client.call("POST", "/v1/portal/keys", json={"public_key": value}), 400)
     assert await stored_key(portal, me) == me.public_key  # nothing changed
+
+
+@pytest.mark.parametrize("value", list(SMALL_ORDER.values()), ids=list(SMALL_ORDER))
+async def test_a_small_order_point_is_400_and_nothing_is_stored(portal: Portal, value: str) -> None:
+    """Nothing can be sealed to such a key, so a distributor could not key the session: it is refused."""
+    me = Keyed(await portal.login())
+
+    await expect_error(
+        me.who.client.call("POST", "/v1/portal/keys", json={"public_key": value}), 400, NOT_A_POINT
+    )
+    assert await stored_key(portal, me) is None
+
+
+async def test_a_small_order_point_leaves_the_registered_key_alone(portal: Portal) -> None:
+    me = Keyed(await portal.login())
+    await me.register()
+
+    for value in (SMALL_ORDER["all-zero"], SMALL_ORDER["order-8"]):
+        await expect_error(
+            me.who.client.call("POST", "/v1/portal/keys", json={"public_key": value}), 400, NOT_A_POINT
+        )
+    assert await stored_key(portal, me) == me.public_key
+    assert await me.register() == {"status": "unchanged"}
 
 
 @pytest.mark.parametrize(

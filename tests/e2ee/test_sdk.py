@@ -19,7 +19,7 @@ from portal.client.e2ee import (
 )
 from portal.client.realtime import RealtimeClient, RealtimeError
 from portal.client.secure import SecureChat
-from tests.e2ee.support import blobs, keyed, session_pk
+from tests.e2ee.support import blobs, blobs_of, force_key, keyed, session_pk
 from tests.helpers import Portal
 from tests.sockets import eventually
 
@@ -156,6 +156,37 @@ async def test_a_repeated_key_needed_for_a_new_epoch_still_makes_one_key(portal:
                 assert alice.key_pair.unwrap(stored[(epoch, await session_pk_of(portal, alice))]) == key
                 await bob.send(chat["id"], "one key")
                 assert await alice.next_text(chat["id"]) == "one key"
+
+
+async def test_a_session_with_an_unusable_key_does_not_keep_the_others_from_the_key(
+    portal: Portal, sockets
+) -> None:
+    """A key nothing can be sealed to (the all-zero point, stored by a server that did not check keys) is
+    skipped by the distributor: the other newcomers still get the chat key and read the chat."""
+    owner = await portal.login("user", tier=2)
+    chat = await portal.public_chat(owner)
+    async with SecureChat(owner.client) as alice:
+        await alice.join(chat["id"])
+        broken = await keyed(portal, sockets)
+        await force_key(portal, broken, base64.b64encode(bytes(32)).decode())
+        await broken.join(chat["id"])
+        guest = await portal.login()
+        async with SecureChat(guest.client) as bob:
+            await bob.join(chat["id"])  # waits for the key
+
+            assert bob.current_key(chat["id"]) == alice.current_key(chat["id"])
+            await alice.send(chat["id"], "still readable")
+            assert await bob.next_text(chat["id"]) == "still readable"
+            asked_for_bob = [
+                entry
+                for entry in alice.distributed
+                if bob.session_id in {s["session_id"] for s in entry["request"]["sessions"]}
+            ]
+            assert asked_for_bob and broken.session_id in {
+                s["session_id"] for s in asked_for_bob[-1]["request"]["sessions"]
+            }
+            assert asked_for_bob[-1]["ack"] == {"ok": True, "stored": 1}  # bob's, not the broken one's
+        assert await blobs_of(portal, broken) == []
 
 
 async def test_open_of_another_epochs_message_is_an_e2ee_error(portal: Portal) -> None:

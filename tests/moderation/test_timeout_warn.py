@@ -267,6 +267,36 @@ async def test_by_rank_no_link_is_needed(portal: Portal, action: str) -> None:
     assert (record.chat_id, record.issued_by_id) == (chat["id"], moderator.id)
 
 
+@pytest.mark.parametrize("action", ["timeout", "warn"])
+@pytest.mark.parametrize("level", ["moderator", "admin"])
+async def test_by_rank_the_hierarchy_decides_before_the_link(portal: Portal, action: str, level: str) -> None:
+    """Acting by rank, a target the actor does not outrank is 403 "Access denied" even with no link to the
+    chat (not 404 "Member not found": the link only matters to an owner acting as owner)."""
+    owner = await premium(portal)
+    chat = await portal.public_chat(owner)
+    moderator = await portal.login("moderator")
+    unlinked = await portal.login(level)
+    body = {"duration": TIMEOUT_MIN} if action == "timeout" else {}
+
+    await expect_error(act(moderator, chat["id"], action, unlinked.id, **body), 403, "Access denied")
+    assert await records_of(portal, unlinked.id) == []
+    assert (await user_row(portal, unlinked.id)).state == 0
+
+
+@pytest.mark.parametrize("action", ["timeout", "warn"])
+async def test_as_owner_the_link_decides_before_the_hierarchy(portal: Portal, action: str) -> None:
+    """An owner acting as owner (no rank over the chat's owner) on an unlinked user above their level
+    still gets 404 "Member not found"."""
+    owner = await premium(portal)
+    chat = await portal.public_chat(owner)
+    unlinked = await portal.login("moderator")
+    body = {"duration": TIMEOUT_MIN} if action == "timeout" else {}
+
+    await expect_error(act(owner, chat["id"], action, unlinked.id, **body), 404, "Member not found")
+    assert await records_of(portal, unlinked.id) == []
+    assert (await user_row(portal, unlinked.id)).state == 0
+
+
 async def test_a_platform_owner_owning_the_chat_acts_by_rank_too(portal: Portal) -> None:
     """08 §45: both paths apply to an Owner in their own chat; the rank path needs no link."""
     owner = await portal.login("owner")
