@@ -15,6 +15,7 @@ from portal.clock import isoformat
 from portal.db import chats as chats_db
 from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
+from portal.events import MessageNew
 from portal.services.notifier import chat_room
 from portal.services.users import avatar_url
 
@@ -71,10 +72,10 @@ class MessageService:
                 created_at=now,
             ),
         )
-        payload = message_view(message, chat, None)
+        event = MessageNew.model_validate(message_view(message, chat, None))
 
         async def announce() -> None:
-            await self.c.notifier.emit("message:new", payload, room=chat_room(chat.id))
+            await self.c.notifier.send(event, room=chat_room(chat.id))
 
         on_commit(session, announce)
         return message

@@ -17,6 +17,7 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
+from portal.events import ChatStatus, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import LISTED, ChatContext, access_chat
 from portal.services.chats import member_user, user_ref
@@ -91,7 +92,7 @@ class RoomService:
             chat = await chats_db.get(session, chat_id)
             rooms = await self.c.chats.lister_rooms(session, chat) if chat else []
         if rooms:
-            await self.c.notifier.emit("chat:status", await self.status(chat_id), room=rooms)
+            await self.c.notifier.send(ChatStatus(**await self.status(chat_id)), room=rooms)
 
     async def disconnected(self, who: SocketUser, sid: str) -> None:
         """A socket went away: it leaves every room it had joined, then it is offline. A failure in one
@@ -203,10 +204,8 @@ class RoomService:
     async def _announce_arrival(self, user: User, chat_id: int) -> None:
         async with self.c.db.read() as session:
             platforms = await users_db.platforms_of(session, user.id)
-        await self.c.notifier.emit(
-            "room:member_joined",
-            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
-            room=chat_room(chat_id),
+        await self.c.notifier.send(
+            RoomMemberJoined(chat_id=chat_id, user=user_ref(user, platforms)), room=chat_room(chat_id)
         )
         await self._after_change(chat_id)
 
@@ -218,9 +217,7 @@ class RoomService:
     async def announce_members(self, chat_id: int) -> None:
         """`room:members` to the room: sent whenever the list changes (08 §14)."""
         members = await self.members(chat_id)
-        await self.c.notifier.emit(
-            "room:members", {"chat_id": chat_id, "members": members}, room=chat_room(chat_id)
-        )
+        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=members), room=chat_room(chat_id))
 
     async def _ack(self, user: User, chat_id: int, token_hash: str) -> dict[str, Any]:
         async with self.c.db.read() as session:
@@ -300,10 +297,8 @@ class RoomService:
         """`room:member_left` and the new member list (last socket out, or a `/leave` with none in)."""
         async with self.c.db.read() as session:
             platforms = await users_db.platforms_of(session, user.id)
-        await self.c.notifier.emit(
-            "room:member_left",
-            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
-            room=chat_room(chat_id),
+        await self.c.notifier.send(
+            RoomMemberLeft(chat_id=chat_id, user=user_ref(user, platforms)), room=chat_room(chat_id)
         )
         await self._after_change(chat_id)
 
@@ -318,9 +313,8 @@ class RoomService:
         if await self.c.live.set(
             f"typing:{who.user_id}:{window}", "1", ttl=TYPING_INTERVAL * 2, only_if_absent=True
         ):
-            await self.c.notifier.emit(
-                "typing", {"chat_id": chat_id, "user_id": who.user_id}, room=chat_room(chat_id), skip_sid=sid
-            )
+            typing = Typing(chat_id=chat_id, user_id=who.user_id)
+            await self.c.notifier.send(typing, room=chat_room(chat_id), skip_sid=sid)
 
     # ---- the portal as a whole --------------------------------------------------------------------
 
