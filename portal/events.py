@@ -14,6 +14,7 @@ when it and docs/realtime.md disagree.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +35,11 @@ class Event(BaseModel):
     def payload(self) -> Any:
         """The JSON-ready data sent with the event."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=self.omit_unset)
+
+    @classmethod
+    def from_payload(cls, data: Any) -> Event:
+        """The event a payload (as JSON gives it to a client) was made from; tests check payloads with it."""
+        return cls.model_validate_json(json.dumps(data))
 
 
 class Shape(BaseModel):
@@ -63,6 +69,10 @@ class ChatList(Event):
 
     def payload(self) -> list[dict[str, Any]]:
         return [chat.payload() for chat in self.chats]
+
+    @classmethod
+    def from_payload(cls, data: Any) -> ChatList:
+        return cls.model_validate_json(json.dumps({"chats": data}))
 
 
 # ---- the room ------------------------------------------------------------------------------------------
