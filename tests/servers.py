@@ -81,6 +81,10 @@ class TestServer:
         return PUBLIC_KEY
 
 
+# The nodes served in this process, by base URL: a socket probe sends its "nothing else arrives" markers
+# through the notifier of the node it is connected to (tests/sockets.py).
+SERVED: dict[str, Container] = {}
+
 _ip_counter = itertools.count(1)
 
 
@@ -184,9 +188,12 @@ async def serving(container: Container, backend: str, clock: FakeClock) -> Async
             task.result()
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    SERVED[base_url] = container
     try:
-        yield TestServer(backend, f"http://127.0.0.1:{port}", container, clock, container.settings)
+        yield TestServer(backend, base_url, container, clock, container.settings)
     finally:
+        SERVED.pop(base_url, None)
         server.should_exit = True
         await task
         if container.shutdown_overruns:  # reported at the end of the run without failing the test

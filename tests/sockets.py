@@ -4,6 +4,7 @@ registered in tests/conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -11,10 +12,27 @@ from typing import Any
 import pytest_asyncio
 import socketio
 
-from tests.servers import TestServer
+from portal.container import Container
+from tests.events import Marker
+from tests.servers import SERVED, TestServer
 
 EVENT_TIMEOUT = 5.0
-QUIET = 0.4  # how long a "nothing arrives" check listens (after a later event proved delivery order)
+QUIET = 0.4  # how long a "nothing arrives" check listens to a node outside this process (no marker)
+MARKER_CHAT = 0  # no chat has this id: an eviction from its room evicts nobody, it only delivers
+
+
+def marker_nodes(base_url: str) -> list[Container]:
+    """The in-process nodes whose emits can reach a socket of `base_url`'s node: that node alone, or with
+    Redis every node on the same Redis prefix (empty for a node outside this process)."""
+    own = SERVED.get(base_url)
+    if own is None:
+        return []
+    if not own.settings.redis_url:
+        return [own]
+    shared = (own.settings.redis_url, own.settings.redis_prefix)
+    return [
+        node for node in SERVED.values() if (node.settings.redis_url, node.settings.redis_prefix) == shared
+    ]
 
 
 class SocketProbe:
@@ -93,10 +111,32 @@ class SocketProbe:
             return items
         return [i for i in items if isinstance(i, dict) and i.get("chat_id") == chat_id]
 
-    async def assert_silent(self, event: str, chat_id: int | None = None, within: float = QUIET) -> None:
-        """Nothing of that name (about `chat_id`, when given) arrives within `within` seconds."""
-        await asyncio.sleep(within)
+    async def assert_silent(self, event: str, chat_id: int | None = None) -> None:
+        """Nothing of that name (about `chat_id`, when given) has been sent to this socket so far."""
+        await self.settle()
         assert self.pending(event, chat_id) == [], f"unexpected {event}: {self.pending(event, chat_id)}"
+
+    async def settle(self) -> None:
+        """Wait until everything the nodes had sent this socket when called has arrived.
+
+        Every node that can reach the socket sends it a marker along each path events take: a room emit
+        (python-socketio, through Redis between nodes) and the LiveStore bus (evictions, ended sessions).
+        Events to one socket arrive in the order they were sent on a path, so once every marker is in,
+        anything emitted before (by an action the test awaited) is in too. It proves nothing about what a
+        node sends later by itself (a periodic task, the frame relay): tests run those steps themselves.
+        """
+        sid = self.sio.get_sid("/") if self.sio.connected else None
+        nodes = marker_nodes(self.base_url)
+        if sid is None or not nodes:
+            # A node outside this process (`portal serve`) cannot be asked for a marker: listen a while.
+            await asyncio.sleep(QUIET)
+            return
+        marker = Marker(token=secrets.token_hex(8))
+        for node in nodes:
+            await node.notifier.send(marker, room=sid)
+            await node.notifier.evict(MARKER_CHAT, event=marker, also_rooms=[sid])
+        for _ in range(2 * len(nodes)):
+            await self.expect_where(Marker.name, lambda data: data == marker.payload())
 
     def clear(self) -> None:
         """Forget everything received so far."""

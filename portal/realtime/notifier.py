@@ -15,8 +15,9 @@ from typing import Any
 
 import socketio
 
+from portal.events import Event, SessionEnded, VmFrame
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import Rooms, chat_room, screen_room, session_room
+from portal.services.notifier import Rooms, chat_room, evicted_event, screen_room, session_room
 from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
@@ -28,9 +29,16 @@ NAMESPACE = "/"
 
 
 class BusOperations:
-    """The Notifier operations that travel over the LiveStore bus (shared by servers and the CLI)."""
+    """The Notifier operations that travel over the LiveStore bus (shared by servers and the CLI), and
+    `send` on top of each notifier's own `emit`."""
 
     live: LiveStore
+
+    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+        raise NotImplementedError
+
+    async def send(self, event: Event, *, room: Rooms, skip_sid: str | None = None) -> None:
+        await self.emit(event.name, event.payload(), room=room, skip_sid=skip_sid)
 
     async def end_session(self, token_hash: str, reason: str) -> None:
         await self.live.publish(
@@ -41,18 +49,19 @@ class BusOperations:
         self,
         chat_id: int,
         *,
-        event: str,
-        payload: dict[str, Any],
+        event: Event | str | None = None,
+        payload: dict[str, Any] | None = None,
         user_id: int | None = None,
         also_rooms: list[str] | None = None,
     ) -> None:
+        name, data = evicted_event(event, payload)
         await self.live.publish(
             BUS_CHANNEL,
             {
                 "type": "evict",
                 "chat_id": chat_id,
-                "event": event,
-                "payload": payload,
+                "event": name,
+                "payload": data,
                 "user_id": user_id,
                 "also_rooms": also_rooms or [],
             },
@@ -121,8 +130,8 @@ class SocketNotifier(BusOperations):
     async def leave_room(self, sid: str, room: str) -> None:
         await self.sio.leave_room(sid, room)
 
-    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
-        await self.live.publish(FRAMES_CHANNEL, frame)
+    async def emit_frame(self, frame: VmFrame) -> None:
+        await self.live.publish(FRAMES_CHANNEL, frame.payload())
 
     async def _on_frame(self, frame: dict[str, Any]) -> None:
         """Deliver to this node's viewers whose sockets are keeping up (encoded once for all of them)."""
@@ -130,7 +139,7 @@ class SocketNotifier(BusOperations):
         if viewers:
             # The base manager's emit delivers locally; the Redis manager's would publish to every node again.
             await socketio.AsyncManager.emit(
-                self.sio.manager, "vm:frame", frame, namespace=NAMESPACE, room=viewers
+                self.sio.manager, VmFrame.name, frame, namespace=NAMESPACE, room=viewers
             )
 
     def _backed_up(self, sid: str) -> bool:
@@ -153,8 +162,9 @@ class SocketNotifier(BusOperations):
         return [sid for sid, _eio in self.sio.manager.get_participants(NAMESPACE, room)]
 
     async def _end_local_session(self, token_hash: str, reason: Any) -> None:
+        ended = SessionEnded(reason=str(reason))
         for sid in self._local(session_room(token_hash)):
-            await self.sio.emit("session:ended", {"reason": reason}, to=sid)
+            await self.sio.emit(ended.name, ended.payload(), to=sid)
             await self.sio.disconnect(sid)
 
     async def _evict_local(self, message: dict[str, Any]) -> None:
@@ -191,7 +201,7 @@ class SocketNotifier(BusOperations):
 class RedisBusNotifier(BusOperations):
     """For processes that serve no sockets (the CLI): emits and bus operations travel through Redis."""
 
-    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:  # no VMs in the CLI
+    async def emit_frame(self, frame: VmFrame) -> None:  # no VMs in the CLI
         return None
 
     def __init__(self, live: LiveStore, redis_url: str, prefix: str) -> None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
+from portal.events import ChatList
 from portal.live.base import LockTimeout
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
@@ -205,7 +206,8 @@ class Handlers:
         await self.sio.enter_room(sid, session_room(who.token_hash))
         if not who.is_stranger:
             await self.sio.enter_room(sid, LOBBY_ROOM)
-        await self.sio.emit("chat:list", await self.c.rooms.connected(who, sid), to=sid)
+        chat_list = ChatList(chats=await self.c.rooms.connected(who, sid))
+        await self.sio.emit(chat_list.name, chat_list.payload(), to=sid)
 
     async def disconnect(self, sid: str, *args: Any) -> None:
         try:

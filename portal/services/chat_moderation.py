@@ -22,6 +22,15 @@ from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit
 from portal.domain import MAX_PUNISHMENT_SECONDS
 from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.events import (
+    Event,
+    PortalKeyRemoved,
+    RoomKicked,
+    UserBanned,
+    UserMuted,
+    UserUnbanned,
+    UserUnmuted,
+)
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
     ChatContext,
@@ -162,19 +171,17 @@ class ChatModerationService:
             await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # they must not read on
             on_commit(
                 session,
-                self._remove_from_room(
-                    chat_id, target.user.id, "room:kicked", {"chat_id": chat_id, "reason": reason}
-                ),
+                self._remove_from_room(chat_id, target.user.id, RoomKicked(chat_id=chat_id, reason=reason)),
             )
             self._unlist_if_private(session, target)
         return Kicked(target=target.user, chat=chat)
 
-    def _remove_from_room(self, chat_id: int, user_id: int, event: str, payload: dict[str, object]):
+    def _remove_from_room(self, chat_id: int, user_id: int, event: RoomKicked):
         async def announce() -> None:
             await self.c.control.drop(chat_id, user_id)
-            await self.c.notifier.evict(chat_id, user_id=user_id, event=event, payload=payload)
-            await self.c.notifier.emit(
-                "portal:key_removed", {"chat_id": chat_id, "user_id": user_id}, room=chat_room(chat_id)
+            await self.c.notifier.evict(chat_id, user_id=user_id, event=event)
+            await self.c.notifier.send(
+                PortalKeyRemoved(chat_id=chat_id, user_id=user_id), room=chat_room(chat_id)
             )
             await self.c.rooms.announce_members(chat_id)
             await self.c.vms.kick_user(chat_id, user_id)  # last: the VM may be slow to answer
@@ -212,13 +219,10 @@ class ChatModerationService:
             target = await self._target(session, actor, chat_id, target_id)
             expires = await self._restrict(session, actor, target, "mute", duration, reason, now)
             await self._record(session, target, "CHAT_MUTE", reason, seconds=duration or None)
-            payload = {
-                "chat_id": chat_id,
-                "user_id": target.user.id,
-                "ttl": ttl_seconds(expires, now),
-                "reason": reason,
-            }
-            self._emit_after(session, "user:muted", payload, chat_id)
+            muted = UserMuted(
+                chat_id=chat_id, user_id=target.user.id, ttl=ttl_seconds(expires, now), reason=reason
+            )
+            self._emit_after(session, muted, chat_id)
 
     async def unmute(self, chat_id: int, target_id: int, *, actor: User) -> None:
         """Idempotent; a hard mute is not touched (04 §6.3)."""
@@ -228,9 +232,7 @@ class ChatModerationService:
             await history_db.lift_open(
                 session, target.user.id, "CHAT_MUTE", self.c.clock.now(), chat_id=chat_id
             )
-            self._emit_after(
-                session, "user:unmuted", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
-            )
+            self._emit_after(session, UserUnmuted(chat_id=chat_id, user_id=target.user.id), chat_id)
 
     # ---- ban --------------------------------------------------------------------------------------
 
@@ -263,12 +265,12 @@ class ChatModerationService:
                 await self.c.messages.post_system(session, chat, f"{target.user.username} was banned")
             if target.inside:
                 await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # 08 §50
-            self._emit_after(session, "user:banned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id)
+            self._emit_after(session, UserBanned(chat_id=chat_id, user_id=target.user.id), chat_id)
             if remove_now:
                 on_commit(
                     session,
                     self._remove_from_room(
-                        chat_id, target.user.id, "room:kicked", {"chat_id": chat_id, "reason": reason}
+                        chat_id, target.user.id, RoomKicked(chat_id=chat_id, reason=reason)
                     ),
                 )
             elif target.inside:
@@ -293,9 +295,7 @@ class ChatModerationService:
                 user_id=target.user.id,
                 reason=reason,
             )
-            self._emit_after(
-                session, "user:unbanned", {"chat_id": chat_id, "user_id": target.user.id}, chat_id
-            )
+            self._emit_after(session, UserUnbanned(chat_id=chat_id, user_id=target.user.id), chat_id)
             if lifted and target.joined:  # a REST-banned socket still in the room counts again
                 self._after_presence_change(session, chat_id, rekey=True)
                 self._set_screen_access(session, chat_id, target.user.id, visible=True)
@@ -370,10 +370,8 @@ class ChatModerationService:
 
         on_commit(session, change)
 
-    def _emit_after(
-        self, session: AsyncSession, event: str, payload: dict[str, object], chat_id: int
-    ) -> None:
+    def _emit_after(self, session: AsyncSession, event: Event, chat_id: int) -> None:
         async def announce() -> None:
-            await self.c.notifier.emit(event, payload, room=chat_room(chat_id))
+            await self.c.notifier.send(event, room=chat_room(chat_id))
 
         on_commit(session, announce)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from portal.db import users as users_db
 from portal.db.models import Chat, User
 from portal.errors import ErrorCode, NotFound, coded
+from portal.events import ControlUpdate
 from portal.services.chat_access import ChatContext, access_chat, can_manage
 from portal.services.notifier import chat_room
 
@@ -54,9 +55,7 @@ class ControlService:
             if after != before:
                 await self.c.live.set(_key(chat_id), json.dumps(after))
         if after != before:
-            await self.c.notifier.emit(
-                "control:update", {"chat_id": chat_id, **after}, room=chat_room(chat_id)
-            )
+            await self.c.notifier.send(ControlUpdate(chat_id=chat_id, **after), room=chat_room(chat_id))
         if after["host_user_id"] != before["host_user_id"]:
             await self.c.vms.set_host(chat_id, after["host_user_id"])  # neko hands control over itself
         return after

@@ -43,6 +43,7 @@ from portal.db import e2ee as e2ee_db
 from portal.db.models import ChatKeyBlob
 from portal.db.uow import on_commit
 from portal.errors import BadRequest, ErrorCode, NotFound, coded
+from portal.events import KeyNeeded, KeyReceived, PortalKeyAdded, PortalKeyRemoved, RoomEpochChanged
 from portal.live.base import LockTimeout
 from portal.security import session_public_id
 from portal.services.notifier import chat_room, session_room
@@ -158,16 +159,10 @@ class E2EEService:
         for chat_id in await self.c.presence.chats_of_session(ctx.token_hash):
             if await self._banned(chat_id, ctx.user.id):
                 continue  # a REST-banned socket still in the room takes no part in the keys (08 §50)
-            await self.c.notifier.emit(
-                "portal:key_added",
-                {
-                    "chat_id": chat_id,
-                    "user_id": ctx.user.id,
-                    "session_id": ctx.session_id,
-                    "public_key": public_key,
-                },
-                room=chat_room(chat_id),
+            added = PortalKeyAdded(
+                chat_id=chat_id, user_id=ctx.user.id, session_id=ctx.session_id, public_key=public_key
             )
+            await self.c.notifier.send(added, room=chat_room(chat_id))
             await self.ensure_distribution(chat_id)  # the distributor is asked again (08 §13)
         return "registered"
 
@@ -180,15 +175,10 @@ class E2EEService:
             await e2ee_db.drop_keys(session, [pk for pk, _user, _hash in ended])
         for _pk, user_id, token_hash in ended:
             for chat_id in await self.c.presence.chats_of_session(token_hash):
-                await self.c.notifier.emit(
-                    "portal:key_removed",
-                    {
-                        "chat_id": chat_id,
-                        "user_id": user_id,
-                        "session_id": session_public_id(token_hash),
-                    },
-                    room=chat_room(chat_id),
+                removed = PortalKeyRemoved(
+                    chat_id=chat_id, user_id=user_id, session_id=session_public_id(token_hash)
                 )
+                await self.c.notifier.send(removed, room=chat_room(chat_id))
                 await self.session_left(chat_id, token_hash)
 
     # ---- who is in the room -----------------------------------------------------------------------
@@ -406,11 +396,10 @@ class E2EEService:
             }
             await self.c.live.set(_distributor_key(chat_id), json.dumps(record))
         if force_announce or (changed and (announce or current is not None)):
-            await self.c.notifier.emit(
-                "room:epoch_changed",
-                {"chat_id": chat_id, "epoch": epoch, "distributor": chosen.ref() if chosen else None},
-                room=chat_room(chat_id),
+            epoch_changed = RoomEpochChanged(
+                chat_id=chat_id, epoch=epoch, distributor=chosen.ref() if chosen else None
             )
+            await self.c.notifier.send(epoch_changed, room=chat_room(chat_id))
         if chosen is not None:
             await self._ask(chat_id, epoch, chosen, lacking, restart_clock=changed)
         return KeyState(epoch=epoch, joined=joined, holders=frozenset(holders))
@@ -429,11 +418,8 @@ class E2EEService:
         if not lacking:
             await self.c.live.zrem(DEADLINES, str(chat_id))
             return
-        await self.c.notifier.emit(
-            "key:needed",
-            {"chat_id": chat_id, "epoch": epoch, "sessions": [s.with_key() for s in lacking]},
-            room=session_room(distributor.token_hash),
-        )
+        needed = KeyNeeded(chat_id=chat_id, epoch=epoch, sessions=[s.with_key() for s in lacking])
+        await self.c.notifier.send(needed, room=session_room(distributor.token_hash))
         if restart_clock or await self.c.live.zscore(DEADLINES, str(chat_id)) is None:
             deadline = self.c.clock.time() + self.c.settings.key_distributor_timeout
             await self.c.live.zadd(DEADLINES, {str(chat_id): deadline})
@@ -529,11 +515,8 @@ class E2EEService:
         if covered:
             await self.c.live.zrem(DEADLINES, str(chat_id))  # it answered: a further ask gets a fresh 5 s
         for target_hash, blob in recipients:
-            await self.c.notifier.emit(
-                "key:received",
-                {"chat_id": chat_id, "epoch": epoch, "blob": blob},
-                room=session_room(target_hash),
-            )
+            received = KeyReceived(chat_id=chat_id, epoch=epoch, blob=blob)
+            await self.c.notifier.send(received, room=session_room(target_hash))
         await self._elect_locked(
             chat_id, announce=False
         )  # re-list whoever still lacks a key (or stop the clock)

@@ -11,6 +11,7 @@ from portal.db.models import ChatInvite, ChatMember, User
 from portal.db.uow import on_commit
 from portal.domain import Visibility
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.events import ChatStatus
 from portal.schemas.chats import ChatOut, InviteIn, InviteOut, InvitesOut
 from portal.services.chat_access import Need, access_chat
 from portal.services.notifier import user_room
@@ -100,9 +101,8 @@ class InviteService:
                 chat_id = chat.id
 
                 async def announce() -> None:
-                    await self.c.notifier.emit(
-                        "chat:status", await self.c.rooms.status(chat_id), room=user_room(actor.id)
-                    )
+                    status = ChatStatus(**await self.c.rooms.status(chat_id))
+                    await self.c.notifier.send(status, room=user_room(actor.id))
                     await self.c.rooms.announce_members(chat_id)  # a private chat's list has grown
 
                 on_commit(session, announce)

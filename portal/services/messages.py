@@ -16,6 +16,7 @@ from portal.db import messages as messages_db
 from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
 from portal.domain import MessageType
+from portal.events import MessageNew
 from portal.services.notifier import chat_room
 from portal.services.users import avatar_url
 
@@ -72,10 +73,10 @@ class MessageService:
                 created_at=now,
             ),
         )
-        payload = message_view(message, chat, None)
+        event = MessageNew.model_validate(message_view(message, chat, None))
 
         async def announce() -> None:
-            await self.c.notifier.emit("message:new", payload, room=chat_room(chat.id))
+            await self.c.notifier.send(event, room=chat_room(chat.id))
 
         on_commit(session, announce)
         return message

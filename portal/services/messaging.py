@@ -24,6 +24,7 @@ from portal.db.models import Chat, Message, User
 from portal.db.uow import on_commit
 from portal.domain import MessageType
 from portal.errors import BadRequest, ErrorCode, coded
+from portal.events import MessageBulkDeleted, MessageNew, PortalCleared
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
 from portal.services.messages import message_view
@@ -131,10 +132,10 @@ class MessagingService:
                 ),
             )
             platforms = await users_db.platforms_of(session, user.id)
-            payload = message_view(message, chat, user, platforms)
+            event = MessageNew.model_validate(message_view(message, chat, user, platforms))
 
             async def announce() -> None:
-                await self.c.notifier.emit("message:new", payload, room=chat_room(chat_id))
+                await self.c.notifier.send(event, room=chat_room(chat_id))
 
             on_commit(session, announce)
         return message.wire_id
@@ -236,9 +237,7 @@ class MessagingService:
         ids = [f"{ms}-{seq}" for ms, seq in sorted(removed)]
 
         async def announce() -> None:
-            await self.c.notifier.emit(
-                "message:bulk_deleted", {"chat_id": chat_id, "ids": ids}, room=chat_room(chat_id)
-            )
+            await self.c.notifier.send(MessageBulkDeleted(chat_id=chat_id, ids=ids), room=chat_room(chat_id))
 
         on_commit(session, announce)
         return len(ids)
@@ -261,8 +260,8 @@ class MessagingService:
         chat_id = chat.id
 
         async def announce() -> None:
-            await self.c.notifier.emit(
-                "portal:cleared", {"chat_id": chat_id, "cleared": cleared}, room=chat_room(chat_id)
+            await self.c.notifier.send(
+                PortalCleared(chat_id=chat_id, cleared=cleared), room=chat_room(chat_id)
             )
 
         on_commit(session, announce)

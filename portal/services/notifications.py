@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import notifications as notifications_db
 from portal.db.models import Notification
 from portal.db.uow import on_commit
+from portal.events import NotificationNew
 from portal.schemas.notifications import NotificationOut
 from portal.services.notifier import user_room
 
@@ -42,10 +43,10 @@ class NotificationService:
                 created_by=created_by,
             ),
         )
-        payload = notification_view(row).model_dump(mode="json")
+        event = NotificationNew(**notification_view(row).model_dump())
 
         async def push() -> None:
-            await self.c.notifier.emit("notification:new", payload, room=user_room(user_id))
+            await self.c.notifier.send(event, room=user_room(user_id))
 
         on_commit(session, push)
         return row

@@ -3,19 +3,27 @@
 The realtime layer provides the implementation (`portal.realtime.notifier.SocketNotifier`); the CLI uses
 `RedisBusNotifier` with Redis and `NullNotifier` without. Services call it only after their transaction
 committed (see `portal.db.uow.on_commit`), so clients never hear about a change that was rolled back.
+
+Services send typed events from the catalogue (`portal.events`): `await notifier.send(Event(...), room=...)`.
+`emit` is the untyped primitive underneath (still called by the services not converted yet).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from portal.events import Event, VmFrame
+
 Rooms = str | list[str]
 
 
 class Notifier(Protocol):
+    async def send(self, event: Event, *, room: Rooms | None, skip_sid: str | None = None) -> None:
+        """Send `event` (its `payload()`) to every socket in `room` (or in any of several rooms, once each;
+        None = every connected socket) but `skip_sid`, on every node."""
+
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
-        """Send `event` to every socket in `room` (or in any of several rooms, once each; None = every
-        connected socket), on every node."""
+        """`send` by name with ready-made data."""
 
     async def enter_room(self, sid: str, room: str) -> None:
         """Put a socket (of this node) in a room."""
@@ -26,29 +34,41 @@ class Notifier(Protocol):
     async def end_session(self, token_hash: str, reason: str) -> None:
         """Tell the sockets of one session `session:ended {reason}` and disconnect them (on every node)."""
 
-    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
-        """Relay a browser frame to the chat room's sockets on every node, skipping sockets whose outgoing
-        queue is backed up (a slow viewer drops frames instead of slowing anyone)."""
+    async def emit_frame(self, frame: VmFrame) -> None:
+        """Relay a browser frame to the chat room's screen sockets on every node, skipping sockets whose
+        outgoing queue is backed up (a slow viewer drops frames instead of slowing anyone)."""
 
     async def evict(
         self,
         chat_id: int,
         *,
-        event: str,
-        payload: dict[str, Any],
+        event: Event | str | None = None,
+        payload: dict[str, Any] | None = None,
         user_id: int | None = None,
         also_rooms: list[str] | None = None,
     ) -> None:
-        """On every node: send `event` to the chat room's sockets (only `user_id`'s, when given) and to the
-        sockets of `also_rooms`, once each, then remove those chat-room sockets from the room."""
+        """On every node: send `event` (if any) to the chat room's sockets (only `user_id`'s, when given)
+        and to the sockets of `also_rooms`, once each, then remove those chat-room sockets from the room.
+        A name with a `payload` dict instead of an Event (or "" for none) is the untyped form that
+        services not converted yet still use."""
 
     async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
         """On every node: put `user_id`'s sockets in the chat room into (or out of) the chat's screen room,
         the sockets `vm:frame` goes to (a REST-banned user still in the room sees no screen)."""
 
 
+def evicted_event(event: Event | str | None, payload: dict[str, Any] | None) -> tuple[str, Any]:
+    """The (name, data) an eviction carries, from either form of `Notifier.evict`; ("", None) for none."""
+    if isinstance(event, Event):
+        return event.name, event.payload()
+    return event or "", payload
+
+
 class NullNotifier:
     """Used where no server is listening (the CLI without Redis)."""
+
+    async def send(self, event: Event, *, room: Rooms | None, skip_sid: str | None = None) -> None:
+        return None
 
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         return None
@@ -68,7 +88,7 @@ class NullNotifier:
     async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
         return None
 
-    async def emit_frame(self, chat_id: int, frame: dict[str, Any]) -> None:
+    async def emit_frame(self, frame: VmFrame) -> None:
         return None
 
 

@@ -25,6 +25,7 @@ from portal.domain import (
     UserState,
 )
 from portal.errors import AccessDenied, BadRequest, NotFound
+from portal.events import UserHardMuted, UserHardUnmuted
 from portal.services.audit import AuditEvent
 from portal.services.permissions import can_act_on
 from portal.services.restrictions import ttl_seconds
@@ -191,10 +192,10 @@ class PunishmentService:
                 duration=duration,
                 reason=reason,
             )
-            payload = {"user_id": target.id, "ttl": ttl_seconds(expires, now)}
+            event = UserHardMuted(user_id=target.id, ttl=ttl_seconds(expires, now))
 
             async def announce() -> None:
-                await self.c.notifier.emit("user:hard_muted", payload, room=None)
+                await self.c.notifier.send(event, room=None)
 
             on_commit(session, announce)
         return record
@@ -209,7 +210,7 @@ class PunishmentService:
             user_id = target.id
 
             async def announce() -> None:
-                await self.c.notifier.emit("user:hard_unmuted", {"user_id": user_id}, room=None)
+                await self.c.notifier.send(UserHardUnmuted(user_id=user_id), room=None)
 
             if lifted:
                 on_commit(session, announce)

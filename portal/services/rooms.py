@@ -19,6 +19,7 @@ from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.domain import LISTED
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
+from portal.events import ChatStatus, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import ChatContext, access_chat
 from portal.services.chat_views import ChatViews, member_user, user_ref
@@ -109,7 +110,7 @@ class RoomService:
             await self._emit_status(rooms, await self.status(chat_id))
 
     async def _emit_status(self, rooms: list[str], status: dict[str, Any]) -> None:
-        await self.c.notifier.emit("chat:status", status, room=rooms)
+        await self.c.notifier.send(ChatStatus(**status), room=rooms)
 
     async def disconnected(self, who: SocketUser, sid: str) -> None:
         """A socket went away: it leaves every room it had joined, then it is offline. A failure in one
@@ -240,9 +241,8 @@ class RoomService:
         async with self.c.db.read() as session:
             room = await self._room_state(session, chat, in_room, also=[user.id])
             rooms = await self.c.chats.lister_rooms(session, chat)
-        await self.c.notifier.emit(
-            "room:member_joined",
-            {"chat_id": chat.id, "user": user_ref(user, room.platforms.get(user.id, [])).model_dump()},
+        await self.c.notifier.send(
+            RoomMemberJoined(chat_id=chat.id, user=user_ref(user, room.platforms.get(user.id, []))),
             room=chat_room(chat.id),
         )
         await self._emit_members(chat.id, room.members)
@@ -260,9 +260,7 @@ class RoomService:
         await self._emit_members(chat_id, await self.members(chat_id))
 
     async def _emit_members(self, chat_id: int, members: list[dict[str, Any]]) -> None:
-        await self.c.notifier.emit(
-            "room:members", {"chat_id": chat_id, "members": members}, room=chat_room(chat_id)
-        )
+        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=members), room=chat_room(chat_id))
 
     async def _ack(
         self,
@@ -382,10 +380,8 @@ class RoomService:
         """`room:member_left` and the new member list (last socket out, or a `/leave` with none in)."""
         async with self.c.db.read() as session:
             platforms = await users_db.platforms_of(session, user.id)
-        await self.c.notifier.emit(
-            "room:member_left",
-            {"chat_id": chat_id, "user": user_ref(user, platforms).model_dump()},
-            room=chat_room(chat_id),
+        await self.c.notifier.send(
+            RoomMemberLeft(chat_id=chat_id, user=user_ref(user, platforms)), room=chat_room(chat_id)
         )
         await self._after_change(chat_id)
 
@@ -400,9 +396,8 @@ class RoomService:
         if await self.c.live.set(
             f"typing:{who.user_id}:{window}", "1", ttl=TYPING_INTERVAL * 2, only_if_absent=True
         ):
-            await self.c.notifier.emit(
-                "typing", {"chat_id": chat_id, "user_id": who.user_id}, room=chat_room(chat_id), skip_sid=sid
-            )
+            typing = Typing(chat_id=chat_id, user_id=who.user_id)
+            await self.c.notifier.send(typing, room=chat_room(chat_id), skip_sid=sid)
 
     # ---- the portal as a whole --------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from portal.browser.base import (
 )
 from portal.db.models import Chat
 from portal.errors import ErrorCode, PortalError, coded
+from portal.events import RoomStarted, RoomStopped, VmCredentials, VmFrame
 from portal.live.rpc import NodeRpc, RpcError
 from portal.services.chat_access import ChatContext, can_manage
 from portal.services.notifier import chat_room, session_room
@@ -255,7 +256,7 @@ class VmService:
         everyone already in the room (08 §26). False when it was already running."""
         if not await self.start(chat):
             return False
-        await self.c.notifier.emit("room:started", {"chat_id": chat.id}, room=chat_room(chat.id))
+        await self.c.notifier.send(RoomStarted(chat_id=chat.id), room=chat_room(chat.id))
         await self.c.rooms.broadcast_status(chat.id)
         await self.c.control.started(chat)  # before the credentials: a chromium host gets "host"
         await self.set_host(chat.id, (await self.c.control.state(chat.id))["host_user_id"])
@@ -284,7 +285,9 @@ class VmService:
                 continue
             credentials = await self.credentials_for(chat, user_id)
             if credentials is not None:
-                await self.c.notifier.emit("vm:credentials", credentials, room=session_room(token_hash))
+                await self.c.notifier.send(
+                    VmCredentials.model_validate(credentials), room=session_room(token_hash)
+                )
 
     async def credentials_for(
         self, chat: Chat, user_id: int, *, ctx: ChatContext | None = None
@@ -368,9 +371,7 @@ class VmService:
 
     async def announce_stopped(self, chat_id: int, *, reason: str = "stopped") -> None:
         """`room:stopped` to the room, control reset (`control:update`), `chat:status` to its listers."""
-        await self.c.notifier.emit(
-            "room:stopped", {"chat_id": chat_id, "reason": reason}, room=chat_room(chat_id)
-        )
+        await self.c.notifier.send(RoomStopped(chat_id=chat_id, reason=reason), room=chat_room(chat_id))
         await self.c.control.reset(chat_id, announce=True)
         await self.c.rooms.broadcast_status(chat_id)
 
@@ -412,14 +413,13 @@ class VmService:
                     return
             self._last_frame[chat_id] = time.monotonic()
             await self.c.notifier.emit_frame(
-                chat_id,
-                {
-                    "chat_id": chat_id,
-                    "seq": frame.seq,
-                    "jpeg_b64": frame.jpeg_b64,
-                    "width": frame.width,
-                    "height": frame.height,
-                },
+                VmFrame(
+                    chat_id=chat_id,
+                    seq=frame.seq,
+                    jpeg_b64=frame.jpeg_b64,
+                    width=frame.width,
+                    height=frame.height,
+                )
             )
 
     # ---- operations on the VM (forwarded to its node) ---------------------------------------------
