@@ -9,6 +9,7 @@ from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.db.uow import on_commit
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.events import ChatStatus
 from portal.schemas.chats import (
     AdminChatDetailOut,
     AdminChatOut,
@@ -130,7 +131,7 @@ class AdminChatService:
             chat_id = chat.id
 
             async def announce() -> None:
-                await self.c.notifier.emit("chat:status", await self.c.rooms.status(chat_id), room=LOBBY_ROOM)
+                await self.c.notifier.send(ChatStatus(**await self.c.rooms.status(chat_id)), room=LOBBY_ROOM)
 
             on_commit(session, announce)
         return LiveStateOut(

@@ -11,6 +11,7 @@ from portal.db import chats as chats_db
 from portal.db.models import Chat, User
 from portal.db.uow import on_commit
 from portal.errors import BadRequest, ErrorCode, coded
+from portal.events import RoomConfig, RoomDestroyed, RoomKicked
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import LISTED, Need, access_chat
 from portal.services.notifier import chat_room, user_room
@@ -112,7 +113,7 @@ class ChatConfigService:
     ) -> None:
         """After a config/visibility change (portal or admin update): `room:config` to the room, and when the
         chat turned private, it disappears for everyone but its owner and invited members (08 §18)."""
-        payload = {"chat_id": chat.id, **changed}
+        event = RoomConfig.model_validate({"chat_id": chat.id, **changed})
         now_listed = chat.visibility in LISTED
         if was_listed and not now_listed:
             # Joining a listed chat records a membership (00 §3.8): those joiners are viewers, not members
@@ -122,7 +123,7 @@ class ChatConfigService:
 
         async def announce() -> None:
             if changed:
-                await self.c.notifier.emit("room:config", payload, room=chat_room(chat.id))
+                await self.c.notifier.send(event, room=chat_room(chat.id))
             if was_listed and not now_listed:
                 await self.hide_from_non_members(chat.id, members)
             if now_listed and not was_listed:
@@ -142,14 +143,9 @@ class ChatConfigService:
         staying = {user.id for user in in_room.values() if user.permission_level >= Level.ADMIN}
         online = set(await self.c.presence.online_user_ids()) - members - staying
         if online:
-            await self.c.notifier.emit(
-                "room:destroyed", {"chat_id": chat_id}, room=[user_room(uid) for uid in sorted(online)]
-            )
+            rooms = [user_room(uid) for uid in sorted(online)]
+            await self.c.notifier.send(RoomDestroyed(chat_id=chat_id), room=rooms)
         for user in in_room.values():
             if user.id not in members and user.id not in staying:
-                await self.c.notifier.evict(
-                    chat_id,
-                    user_id=user.id,
-                    event="room:kicked",
-                    payload={"chat_id": chat_id, "reason": "chat is private"},
-                )
+                kicked = RoomKicked(chat_id=chat_id, reason="chat is private")
+                await self.c.notifier.evict(chat_id, user_id=user.id, event=kicked)

@@ -15,6 +15,7 @@ from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, User
 from portal.db.uow import on_commit
 from portal.errors import Conflict, ErrorCode, NotFound, coded
+from portal.events import ChatStatus, RoomDestroyed
 from portal.schemas.chats import BrowserConfigIn, ChatOut, CreateChatIn
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
@@ -72,9 +73,8 @@ class ChatService:
             chat_id, owner_id = chat.id, actor.id
 
             async def announce() -> None:  # the owner's sockets can list one more chat (00 §5)
-                await self.c.notifier.emit(
-                    "chat:status", await self.c.rooms.status(chat_id), room=user_room(owner_id)
-                )
+                status = ChatStatus(**await self.c.rooms.status(chat_id))
+                await self.c.notifier.send(status, room=user_room(owner_id))
 
             on_commit(session, announce)
         return view
@@ -143,7 +143,7 @@ class ChatService:
 
             async def announce() -> None:
                 in_room = actor.id in await self.c.presence.user_ids_in(chat_id)
-                await self.c.notifier.evict(chat_id, user_id=actor.id, event="", payload={})
+                await self.c.notifier.evict(chat_id, user_id=actor.id)
                 if not in_room:  # otherwise their last socket out announces it
                     await self.c.rooms.announce_left(chat_id, actor)
 
@@ -167,9 +167,7 @@ class ChatService:
             name = chat.name
 
             async def teardown() -> None:
-                await self.c.notifier.evict(
-                    chat_id, event="room:destroyed", payload={"chat_id": chat_id}, also_rooms=listers
-                )
+                await self.c.notifier.evict(chat_id, event=RoomDestroyed(chat_id=chat_id), also_rooms=listers)
                 await self.c.presence.drop_room(chat_id)
                 await self.c.control.reset(chat_id)
                 try:  # last: the chat is gone for everyone even if its VM does not answer
@@ -193,7 +191,7 @@ class ChatService:
         of their sockets, in the room or not (08 §18)."""
 
         async def unlist() -> None:
-            await self.c.notifier.emit("room:destroyed", {"chat_id": chat_id}, room=user_room(user_id))
+            await self.c.notifier.send(RoomDestroyed(chat_id=chat_id), room=user_room(user_id))
 
         on_commit(session, unlist)
 
