@@ -8,6 +8,7 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.db.uow import on_commit
+from portal.domain import LISTED, ChatType, Visibility
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus
 from portal.schemas.chats import (
@@ -19,7 +20,7 @@ from portal.schemas.chats import (
     LiveStateOut,
 )
 from portal.services.audit import AuditEvent
-from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot, load_chat
+from portal.services.chat_access import ChatContext, Need, access_chat, check_chat_slot, load_chat
 from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
@@ -74,10 +75,10 @@ def _visibility_and_slug(chat: Chat, changes: dict[str, Any]) -> tuple[str, str 
     slug = changes.get("slug", chat.slug)
     if "slug" in changes and "visibility" not in changes:
         if slug is None:
-            visibility = "private"
-        elif chat.visibility == "private":
-            visibility = "public"
-    if visibility == "private":
+            visibility = Visibility.PRIVATE
+        elif chat.visibility == Visibility.PRIVATE:
+            visibility = Visibility.PUBLIC
+    if visibility == Visibility.PRIVATE:
         return visibility, None
     if slug is None:
         raise BadRequest("slug is required for public chats")
@@ -109,7 +110,7 @@ class AdminChatService:
                     self.c.chats.new_chat(
                         name=body.name,
                         owner_id=owner.id,
-                        visibility="official",
+                        visibility=Visibility.OFFICIAL,
                         slug=body.slug,
                         description=body.description,
                         allow_control_requests=body.allow_control_requests,
@@ -224,7 +225,7 @@ class AdminChatService:
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             chat = await load_chat(session, chat_id, lock=True)  # Owner-only: every rule would allow it
-            if chat.chat_type != "group":
+            if chat.chat_type != ChatType.GROUP:
                 raise NotFound("Chat")
             new_owner = (
                 await users_db.get(session, new_owner_id) if 1 <= new_owner_id <= chats_db.MAX_ID else None
@@ -235,7 +236,7 @@ class AdminChatService:
                 return transferred(chat.name, new_owner.id)
             old_owner_id = chat.owner_id
             await chats_db.remove_member(session, chat_id, new_owner.id)
-            if chat.visibility == "private" and old_owner_id is not None:
+            if chat.visibility == Visibility.PRIVATE and old_owner_id is not None:
                 await chats_db.add_member(
                     session,
                     ChatMember(

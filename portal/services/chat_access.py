@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
+from portal.domain import LISTED, ChatType, Visibility
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.services.permissions import Level, can_act_on
 from portal.services.subscriptions import Tier, effective_tier, is_premium
 
-LISTED = ("official", "public")
 TIER_SLOTS = {Tier.BASIC: 0, Tier.TRIAL: 1, Tier.PREMIUM: 3, Tier.LIFETIME: 5}
 
 
@@ -78,10 +78,10 @@ async def access_chat(
     chat = await load_chat(session, chat_id, lock=lock)
     ctx = await chat_context(session, chat, actor)
     if need not in (Need.ADMINISTER, Need.INSPECT) and not can_see(ctx):
-        if need is Need.LEAVE and chat.chat_type == "group":
+        if need is Need.LEAVE and chat.chat_type == ChatType.GROUP:
             raise NotFound("Member")
         raise AccessDenied()
-    if chat.chat_type == "direct" and (group_only or need not in (Need.VIEW, Need.INSPECT)):
+    if chat.chat_type == ChatType.DIRECT and (group_only or need not in (Need.VIEW, Need.INSPECT)):
         raise coded(ErrorCode.DIRECT_CHAT, 409)
     if not has_right(ctx, need, is_host=is_host):
         raise AccessDenied()
@@ -124,8 +124,8 @@ def has_right(ctx: ChatContext, need: Need, *, is_host: bool = False) -> bool:
 def can_see(ctx: ChatContext) -> bool:
     """May view / join: listed chats for registered users; private ones for owner, members, Admin+."""
     if ctx.actor.is_stranger:
-        return ctx.chat.chat_type == "direct" and ctx.is_member
-    if ctx.chat.chat_type == "direct":
+        return ctx.chat.chat_type == ChatType.DIRECT and ctx.is_member
+    if ctx.chat.chat_type == ChatType.DIRECT:
         return ctx.is_member
     if ctx.is_listed or ctx.is_owner or ctx.is_member:
         return True
@@ -134,7 +134,7 @@ def can_see(ctx: ChatContext) -> bool:
 
 def can_list(ctx: ChatContext) -> bool:
     """Appears in the caller's `GET /v1/portal/chats`: no rank-based listing of private chats."""
-    if ctx.actor.is_stranger or ctx.chat.chat_type == "direct":
+    if ctx.actor.is_stranger or ctx.chat.chat_type == ChatType.DIRECT:
         return ctx.is_member
     return ctx.is_listed or ctx.is_owner or ctx.is_member
 
@@ -169,7 +169,7 @@ def can_clear(ctx: ChatContext) -> bool:
 
 def can_use_clipboard(ctx: ChatContext, *, is_host: bool) -> bool:
     """Private chats: the owner only; listed chats: a chat manager or the current host."""
-    if ctx.chat.visibility == "private":
+    if ctx.chat.visibility == Visibility.PRIVATE:
         return ctx.is_owner
     return can_manage(ctx) or is_host
 
@@ -194,7 +194,7 @@ def may_target(ctx: ChatContext, target: User) -> bool:
 def can_moderate_by_rank(ctx: ChatContext) -> bool:
     """Private chats: Admin+ who outrank the owner (abuse reports); listed chats: anyone who outranks the
     owner (so a Moderator over User-owned chats). Moderators never act by rank in private chats."""
-    if ctx.chat.visibility == "private" and ctx.actor.permission_level < Level.ADMIN:
+    if ctx.chat.visibility == Visibility.PRIVATE and ctx.actor.permission_level < Level.ADMIN:
         return False
     return ctx.owner is not None and can_act_on(ctx.actor, ctx.owner)
 

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db.models import Chat, User
 from portal.db.uow import on_commit
+from portal.domain import LISTED, Visibility
 from portal.errors import BadRequest, ErrorCode, coded
 from portal.events import RoomConfig, RoomDestroyed, RoomKicked
 from portal.services.audit import AuditEvent
-from portal.services.chat_access import LISTED, Need, access_chat
+from portal.services.chat_access import Need, access_chat
 from portal.services.notifier import chat_room, user_room
 from portal.services.permissions import Level
 
@@ -76,19 +77,19 @@ class ChatConfigService:
     def _apply_slug(chat: Chat, slug: str | None) -> dict[str, Any]:
         """A slug makes a private chat public; null makes it private again (not on official chats)."""
         if slug is None:
-            if chat.visibility == "official":
+            if chat.visibility == Visibility.OFFICIAL:
                 raise BadRequest("slug is required for public chats")
-            if chat.slug is None and chat.visibility == "private":
+            if chat.slug is None and chat.visibility == Visibility.PRIVATE:
                 return {}
-            chat.slug, chat.visibility = None, "private"
-            return {"slug": None, "visibility": "private"}
+            chat.slug, chat.visibility = None, Visibility.PRIVATE
+            return {"slug": None, "visibility": Visibility.PRIVATE}
         changed: dict[str, Any] = {}
         if chat.slug != slug:
             chat.slug = slug
             changed["slug"] = slug
-        if chat.visibility == "private":
-            chat.visibility = "public"
-            changed["visibility"] = "public"
+        if chat.visibility == Visibility.PRIVATE:
+            chat.visibility = Visibility.PUBLIC
+            changed["visibility"] = Visibility.PUBLIC
         return changed
 
     async def _restart_wipe(

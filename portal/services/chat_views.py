@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
+from portal.domain import LISTED, Visibility
 from portal.errors import NotFound
 from portal.schemas.chats import (
     ActivityEventOut,
@@ -29,7 +30,7 @@ from portal.schemas.chats import (
     UserRef,
 )
 from portal.schemas.users import OwnedChatOut
-from portal.services.chat_access import LISTED, Need, access_chat, can_manage
+from portal.services.chat_access import Need, access_chat, can_manage
 from portal.services.users import DEFAULT_AVATARS, avatar_url
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class ChatViews:
         """Private: the owner then the members; listed: the owner then recent viewers (08 §19)."""
         async with self.c.db.read() as session:
             ctx = await access_chat(session, actor, chat_id)
-            since = None if ctx.chat.visibility == "private" else self.now - RECENT_VIEWERS
+            since = None if ctx.chat.visibility == Visibility.PRIVATE else self.now - RECENT_VIEWERS
             rows = [
                 m
                 for m in await chats_db.members(session, chat_id, since=since)

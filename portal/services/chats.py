@@ -14,12 +14,12 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, User
 from portal.db.uow import on_commit
+from portal.domain import LISTED, ChatType, Visibility
 from portal.errors import Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus, RoomDestroyed
 from portal.schemas.chats import BrowserConfigIn, ChatOut, CreateChatIn
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
-    LISTED,
     Need,
     access_chat,
     check_chat_slot,
@@ -61,7 +61,7 @@ class ChatService:
                 self.new_chat(
                     name=body.name,
                     owner_id=actor.id,
-                    visibility="private",
+                    visibility=Visibility.PRIVATE,
                     slug=None,
                     description=body.description,
                     allow_control_requests=body.allow_control_requests,
@@ -92,7 +92,7 @@ class ChatService:
         now: datetime,
     ) -> Chat:
         return Chat(
-            chat_type="group",
+            chat_type=ChatType.GROUP,
             name=name,
             owner_id=owner_id,
             visibility=visibility,
@@ -180,7 +180,7 @@ class ChatService:
 
     async def lister_rooms(self, session: AsyncSession, chat: Chat) -> list[str]:
         """The Socket.IO rooms of everyone who can list the chat (for `chat:status`, `room:destroyed`)."""
-        if chat.visibility in LISTED and chat.chat_type == "group":
+        if chat.visibility in LISTED and chat.chat_type == ChatType.GROUP:
             return [LOBBY_ROOM]
         members = await chats_db.member_user_ids(session, chat.id)
         owner = [chat.owner_id] if chat.owner_id is not None else []
