@@ -33,10 +33,9 @@ from portal.client.types import (
     UserSearch,
     Verified,
 )
+from portal.security import SESSION_COOKIE  # standard library only: the SDK still needs just httpx
 
 __all__ = ["BotClient", "PortalAPIError", "PortalClient"]
-
-SESSION_COOKIE = "psession"
 
 
 class PortalAPIError(Exception):

@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.live.base import LockTimeout
+from portal.security import SESSION_COOKIE
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 log = logging.getLogger("portal.realtime")
-SESSION_COOKIE = "psession"
 
 
 # ---- payloads (extra fields are ignored, 08 §7) ---------------------------------------------------------
