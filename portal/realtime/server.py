@@ -246,7 +246,6 @@ class Handlers:
     async def key_distribute(self, who: SocketUser, sid: str, payload: DistributeIn) -> dict[str, Any]:
         """Wrapped chat keys from the distributor (or a holder of the epoch) for joined sessions."""
         stored = await self.c.e2ee.distribute(
-            who.user_id,
             who.token_hash,
             payload.chat_id,
             payload.epoch,
