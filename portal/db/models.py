@@ -222,7 +222,7 @@ class AuditLog(Base):
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
 
 
-# ---- chats (issue 3) ----------------------------------------------------------------------------------
+# ---- chats --------------------------------------------------------------------------------------------
 
 
 class Chat(Base):
@@ -336,7 +336,7 @@ class Message(Base):
         return f"{self.ms}-{self.seq}"
 
 
-# ---- E2EE and chat moderation (issue 4) ---------------------------------------------------------------
+# ---- E2EE and chat moderation -------------------------------------------------------------------------
 
 
 class SessionKey(Base):

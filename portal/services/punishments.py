@@ -1,8 +1,8 @@
 """Platform punishments: timeout, warning, hard mute (04 §6.4, §6.7, §6.8; 08 §37–38, §59).
 
 They are applied from a chat (`POST /v1/portal/chats/{id}/timeout|warn`, where the chat rules decide who
-may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`, the admin issue's
-`/v1/admin/users/*`). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
+may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`; `/v1/admin/users/*` is not
+built yet). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
 """
 
 from __future__ import annotations

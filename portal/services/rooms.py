@@ -120,7 +120,7 @@ class RoomService:
     ) -> dict[str, Any]:
         """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (00 §4–5, 08 §13–15, §20)."""
         if token is not None:
-            raise NotFound("Chat")  # direct chats (match tokens) arrive with the match issue
+            raise NotFound("Chat")  # direct chats via match tokens are not built yet
         async with self.c.db.read() as session:
             user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
             await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
