@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from portal.db import login_codes as codes_db
 from portal.db.models import User, UserSession
-from portal.domain import UserState
+from portal.domain import SessionEnd, UserState
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -114,5 +114,5 @@ class Janitor:
             )
             ids = list((await session.execute(query.limit(BATCH))).scalars().all())
         if ids:
-            await self.c.sessions.end_sessions(ids, reason="expired")
+            await self.c.sessions.end_sessions(ids, reason=SessionEnd.EXPIRED)
         return len(ids)

@@ -22,6 +22,7 @@ from portal.domain import (
     MAX_PUNISHMENT_SECONDS,
     MAX_REASON_LENGTH,
     MIN_TIMEOUT_SECONDS,
+    SessionEnd,
     UserState,
 )
 from portal.errors import AccessDenied, BadRequest, NotFound
@@ -125,7 +126,7 @@ class PunishmentService:
             reason=reason,
             chat_id=chat.id if chat else None,
         )
-        await self.c.sessions.end_user_sessions(target.id, reason="timeout", session=session)
+        await self.c.sessions.end_user_sessions(target.id, reason=SessionEnd.TIMEOUT, session=session)
         if chat is not None:
             await self.c.messages.post_system(session, chat, f"{target.username} was timed out")
         return record
