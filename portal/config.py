@@ -44,10 +44,6 @@ class Settings(BaseSettings):
 
     bot_login_web_required_every: int = Field(default=5, ge=1)
     admin_chat_slots: int = 10
-    match_disconnect_grace: int = 60
-    match_queue_ttl: int = 600
-    direct_chat_ttl: int = 86400
-    direct_archive_ttl: int = 86400
     key_distributor_timeout: int = 5
     message_rate_user: str = "30/10"
     message_rate_chat: str = "300/10"

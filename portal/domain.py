@@ -18,6 +18,16 @@ class UserState(IntEnum):
     BANNED = 2
 
 
+class SessionEnd(StrEnum):
+    """`user_sessions.end_reason`, and the `reason` of the `session:ended` event."""
+
+    LOGOUT = "logout"
+    REVOKED = "revoked"  # ended by its user from another session
+    EXPIRED = "expired"
+    TIMEOUT = "timeout"  # the user was timed out
+    BANNED = "banned"  # the user is banned from the platform
+
+
 class ChatType(StrEnum):
     """`chats.chat_type`. Only group chats are created by the API; direct chats (match tokens) and secret
     chats are not built yet."""

@@ -139,11 +139,6 @@ class Conflict(PortalError):
     default_message = "Entity already exists"
 
 
-class PayloadTooLarge(PortalError):
-    status = 413
-    default_message = "Request body too large"
-
-
 class RateLimited(PortalError):
     status = 429
     default_message = "Too many requests"
@@ -151,11 +146,6 @@ class RateLimited(PortalError):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(max(1, retry_after))} if retry_after is not None else None
         super().__init__(message, headers=headers)
-
-
-class ServiceUnavailable(PortalError):
-    status = 503
-    default_message = "Service unavailable"
 
 
 def coded(code: ErrorCode, status: int, **extra: Any) -> PortalError:

@@ -10,6 +10,7 @@ import string
 CODE_ALPHABET = string.ascii_letters + string.digits
 LOGIN_CODE_LENGTH = 8
 BOT_KEY_PREFIX = "hbot_"
+SESSION_COOKIE = "psession"  # the session token's cookie (REST, the Socket.IO handshake and the SDK)
 
 
 def sha256_hex(value: str) -> str:

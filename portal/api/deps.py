@@ -14,14 +14,13 @@ from fastapi import Depends, Request, Response
 from portal.container import Container
 from portal.db.models import Bot
 from portal.errors import AccessDenied, AuthRequired, InvalidApiKey, LevelRequired
-from portal.security import constant_time_equals, sha256_hex
+from portal.security import SESSION_COOKIE, constant_time_equals, sha256_hex
 from portal.services.auth import ClientInfo
 from portal.services.bots import is_bot_key
 from portal.services.permissions import Level
 from portal.services.ratelimit import Tier
 from portal.services.sessions import AuthContext
 
-SESSION_COOKIE = "psession"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 LEVEL_TEXT = {Level.MODERATOR: "Moderator", Level.ADMIN: "Admin", Level.OWNER: "Owner"}
 

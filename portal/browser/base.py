@@ -8,7 +8,6 @@ dies by itself calls `on_exit`.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,7 +20,7 @@ ALLOWED_SIZES: tuple[tuple[int, int, int], ...] = (
     (1600, 900, 30),
     (1920, 1080, 30),
 )
-DEFAULT_SIZE = (1280, 720, 30)
+DEFAULT_SIZE = (1280, 720, 30)  # a new chat's screen: width, height, rate
 
 
 class VmError(Exception):
@@ -42,9 +41,9 @@ class VmSpec:
     browser: str = "chromium"
     start_url: str | None = None
     kiosk: bool = False
-    width: int = 1280
-    height: int = 720
-    rate: int = 30
+    width: int = DEFAULT_SIZE[0]
+    height: int = DEFAULT_SIZE[1]
+    rate: int = DEFAULT_SIZE[2]
     settings: ControlSettings = field(default_factory=ControlSettings)
 
 
@@ -58,10 +57,6 @@ class Frame:
     jpeg_b64: str
     width: int
     height: int
-
-    @property
-    def jpeg(self) -> bytes:
-        return base64.b64decode(self.jpeg_b64)
 
 
 FrameSink = Callable[[Frame], Awaitable[None]]

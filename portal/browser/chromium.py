@@ -70,7 +70,7 @@ def chromium_path() -> str | None:
 
 
 def navigable(url: str) -> bool:
-    """Only http(s) and about:blank (issue 5): no file:, chrome:, data: or javascript: pages."""
+    """Only http(s) and about:blank: no file:, chrome:, data: or javascript: pages."""
     return url == "about:blank" or urlsplit(url).scheme in ("http", "https")
 
 

@@ -29,7 +29,6 @@ MUX_PORT = 52100
 IMAGES = {"chromium": "chromium", "firefox": "firefox", "brave": "brave", "tor-browser": "tor-browser"}
 CHROMIUM_FAMILY = {"chromium", "brave"}
 SHM_BYTES = 2 * 1024**3  # Chromium-based images crash with Docker's default 64 MB /dev/shm
-READY_TIMEOUT = 60.0
 WATCH_INTERVAL = 5.0  # how often a VM's container is checked (a container that exits is a crashed VM)
 HOST_POLL_INTERVAL = 1.0  # how often neko is asked whether Portal's host has opened it yet
 LABEL = "portal"

@@ -1,4 +1,4 @@
-"""A small typed async client for the Portal API (REST now; Socket.IO and E2EE come with their issues).
+"""A small typed async REST client for the Portal API (Socket.IO: `portal.client.realtime`; E2EE: `.secure`).
 
     async with PortalClient("http://127.0.0.1:8080", api_key=PUBLIC_KEY) as portal:
         await portal.request_code("discord", "1234")
@@ -33,10 +33,9 @@ from portal.client.types import (
     UserSearch,
     Verified,
 )
+from portal.security import SESSION_COOKIE  # standard library only: the SDK still needs just httpx
 
 __all__ = ["BotClient", "PortalAPIError", "PortalClient"]
-
-SESSION_COOKIE = "psession"
 
 
 class PortalAPIError(Exception):

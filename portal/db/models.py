@@ -84,7 +84,7 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # a `SessionEnd`
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     geo: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -222,7 +222,7 @@ class AuditLog(Base):
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
 
 
-# ---- chats (issue 3) ----------------------------------------------------------------------------------
+# ---- chats --------------------------------------------------------------------------------------------
 
 
 class Chat(Base):
@@ -336,7 +336,7 @@ class Message(Base):
         return f"{self.ms}-{self.seq}"
 
 
-# ---- E2EE and chat moderation (issue 4) ---------------------------------------------------------------
+# ---- E2EE and chat moderation -------------------------------------------------------------------------
 
 
 class SessionKey(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,11 +40,6 @@ async def get_for_update(session: AsyncSession, user_id: int) -> User | None:
 async def by_username(session: AsyncSession, username: str) -> User | None:
     query = select(User).where(func.lower(User.username) == username.lower())
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def username_exists(session: AsyncSession, username: str) -> bool:
-    query = select(User.id).where(func.lower(User.username) == username.lower())
-    return (await session.execute(query)).first() is not None
 
 
 async def insert(session: AsyncSession, user: User) -> User:
@@ -117,15 +112,6 @@ async def lift_expired_states(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def touch_activity(session: AsyncSession, user_id: int, now: datetime, older_than: datetime) -> None:
-    """Write `last_activity_at` only when the stored value is older than `older_than` (once a minute)."""
-    await session.execute(
-        update(User)
-        .where(User.id == user_id, User.last_activity_at < older_than)
-        .values(last_activity_at=now)
-    )
-
-
 async def search(session: AsyncSession, q: str, *, offset: int, limit: int) -> tuple[Sequence[User], int]:
     """Registered users whose name contains `q` (case-insensitive): prefix matches first, then by name."""
     needle = q.lower()
@@ -191,7 +177,3 @@ async def link(session: AsyncSession, link: LinkedPlatform) -> LinkedPlatform:
     async with raise_on_clash(session, IdentityTaken(f"{link.platform}:{link.platform_user_id}")):
         session.add(link)
     return link
-
-
-def any_of(*conditions: object) -> object:
-    return or_(*conditions)

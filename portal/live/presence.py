@@ -100,9 +100,6 @@ class Presence:
     async def online_user_ids(self) -> list[int]:
         return [int(uid) for uid in await self.live.hgetall(ONLINE)]
 
-    async def is_online(self, user_id: int) -> bool:
-        return await self.live.hget(ONLINE, str(user_id)) is not None
-
     # ---- rooms ------------------------------------------------------------------------------------
 
     async def join(

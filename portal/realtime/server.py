@@ -22,12 +22,12 @@ from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.events import ChatList
 from portal.live.base import LockTimeout
+from portal.security import SESSION_COOKIE
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 log = logging.getLogger("portal.realtime")
-SESSION_COOKIE = "psession"
 
 
 # ---- payloads (extra fields are ignored, 08 §7) ---------------------------------------------------------
@@ -250,7 +250,6 @@ class Handlers:
     async def key_distribute(self, who: SocketUser, sid: str, payload: DistributeIn) -> dict[str, Any]:
         """Wrapped chat keys from the distributor (or a holder of the epoch) for joined sessions."""
         stored = await self.c.e2ee.distribute(
-            who.user_id,
             who.token_hash,
             payload.chat_id,
             payload.epoch,

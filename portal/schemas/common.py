@@ -136,10 +136,6 @@ def _iso_datetime(value: Any) -> datetime:
 DateTimeIn = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
-def limit_type(maximum: int) -> Any:
-    return Annotated[int, int_range(1, maximum)]
-
-
 # Translation of validation errors ------------------------------------------------------------------
 
 _TYPE_WORDS = {

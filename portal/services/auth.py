@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import login_codes as codes_db
 from portal.db import users as users_db
 from portal.db.models import LoginCode, User
-from portal.domain import UserState
+from portal.domain import SessionEnd, UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
 from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
 from portal.security import keyed_hash, new_login_code
@@ -258,7 +258,7 @@ class AuthService:
     # ---- logout and strangers ---------------------------------------------------------------------
 
     async def logout(self, ctx: AuthContext) -> None:
-        await self.c.sessions.end_sessions([ctx.session.id], reason="logout")
+        await self.c.sessions.end_sessions([ctx.session.id], reason=SessionEnd.LOGOUT)
 
     async def stranger(self, client: ClientInfo) -> LoginResult:
         """An anonymous level-0 account with a 24-hour session (00 §3.3)."""

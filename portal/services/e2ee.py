@@ -458,9 +458,7 @@ class E2EEService:
 
     # ---- key:distribute ---------------------------------------------------------------------------
 
-    async def distribute(
-        self, who_user_id: int, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]
-    ) -> int:
+    async def distribute(self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]) -> int:
         """Store blobs from the named distributor (or a holder of this epoch); answer how many were new.
         Blobs for sessions that have not joined are skipped and not counted; the first blob stored for a
         session wins (08 §13)."""

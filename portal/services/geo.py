@@ -57,10 +57,6 @@ class GeoInfo:
     def unknown(cls) -> GeoInfo:
         return UNKNOWN_GEO
 
-    @property
-    def is_unknown(self) -> bool:
-        return self == UNKNOWN_GEO
-
     def to_dict(self) -> dict[str, Any]:
         """The ten fields, in declaration order (the API's ``geo`` object)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

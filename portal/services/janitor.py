@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from portal.db import login_codes as codes_db
 from portal.db import sessions as sessions_db
 from portal.db import users as users_db
+from portal.domain import SessionEnd
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -93,5 +94,5 @@ class Janitor:
         async with self.c.db.read() as session:
             ids = await sessions_db.expired_open_ids(session, now, limit=BATCH)
         if ids:
-            await self.c.sessions.end_sessions(ids, reason="expired")
+            await self.c.sessions.end_sessions(ids, reason=SessionEnd.EXPIRED)
         return len(ids)

@@ -1,7 +1,7 @@
 """Chat messages: the message object and system messages (00 §4, 04 §2, 08 §10, §17).
 
-User messages (E2EE) arrive with the messaging issue; system messages are written here because joins,
-leaves, kicks and config changes post them.
+User messages (E2EE) are sent by `portal/services/messaging.py`; system messages are written here because
+joins, leaves, kicks, punishments and config changes post them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Platform punishments: timeout, warning, hard mute (04 §6.4, §6.7, §6.8; 08 §37–38, §59).
 
 They are applied from a chat (`POST /v1/portal/chats/{id}/timeout|warn`, where the chat rules decide who
-may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`, the admin issue's
-`/v1/admin/users/*`). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
+may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`; `/v1/admin/users/*` is not
+built yet). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from portal.domain import (
     MAX_PUNISHMENT_SECONDS,
     MAX_REASON_LENGTH,
     MIN_TIMEOUT_SECONDS,
+    SessionEnd,
     UserState,
 )
 from portal.errors import AccessDenied, BadRequest, NotFound
@@ -126,7 +127,7 @@ class PunishmentService:
             reason=reason,
             chat_id=chat.id if chat else None,
         )
-        await self.c.sessions.end_user_sessions(target.id, reason="timeout", session=session)
+        await self.c.sessions.end_user_sessions(target.id, reason=SessionEnd.TIMEOUT, session=session)
         if chat is not None:
             await self.c.messages.post_system(session, chat, f"{target.username} was timed out")
         return record

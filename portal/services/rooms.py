@@ -141,7 +141,7 @@ class RoomService:
         Rows read by one step are handed to the next (the chat, the user and their context, the member
         list and viewer count, the keys the election read), so a join reads each of them once."""
         if token is not None:
-            raise NotFound("Chat")  # direct chats (match tokens) arrive with the match issue
+            raise NotFound("Chat")  # direct chats via match tokens are not built yet
         async with self.c.db.read() as session:
             user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
             await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)

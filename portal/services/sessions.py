@@ -13,7 +13,7 @@ from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import User, UserSession
 from portal.db.uow import on_commit
-from portal.domain import UserState
+from portal.domain import SessionEnd, UserState
 from portal.errors import AccountRestricted, BadRequest, NotFound
 from portal.schemas.users import GeoOut, SessionHistoryOut, SessionOut, SessionsOut
 from portal.security import new_session_token, session_public_id, sha256_hex
@@ -121,10 +121,10 @@ class SessionService:
         row, user = found
         now = self.c.clock.now()
         if row.expires_at <= now:
-            await self.end_sessions([row.id], reason="expired")
+            await self.end_sessions([row.id], reason=SessionEnd.EXPIRED)
             return None
         if is_restricted(user, now):
-            reason = "banned" if user.state == UserState.BANNED else "timeout"
+            reason = SessionEnd.BANNED if user.state == UserState.BANNED else SessionEnd.TIMEOUT
             await self.end_user_sessions(user.id, reason=reason)
             raise AccountRestricted()
         await self._refresh_due(user, now)
@@ -186,16 +186,16 @@ class SessionService:
         targets = [row.id for row in active if row.token_suffix == token_suffix and row.id != ctx.session.id]
         if not targets:
             raise NotFound("Session")
-        await self.end_sessions(targets, reason="revoked")
+        await self.end_sessions(targets, reason=SessionEnd.REVOKED)
 
-    async def end_sessions(self, ids: list[int], *, reason: str) -> None:
+    async def end_sessions(self, ids: list[int], *, reason: SessionEnd) -> None:
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             ended = await sessions_db.end(session, ids, now, reason)
             self._announce_end(session, ended, reason)
 
     async def end_user_sessions(
-        self, user_id: int, *, reason: str, session: AsyncSession | None = None
+        self, user_id: int, *, reason: SessionEnd, session: AsyncSession | None = None
     ) -> None:
         """End every open session of a user (level change, ban, timeout)."""
         if session is not None:
@@ -204,12 +204,14 @@ class SessionService:
         async with self.c.db.transaction() as own:
             await self._end_user_sessions_in(own, user_id, reason)
 
-    async def _end_user_sessions_in(self, session: AsyncSession, user_id: int, reason: str) -> None:
+    async def _end_user_sessions_in(self, session: AsyncSession, user_id: int, reason: SessionEnd) -> None:
         ids = await sessions_db.open_ids_of(session, user_id)
         ended = await sessions_db.end(session, ids, self.c.clock.now(), reason)
         self._announce_end(session, ended, reason)
 
-    def _announce_end(self, session: AsyncSession, ended: list[tuple[int, int, str]], reason: str) -> None:
+    def _announce_end(
+        self, session: AsyncSession, ended: list[tuple[int, int, str]], reason: SessionEnd
+    ) -> None:
         """After commit: the sessions' E2EE keys go (rooms hear `portal:key_removed`), then their sockets
         hear `session:ended` and are disconnected — in that order, while presence still knows the rooms."""
 

@@ -15,7 +15,7 @@ from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, PermissionHistory, User
 from portal.domain import UserState
-from portal.errors import AccessDenied, AuthRequired, BadRequest, Conflict, NotFound
+from portal.errors import AuthRequired, BadRequest, Conflict, NotFound
 from portal.schemas.common import PLATFORM_PATTERN, USERNAME_PATTERN
 from portal.schemas.users import (
     LinkedPlatformOut,
@@ -421,7 +421,3 @@ class UserService:
             else:
                 users.append(public_view(user, platforms[user.id], now))
         return UserSearchOut(users=users, total=total, offset=offset, limit=limit)
-
-    def ensure_not_self(self, actor: User, target: User) -> None:
-        if actor.id == target.id:
-            raise AccessDenied()

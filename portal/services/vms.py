@@ -240,7 +240,7 @@ class VmService:
         self._measured.pop(chat_id, None)
 
     async def _on_exit(self, chat_id: int, reason: str) -> None:
-        """A VM died by itself: correct the live state and tell the room (issue 5: crash detection)."""
+        """A VM died by itself (crash detection): correct the live state and tell the room."""
         if self.local.pop(chat_id, None) is None:
             return  # stopped meanwhile: the stop has done (and announced) everything
         if not await self._recorded_here(chat_id):
