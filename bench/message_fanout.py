@@ -57,7 +57,9 @@ async def run(base: str, container: Container, tokens: list[str], size: int) -> 
         username=name, level=3, platform="discord", platform_user_id=platform_id
     )
     created = await container.admin_chats.create_official(
-        None, AdminCreateChatIn(name=f"bench-{size}", slug=f"bench-{uuid.uuid4().hex[:8]}"), owner_id=owner.id
+        AdminCreateChatIn(name=f"bench-{size}", slug=f"bench-{uuid.uuid4().hex[:8]}"),
+        actor=None,
+        owner_id=owner.id,
     )
     chat_id = created.chat_id
     sender = SecureChat(PortalClient(base, api_key=PUBLIC_KEY, session=tokens[0]))

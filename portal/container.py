@@ -19,7 +19,10 @@ from portal.services.admin_chats import AdminChatService
 from portal.services.audit import AuditTrail
 from portal.services.auth import AuthService
 from portal.services.bots import BotService
+from portal.services.chat_browser import ChatBrowserService
+from portal.services.chat_config import ChatConfigService
 from portal.services.chat_moderation import ChatModerationService
+from portal.services.chat_views import ChatViews
 from portal.services.chats import ChatService
 from portal.services.control import ControlService
 from portal.services.e2ee import E2EEService
@@ -115,6 +118,18 @@ class Container:
     @cached_property
     def chats(self) -> ChatService:
         return ChatService(self)
+
+    @cached_property
+    def chat_views(self) -> ChatViews:
+        return ChatViews(self)
+
+    @cached_property
+    def chat_config(self) -> ChatConfigService:
+        return ChatConfigService(self)
+
+    @cached_property
+    def chat_browser(self) -> ChatBrowserService:
+        return ChatBrowserService(self)
 
     @cached_property
     def invites(self) -> InviteService:

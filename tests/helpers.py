@@ -175,7 +175,7 @@ class Portal:
 
         slug = slug or f"off-{secrets.token_hex(4)}"
         body = AdminCreateChatIn(name=name or unique_name("official"), slug=slug)
-        live = await self.container.admin_chats.create_official(None, body, owner_id=owner_id)
+        live = await self.container.admin_chats.create_official(body, actor=None, owner_id=owner_id)
         return {"id": live.chat_id, "name": live.chat_name, "slug": slug, "visibility": "official"}
 
     async def invite_into(self, owner: LoggedIn, chat_id: int, member: LoggedIn) -> None:

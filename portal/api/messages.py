@@ -71,25 +71,25 @@ async def history(
 @router.post("/chats/{chat_id}/messages/delete", response_model=DeletedOut, responses=ERRORS)
 async def delete_messages(chat_id: int, body: DeleteIdsIn, ctx: UserDep, c: ContainerDep) -> DeletedOut:
     """Delete messages by id (owner, or rank over the owner); others' only if you may act on them."""
-    return DeletedOut(deleted=await c.messaging.delete_ids(ctx.user, chat_id, body.ids))
+    return DeletedOut(deleted=await c.messaging.delete_ids(chat_id, body.ids, actor=ctx.user))
 
 
 @router.post("/chats/{chat_id}/messages/delete-mine", response_model=DeletedOut, responses=ERRORS)
 async def delete_mine(chat_id: int, ctx: AuthDep, c: ContainerDep) -> DeletedOut:
     """Delete every message you sent in this chat."""
-    return DeletedOut(deleted=await c.messaging.delete_mine(ctx.user, chat_id))
+    return DeletedOut(deleted=await c.messaging.delete_mine(chat_id, actor=ctx.user))
 
 
 @router.post("/chats/{chat_id}/messages/delete-last", response_model=DeletedOut, responses=ERRORS)
 async def delete_last(chat_id: int, body: DeleteLastIn, ctx: UserDep, c: ContainerDep) -> DeletedOut:
     """Delete the newest `count` user messages (those you may act on)."""
-    return DeletedOut(deleted=await c.messaging.delete_last(ctx.user, chat_id, body.count))
+    return DeletedOut(deleted=await c.messaging.delete_last(chat_id, body.count, actor=ctx.user))
 
 
 @router.post("/chats/{chat_id}/clear", response_model=ClearedOut, responses=ERRORS)
 async def clear(chat_id: int, ctx: UserDep, c: ContainerDep) -> ClearedOut:
     """Delete every message, rotate the key (owner, or Admin+)."""
-    return ClearedOut(ok=True, cleared=await c.messaging.clear(ctx.user, chat_id))
+    return ClearedOut(ok=True, cleared=await c.messaging.clear(chat_id, actor=ctx.user))
 
 
 @router.post("/keys", response_model=KeyOut, responses=errors(400, 401, 429))

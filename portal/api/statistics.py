@@ -21,4 +21,4 @@ router = APIRouter(
 @router.get("/chats", response_model=ChatStatisticsOut, responses=errors(401, 429))
 async def chat_statistics(c: ContainerDep) -> ChatStatisticsOut:
     """Group chats: `public_count` = official + public, `total_count` = public + private."""
-    return await c.chats.statistics()
+    return await c.chat_views.statistics()

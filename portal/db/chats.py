@@ -1,4 +1,4 @@
-"""Chats, memberships, invites, activity and messages."""
+"""Chats, memberships, invites and activity (messages are in `portal.db.messages`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, Message, User
+from portal.db.conflicts import insert_unless_taken, raise_on_clash
+from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, User
 
 GROUP = "group"
 LISTED = ("official", "public")
@@ -50,22 +49,15 @@ async def by_slug(session: AsyncSession, slug: str) -> Chat | None:
 
 
 async def insert(session: AsyncSession, chat: Chat) -> Chat:
-    try:
-        async with session.begin_nested():
-            session.add(chat)
-            await session.flush()
-    except IntegrityError as exc:
-        raise SlugTaken(chat.slug) from exc
+    async with raise_on_clash(session, SlugTaken(chat.slug)):
+        session.add(chat)
     return chat
 
 
 async def flush_slug(session: AsyncSession) -> None:
     """Flush pending changes, turning a slug clash into `SlugTaken`."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise SlugTaken() from exc
+    async with raise_on_clash(session, SlugTaken()):
+        pass
 
 
 async def remove(session: AsyncSession, chat_id: int) -> None:
@@ -134,13 +126,7 @@ async def membership(session: AsyncSession, chat_id: int, user_id: int) -> ChatM
 
 async def add_member(session: AsyncSession, member: ChatMember) -> bool:
     """Insert a membership; False when the user already had one (a concurrent join won)."""
-    try:
-        async with session.begin_nested():
-            session.add(member)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await insert_unless_taken(session, member)
 
 
 async def touch_membership(session: AsyncSession, chat_id: int, user_id: int, joined_at: datetime) -> bool:
@@ -216,12 +202,8 @@ async def count_active_invites(session: AsyncSession, chat_id: int, now: datetim
 
 
 async def insert_invite(session: AsyncSession, invite: ChatInvite) -> ChatInvite:
-    try:
-        async with session.begin_nested():
-            session.add(invite)
-            await session.flush()
-    except IntegrityError as exc:
-        raise InviteCodeTaken() from exc
+    async with raise_on_clash(session, InviteCodeTaken()):
+        session.add(invite)
     return invite
 
 
@@ -274,31 +256,11 @@ async def activity(
     return (await session.execute(query)).scalars().all(), int(total)
 
 
-# ---- messages -----------------------------------------------------------------------------------------
-
-
-async def next_message_id(session: AsyncSession, chat: Chat, now: datetime) -> tuple[int, int]:
-    """Hand out the chat's next message id in one atomic statement: "{ms}-{seq}", strictly increasing. The
-    same statement records the chat's activity (a message is activity), so a send updates the row once."""
-    now_ms = int(now.timestamp() * 1000)
-    newer = now_ms > Chat.last_message_ms
-    result = await session.execute(
-        update(Chat)
-        .where(Chat.id == chat.id)
-        .values(
-            last_message_seq=case((newer, 0), else_=Chat.last_message_seq + 1),
-            last_message_ms=case((newer, now_ms), else_=Chat.last_message_ms),
-            last_activity_at=now,
-        )
-        .returning(Chat.last_message_ms, Chat.last_message_seq)
-        .execution_options(synchronize_session=False)
+async def has_activity(session: AsyncSession, chat_id: int, user_id: int) -> bool:
+    """Whether any activity row of this user in this chat exists."""
+    query = (
+        select(ChatActivity.id)
+        .where(ChatActivity.chat_id == chat_id, ChatActivity.user_id == user_id)
+        .limit(1)
     )
-    ms, seq = result.one()
-    set_committed_value(chat, "last_activity_at", now)  # already written: no second UPDATE at flush
-    return int(ms), int(seq)
-
-
-async def add_message(session: AsyncSession, message: Message) -> Message:
-    session.add(message)
-    await session.flush()
-    return message
+    return (await session.execute(query)).first() is not None

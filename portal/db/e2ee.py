@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.db.conflicts import insert_unless_taken
 from portal.db.models import ChatKeyBlob, SessionKey, UserSession
 
 
@@ -72,13 +72,7 @@ async def store_blob(session: AsyncSession, blob: ChatKeyBlob) -> bool:
     """Insert unless a blob is already stored for that (chat, epoch, session): the first one wins."""
     if await session.get(ChatKeyBlob, (blob.chat_id, blob.epoch, blob.session_pk)) is not None:
         return False
-    try:
-        async with session.begin_nested():
-            session.add(blob)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await insert_unless_taken(session, blob)
 
 
 async def drop_old_blobs(session: AsyncSession, chat_id: int, epoch: int) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.db.conflicts import raise_on_clash
 from portal.db.models import LoginCode
 
 
@@ -20,12 +20,8 @@ def _pending(now: datetime) -> tuple[object, ...]:
 
 
 async def insert(session: AsyncSession, row: LoginCode) -> LoginCode:
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError as exc:
-        raise CodeClash() from exc
+    async with raise_on_clash(session, CodeClash()):
+        session.add(row)
     return row
 
 

@@ -69,3 +69,9 @@ async def end(
 async def open_ids_of(session: AsyncSession, user_id: int) -> list[int]:
     query = select(UserSession.id).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     return list((await session.execute(query)).scalars().all())
+
+
+async def expired_open_ids(session: AsyncSession, now: datetime, *, limit: int) -> list[int]:
+    """Up to `limit` sessions still open although past their fixed expiry."""
+    query = select(UserSession.id).where(UserSession.ended_at.is_(None), UserSession.expires_at <= now)
+    return list((await session.execute(query.limit(limit))).scalars().all())

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.db.conflicts import raise_on_clash
 from portal.db.models import LinkedPlatform, User
 
 
@@ -56,12 +56,8 @@ async def username_exists(session: AsyncSession, username: str) -> bool:
 
 async def insert(session: AsyncSession, user: User) -> User:
     """Add a user; a clash on the username index becomes `UsernameTaken`."""
-    try:
-        async with session.begin_nested():
-            session.add(user)
-            await session.flush()
-    except IntegrityError as exc:
-        raise UsernameTaken(user.username) from exc
+    async with raise_on_clash(session, UsernameTaken(user.username)):
+        session.add(user)
     return user
 
 
@@ -72,13 +68,12 @@ async def rename(session: AsyncSession, user: User, username: str, now: datetime
     expired attributes lazily, and the caller still renders the user afterwards.
     """
     try:
-        async with session.begin_nested():
+        async with raise_on_clash(session, UsernameTaken(username)):
             user.username = username
             user.updated_at = now
-            await session.flush()
-    except IntegrityError as exc:
+    except UsernameTaken:
         await session.refresh(user)
-        raise UsernameTaken(username) from exc
+        raise
 
 
 async def downgrade_expired(session: AsyncSession, user: User, now: datetime) -> bool:
@@ -103,6 +98,28 @@ async def downgrade_expired(session: AsyncSession, user: User, now: datetime) ->
     set_committed_value(user, "subscription_expires_at", None)
     set_committed_value(user, "updated_at", now)
     return True
+
+
+async def subscriptions_ended(
+    session: AsyncSession, tiers: Sequence[int], now: datetime, *, limit: int
+) -> Sequence[User]:
+    """Up to `limit` users on one of the timed `tiers` whose subscription has ended by `now`."""
+    query = (
+        select(User)
+        .where(User.subscription_tier.in_(tiers), User.subscription_expires_at <= now)
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def lift_expired_states(session: AsyncSession, now: datetime) -> int:
+    """Clear every timed account state (timeout, timed ban) that has ended by `now`; answers how many."""
+    result = await session.execute(
+        update(User)
+        .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)
+        .values(state=0, state_expires_at=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def touch_activity(session: AsyncSession, user_id: int, now: datetime, older_than: datetime) -> None:
@@ -176,12 +193,8 @@ async def user_by_identity(
 
 
 async def link(session: AsyncSession, link: LinkedPlatform) -> LinkedPlatform:
-    try:
-        async with session.begin_nested():
-            session.add(link)
-            await session.flush()
-    except IntegrityError as exc:
-        raise IdentityTaken(f"{link.platform}:{link.platform_user_id}") from exc
+    async with raise_on_clash(session, IdentityTaken(f"{link.platform}:{link.platform_user_id}")):
+        session.add(link)
     return link
 
 

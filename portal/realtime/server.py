@@ -236,15 +236,17 @@ class Handlers:
             if not 0 <= duration <= 2_592_000:
                 raise BadRequest("duration must be between 0 and 2592000")
             await self.c.chat_moderation.ban(
-                actor,
                 payload.chat_id,
                 payload.user_id,
                 duration=duration,
                 reason=payload.reason,
                 remove_now=True,
+                actor=actor,
             )
         else:
-            await self.c.chat_moderation.kick(actor, payload.chat_id, payload.user_id, reason=payload.reason)
+            await self.c.chat_moderation.kick(
+                payload.chat_id, payload.user_id, reason=payload.reason, actor=actor
+            )
         return {"ok": True}
 
     async def key_distribute(self, who: SocketUser, sid: str, payload: DistributeIn) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from portal.schemas.chats import (
     LiveStateOut,
 )
 from portal.services.audit import AuditEvent
-from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot
-from portal.services.chats import browser_config_dict, member_user
+from portal.services.chat_access import LISTED, ChatContext, Need, access_chat, check_chat_slot, load_chat
+from portal.services.chat_views import member_user
+from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
 
 # Fields that take no null in an admin update (08 §6 wording); `label`, `description`, `slug` clear on null.
@@ -91,7 +92,7 @@ class AdminChatService:
             return [admin_view(chat) for chat in await chats_db.all_groups(session)]
 
     async def create_official(
-        self, actor: User | None, body: AdminCreateChatIn, *, owner_id: int | None = None
+        self, body: AdminCreateChatIn, *, actor: User | None, owner_id: int | None = None
     ) -> LiveStateOut:
         """An official chat owned by the caller (or `owner_id` from the CLI); the slug must be free."""
         now = self.c.clock.now()
@@ -147,7 +148,7 @@ class AdminChatService:
             viewer_count=0,
         )
 
-    async def detail(self, actor: User, chat_id: int) -> AdminChatDetailOut:
+    async def detail(self, chat_id: int, *, actor: User) -> AdminChatDetailOut:
         async with self.c.db.read() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.INSPECT)
             rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != ctx.chat.owner_id]
@@ -170,7 +171,7 @@ class AdminChatService:
             members=members,
         )
 
-    async def update(self, actor: User, chat_id: int, changes: dict[str, Any]) -> AdminChatOut:
+    async def update(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> AdminChatOut:
         """Partial update; `slug: null` makes the chat private unless `visibility` comes with it (03 §4.4)."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
@@ -184,8 +185,8 @@ class AdminChatService:
                     await chats_db.flush_slug(session)
                 except chats_db.SlugTaken:
                     raise coded(ErrorCode.SLUG_TAKEN, 409) from None
-                await self.c.chats.audit_update(session, actor, chat, changed)
-            await self.c.chats.announce_config(session, chat, changed, was_listed)
+                await self.c.chat_config.audit_update(session, actor, chat, changed)
+            await self.c.chat_config.announce_config(session, chat, changed, was_listed)
         return admin_view(chat)
 
     @staticmethod
@@ -212,17 +213,17 @@ class AdminChatService:
                 changed[name] = value
         return changed
 
-    async def delete(self, actor: User | None, chat_id: int) -> str:
-        name = await self.c.chats.delete(actor, chat_id, by_admin=True)
+    async def delete(self, chat_id: int, *, actor: User | None) -> str:
+        name = await self.c.chats.delete(chat_id, by_admin=True, actor=actor)
         return f"Chat '{name}' deleted"
 
-    async def transfer(self, actor: User | None, chat_id: int, new_owner_id: int) -> str:
+    async def transfer(self, chat_id: int, new_owner_id: int, *, actor: User | None) -> str:
         """Hand a chat to another registered user (Owner only, 08 §24): slots are ignored; in a private chat
         the old owner stays as a member."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            chat = await chats_db.get_for_update(session, chat_id)
-            if chat is None or chat.chat_type != "group":
+            chat = await load_chat(session, chat_id, lock=True)  # Owner-only: every rule would allow it
+            if chat.chat_type != "group":
                 raise NotFound("Chat")
             new_owner = (
                 await users_db.get(session, new_owner_id) if 1 <= new_owner_id <= chats_db.MAX_ID else None
@@ -261,18 +262,18 @@ class AdminChatService:
             on_commit(session, announce)
         return transferred(chat.name, new_owner.id)
 
-    async def kick(self, actor: User, chat_id: int, target_id: int) -> str:
-        kicked = await self.c.chat_moderation.kick(actor, chat_id, target_id, as_admin=True)
+    async def kick(self, chat_id: int, target_id: int, *, actor: User) -> str:
+        kicked = await self.c.chat_moderation.kick(chat_id, target_id, as_admin=True, actor=actor)
         return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
 
-    async def start(self, actor: User, chat_id: int) -> str:
+    async def start(self, chat_id: int, *, actor: User) -> str:
         """Admin start: not idempotent (409 "Chat is already running"), no credential push (03 §4.7)."""
         ctx = await self._vm_gate(actor, chat_id)
         if not await self.c.vms.start_chat(ctx.chat, push_credentials=False):
             raise Conflict("Chat is already running")
         return f"Chat '{ctx.chat.name}' started"
 
-    async def stop(self, actor: User, chat_id: int) -> str:
+    async def stop(self, chat_id: int, *, actor: User) -> str:
         ctx = await self._vm_gate(actor, chat_id)
         if not await self.c.vms.stop_chat(chat_id):
             raise Conflict("Chat is not running")

@@ -75,9 +75,7 @@ async def access_chat(
     screenshot, leave). `lock` takes the chat row's lock for the rest of the transaction. `is_host`
     (from the control state) matters for `Need.CLIPBOARD` only.
     """
-    chat = await (chats_db.get_for_update if lock else chats_db.get)(session, chat_id)
-    if chat is None:
-        raise NotFound("Chat")
+    chat = await load_chat(session, chat_id, lock=lock)
     ctx = await chat_context(session, chat, actor)
     if need not in (Need.ADMINISTER, Need.INSPECT) and not can_see(ctx):
         if need is Need.LEAVE and chat.chat_type == "group":
@@ -88,6 +86,14 @@ async def access_chat(
     if not has_right(ctx, need, is_host=is_host):
         raise AccessDenied()
     return ctx
+
+
+async def load_chat(session: AsyncSession, chat_id: int, *, lock: bool = False) -> Chat:
+    """The chat, or 404 "Chat not found". Checks nothing else: for the CLI and the system (`actor=None`)."""
+    chat = await (chats_db.get_for_update if lock else chats_db.get)(session, chat_id)
+    if chat is None:
+        raise NotFound("Chat")
+    return chat
 
 
 async def chat_context(session: AsyncSession, chat: Chat, actor: User) -> ChatContext:

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
 from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
-from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
+from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import on_commit
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
@@ -110,12 +109,7 @@ class ChatModerationService:
         """A membership, a presence in the room, or any activity row (08 §46, §63)."""
         if target.inside:
             return True
-        query = (
-            select(ChatActivity.id)
-            .where(ChatActivity.chat_id == target.ctx.chat.id, ChatActivity.user_id == target.user.id)
-            .limit(1)
-        )
-        return (await session.execute(query)).first() is not None
+        return await chats_db.has_activity(session, target.ctx.chat.id, target.user.id)
 
     async def _record(
         self,
@@ -155,7 +149,7 @@ class ChatModerationService:
     # ---- kick -------------------------------------------------------------------------------------
 
     async def kick(
-        self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None, as_admin: bool = False
+        self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None, as_admin: bool = False
     ) -> Kicked:
         """Remove a user from a chat: membership, room sockets, control; "was kicked" and a new epoch.
         `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target)."""
@@ -212,7 +206,7 @@ class ChatModerationService:
     # ---- mute -------------------------------------------------------------------------------------
 
     async def mute(
-        self, actor: User, chat_id: int, target_id: int, *, duration: int = 300, reason: str | None = None
+        self, chat_id: int, target_id: int, *, actor: User, duration: int = 300, reason: str | None = None
     ) -> None:
         """The user cannot send here for `duration` s (0 = until unmuted); may be set in advance."""
         now = self.c.clock.now()
@@ -228,7 +222,7 @@ class ChatModerationService:
             }
             self._emit_after(session, "user:muted", payload, chat_id)
 
-    async def unmute(self, actor: User, chat_id: int, target_id: int) -> None:
+    async def unmute(self, chat_id: int, target_id: int, *, actor: User) -> None:
         """Idempotent; a hard mute is not touched (04 §6.3)."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
@@ -244,10 +238,10 @@ class ChatModerationService:
 
     async def ban(
         self,
-        actor: User,
         chat_id: int,
         target_id: int,
         *,
+        actor: User,
         duration: int = 0,
         reason: str | None = None,
         remove_now: bool = False,
@@ -285,7 +279,7 @@ class ChatModerationService:
                 self._set_screen_access(session, chat_id, target.user.id, visible=False)
             self._unlist_if_private(session, target)
 
-    async def unban(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
+    async def unban(self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None) -> None:
         """Idempotent (04 §6.6); membership is not restored."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
@@ -323,7 +317,7 @@ class ChatModerationService:
     # ---- platform punishments from a chat ---------------------------------------------------------
 
     async def timeout(
-        self, actor: User, chat_id: int, target_id: int, *, duration: int, reason: str | None = None
+        self, chat_id: int, target_id: int, *, actor: User, duration: int, reason: str | None = None
     ) -> None:
         """A platform-wide timeout decided in a chat (04 §6.7): every session of the user ends."""
         async with self.c.db.transaction() as session:
@@ -331,7 +325,7 @@ class ChatModerationService:
             fresh = await users_db.get_for_update(session, target.user.id) or target.user
             await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.ctx.chat)
 
-    async def warn(self, actor: User, chat_id: int, target_id: int, *, reason: str | None = None) -> None:
+    async def warn(self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None) -> None:
         """A platform warning recorded from a chat, with "was warned" posted there (04 §6.8)."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")

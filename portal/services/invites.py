@@ -34,7 +34,7 @@ class InviteService:
     def __init__(self, container: Container) -> None:
         self.c = container
 
-    async def create(self, actor: User, chat_id: int, body: InviteIn) -> InviteOut:
+    async def create(self, chat_id: int, body: InviteIn, *, actor: User) -> InviteOut:
         now = self.c.clock.now()
         if body.expires_at is not None and body.expires_at <= now:
             # A validation error (08 §22), so it comes before the lookup and the permissions (08 §4).
@@ -66,13 +66,13 @@ class InviteService:
                 raise Conflict("could not pick a free invite code")
         return invite_view(invite)
 
-    async def list(self, actor: User, chat_id: int) -> InvitesOut:
+    async def list(self, chat_id: int, *, actor: User) -> InvitesOut:
         async with self.c.db.read() as session:
             await access_chat(session, actor, chat_id, need=Need.MANAGE)
             invites = await chats_db.active_invites(session, chat_id, self.c.clock.now())
         return InvitesOut(invites=[invite_view(i) for i in invites])
 
-    async def revoke(self, actor: User, chat_id: int, code: str) -> str:
+    async def revoke(self, chat_id: int, code: str, *, actor: User) -> str:
         async with self.c.db.transaction() as session:
             await access_chat(session, actor, chat_id, need=Need.MANAGE)
             invite = await chats_db.invite(session, code)
@@ -81,7 +81,7 @@ class InviteService:
             await chats_db.delete_invite(session, code)
         return f"Invite '{code}' revoked"
 
-    async def resolve(self, actor: User, code: str) -> ChatOut:
+    async def resolve(self, code: str, *, actor: User) -> ChatOut:
         """Redeem an invite: a membership (method `invite`) and one use, unless already in (08 §22)."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
@@ -94,7 +94,7 @@ class InviteService:
             # A user banned from the chat: 403 ERR_BANNED, and no use is counted (08 §22).
             await self.c.restrictions.refuse_banned(session, chat.id, actor.id)
             joined = chat.owner_id != actor.id and await self._join(session, invite, actor.id, now)
-            view = await self.c.chats.view(session, chat)
+            view = await self.c.chat_views.view(session, chat)
             if joined:
                 chat_id = chat.id
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-
 from portal.db import login_codes as codes_db
-from portal.db.models import User, UserSession
+from portal.db import sessions as sessions_db
+from portal.db import users as users_db
 from portal.live.base import LockTimeout
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -75,15 +74,7 @@ class Janitor:
         """Downgrade ended Trials/Premiums, writing the "expired" history row (08 §58)."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            query = (
-                select(User)
-                .where(
-                    User.subscription_tier.in_((Tier.TRIAL, Tier.PREMIUM)),
-                    User.subscription_expires_at <= now,
-                )
-                .limit(BATCH)
-            )
-            users = (await session.execute(query)).scalars().all()
+            users = await users_db.subscriptions_ended(session, (Tier.TRIAL, Tier.PREMIUM), now, limit=BATCH)
             for user in users:
                 await self.c.subscriptions.apply_expiry(session, user, now)
             await codes_db.delete_stale(session, now - CODE_RETENTION)
@@ -93,21 +84,14 @@ class Janitor:
         """Timeouts and timed bans lift themselves at `state_expires_at` (00 §3.3, 08 §59)."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            result = await session.execute(
-                update(User)
-                .where(User.state != 0, User.state_expires_at.is_not(None), User.state_expires_at <= now)
-                .values(state=0, state_expires_at=None, updated_at=now)
-            )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            lifted = await users_db.lift_expired_states(session, now)
+        return lifted
 
     async def expire_sessions(self) -> int:
         """End sessions past their fixed expiry so their sockets hear `session:ended {expired}` (08 §57)."""
         now = self.c.clock.now()
         async with self.c.db.read() as session:
-            query = select(UserSession.id).where(
-                UserSession.ended_at.is_(None), UserSession.expires_at <= now
-            )
-            ids = list((await session.execute(query.limit(BATCH))).scalars().all())
+            ids = await sessions_db.expired_open_ids(session, now, limit=BATCH)
         if ids:
             await self.c.sessions.end_sessions(ids, reason="expired")
         return len(ids)

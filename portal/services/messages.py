@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.clock import isoformat
-from portal.db import chats as chats_db
+from portal.db import messages as messages_db
 from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
 from portal.services.notifier import chat_room
@@ -56,8 +56,8 @@ class MessageService:
     async def post_system(self, session: AsyncSession, chat: Chat, text: str) -> Message:
         """Store a plain-text system message and announce it (`message:new`) once the transaction commits."""
         now = self.c.clock.now()
-        ms, seq = await chats_db.next_message_id(session, chat, now)
-        message = await chats_db.add_message(
+        ms, seq = await messages_db.next_id(session, chat, now)
+        message = await messages_db.add(
             session,
             Message(
                 chat_id=chat.id,

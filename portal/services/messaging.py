@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
+from portal.db import messages as messages_db
 from portal.db import users as users_db
 from portal.db.models import Chat, Message, User
 from portal.db.uow import on_commit
@@ -83,10 +83,6 @@ def parse_message_id(value: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _batches(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def rate(setting: str) -> tuple[int, int]:
     count, _, seconds = setting.partition("/")
     return int(count), int(seconds)
@@ -118,8 +114,8 @@ class MessagingService:
                 raise coded(ErrorCode.NO_ROOM_KEY, 403)
             await self._rate_limit(chat_id, user.id)
             now = self.c.clock.now()
-            ms, seq = await chats_db.next_message_id(session, chat, now)
-            message = await chats_db.add_message(
+            ms, seq = await messages_db.next_id(session, chat, now)
+            message = await messages_db.add(
                 session,
                 Message(
                     chat_id=chat_id,
@@ -163,19 +159,8 @@ class MessagingService:
         async with self.c.db.read() as session:
             chat_ctx = await access_chat(session, ctx.user, chat_id)
             since = await self._visible_since(session, chat_ctx)
-            query = select(Message).where(Message.chat_id == chat_id)
-            if cursor is not None:
-                query = query.where(
-                    (Message.ms < cursor[0]) | ((Message.ms == cursor[0]) & (Message.seq < cursor[1]))
-                )
-            if since is not None:
-                query = query.where(Message.created_at >= since)
-            rows = list(
-                (await session.execute(query.order_by(Message.ms.desc(), Message.seq.desc()).limit(limit)))
-                .scalars()
-                .all()
-            )
-            views = await self.views(session, chat_ctx.chat, list(reversed(rows)))
+            rows = await messages_db.page(session, chat_id, limit=limit, before=cursor, since=since)
+            views = await self.views(session, chat_ctx.chat, rows)
         return views
 
     async def _visible_since(self, session: AsyncSession, ctx: ChatContext) -> datetime | None:
@@ -203,40 +188,29 @@ class MessagingService:
 
     # ---- deletes ----------------------------------------------------------------------------------
 
-    async def delete_ids(self, actor: User, chat_id: int, ids: list[str]) -> int:
+    async def delete_ids(self, chat_id: int, ids: list[str], *, actor: User) -> int:
         """Delete by id: own messages always; system messages; others' only if the actor may target their
         sender (08 §47). Others, and ids that name no message, are skipped and not counted."""
         wanted = sorted({parsed for parsed in map(parse_message_id, ids) if parsed is not None})
         async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
-            rows: list[Message] = []
-            if wanted:
-                query = select(Message).where(
-                    Message.chat_id == chat_id,
-                    or_(*(and_(Message.ms == ms, Message.seq == seq) for ms, seq in wanted)),
-                )
-                rows = list((await session.execute(query)).scalars().all())
+            rows = await messages_db.by_ids(session, chat_id, wanted)
             deletable = await self._deletable(session, ctx, rows)
             return await self._remove(session, chat_id, deletable)
 
-    async def delete_mine(self, actor: User, chat_id: int) -> int:
+    async def delete_mine(self, chat_id: int, *, actor: User) -> int:
         """Every message the caller sent in the chat (any user who may see it)."""
         async with self.c.db.transaction() as session:
             await access_chat(session, actor, chat_id)
-            query = select(Message).where(Message.chat_id == chat_id, Message.sender_id == actor.id)
-            return await self._remove(session, chat_id, list((await session.execute(query)).scalars().all()))
+            return await self._remove(
+                session, chat_id, await messages_db.by_sender(session, chat_id, actor.id)
+            )
 
-    async def delete_last(self, actor: User, chat_id: int, count: int) -> int:
+    async def delete_last(self, chat_id: int, count: int, *, actor: User) -> int:
         """The newest `count` user messages, minus those whose sender the actor may not target (08 §47)."""
         async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
-            query = (
-                select(Message)
-                .where(Message.chat_id == chat_id, Message.type == "user")
-                .order_by(Message.ms.desc(), Message.seq.desc())
-                .limit(count)
-            )
-            newest = list((await session.execute(query)).scalars().all())
+            newest = await messages_db.newest_user_messages(session, chat_id, count)
             return await self._remove(session, chat_id, await self._deletable(session, ctx, newest))
 
     async def _moderated(self, session: AsyncSession, actor: User, chat_id: int) -> ChatContext:
@@ -255,18 +229,7 @@ class MessagingService:
     async def _remove(self, session: AsyncSession, chat_id: int, rows: list[Message]) -> int:
         """Delete `rows` and announce the ids that were really removed (a concurrent delete of the same
         message counts once, for whoever removed it first)."""
-        removed: list[tuple[int, int]] = []
-        for batch in _batches(sorted((r.ms, r.seq) for r in rows), 100):
-            result = await session.execute(
-                delete(Message)
-                .where(
-                    Message.chat_id == chat_id,
-                    or_(*(and_(Message.ms == ms, Message.seq == seq) for ms, seq in batch)),
-                )
-                .returning(Message.ms, Message.seq)
-                .execution_options(synchronize_session=False)
-            )
-            removed.extend((int(ms), int(seq)) for ms, seq in result.all())
+        removed = await messages_db.delete_ids(session, chat_id, [(r.ms, r.seq) for r in rows])
         if not removed:
             return 0
         ids = [f"{ms}-{seq}" for ms, seq in sorted(removed)]
@@ -281,7 +244,7 @@ class MessagingService:
 
     # ---- clear and wipe ---------------------------------------------------------------------------
 
-    async def clear(self, actor: User, chat_id: int) -> int:
+    async def clear(self, chat_id: int, *, actor: User) -> int:
         """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.CLEAR, lock=True)
@@ -293,14 +256,7 @@ class MessagingService:
 
     async def _purge(self, session: AsyncSession, chat: Chat, system_text: str) -> int:
         """Delete every message, announce `portal:cleared`, restart the wipe timer, rotate, post a message."""
-        cleared = int(
-            (
-                await session.execute(
-                    select(func.count()).select_from(Message).where(Message.chat_id == chat.id)
-                )
-            ).scalar_one()
-        )
-        await session.execute(delete(Message).where(Message.chat_id == chat.id))
+        cleared = await messages_db.purge(session, chat.id)
         chat_id = chat.id
 
         async def announce() -> None:
@@ -319,13 +275,8 @@ class MessagingService:
         clear or wipe (08 §16). A conditional update of the anchor makes one node wipe once; a failure in
         one chat does not stop the others."""
         now = self.c.clock.now()
-        due: list[tuple[int, str, datetime]] = []
         async with self.c.db.read() as session:
-            for preset, seconds in WIPE_PRESETS.items():
-                query = select(Chat.id, Chat.wipe_anchor_at).where(
-                    Chat.wipe_preset == preset, Chat.wipe_anchor_at <= now - timedelta(seconds=seconds)
-                )
-                due += [(chat_id, preset, anchor) for chat_id, anchor in (await session.execute(query)).all()]
+            due = await messages_db.due_for_wipe(session, WIPE_PRESETS, now)
         wiped = 0
         for chat_id, preset, anchor in due:
             try:
@@ -339,12 +290,8 @@ class MessagingService:
         stays on the preset's beat (anchor + k·N), so the next check is N after the skipped one."""
         async with self.c.db.transaction() as session:
             beats = (now - anchor) // timedelta(seconds=seconds)
-            claimed = await session.execute(
-                update(Chat)
-                .where(Chat.id == chat_id, Chat.wipe_anchor_at == anchor)
-                .values(wipe_anchor_at=anchor + beats * timedelta(seconds=seconds))
-            )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
+            on_beat = anchor + beats * timedelta(seconds=seconds)
+            if not await messages_db.claim_wipe(session, chat_id, anchor, on_beat):
                 return 0  # another node took it (or the preset changed meanwhile)
             chat = await chats_db.get(session, chat_id)
             if chat is None or await self._nothing_to_wipe(session, chat_id):
@@ -358,13 +305,7 @@ class MessagingService:
         """Empty (08 §16): no message at all, or only the notice of the latest wipe, clear or preset
         change. Counting that notice would make every chat with a preset "non-empty" for ever: an idle
         chat would rotate its key and post "Messages were wiped" every N."""
-        query = (
-            select(Message.type, Message.content)
-            .where(Message.chat_id == chat_id)
-            .order_by(Message.ms.desc(), Message.seq.desc())
-            .limit(2)
-        )
-        rows = (await session.execute(query)).all()
+        rows = await messages_db.newest_kinds_and_texts(session, chat_id, 2)
         if not rows:
             return True
         if len(rows) > 1:

@@ -152,7 +152,7 @@ class PunishmentService:
     # ---- hard mute --------------------------------------------------------------------------------
 
     async def hard_mute(
-        self, actor: User | None, target_id: int, duration: int = 300, reason: str | None = None
+        self, target_id: int, duration: int = 300, reason: str | None = None, *, actor: User | None
     ) -> ModerationAction:
         """A mute in every chat, direct ones included; a new one replaces the old TTL (08 §59)."""
         if isinstance(duration, bool) or not 0 <= duration <= HARD_MUTE_MAX:
@@ -193,7 +193,7 @@ class PunishmentService:
             on_commit(session, announce)
         return record
 
-    async def hard_unmute(self, actor: User | None, target_id: int) -> bool:
+    async def hard_unmute(self, target_id: int, *, actor: User | None) -> bool:
         """Lift a hard mute (idempotent); answers whether one was in force."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:

@@ -20,7 +20,7 @@ from portal.db.models import Chat, ChatMember, User
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import LISTED, ChatContext, access_chat
-from portal.services.chats import ChatService, member_user, user_ref
+from portal.services.chat_views import ChatViews, member_user, user_ref
 from portal.services.e2ee import KeyState
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
@@ -277,8 +277,8 @@ class RoomService:
             in_room = await self.presence.user_ids_in(chat.id)
             async with self.c.db.read() as session:
                 room = await self._room_state(session, chat, in_room)
-        # The chat object from rows at hand (ChatService.view would read the owner and platforms again).
-        view = ChatService._view(chat, room.users.get(chat.owner_id or 0), room.platforms)
+        # The chat object from rows at hand (ChatViews.view would read the owner and platforms again).
+        view = ChatViews.view_of(chat, room.users.get(chat.owner_id or 0), room.platforms)
         live = await self.status(chat.id, viewers=room.viewer_count)
         e2ee = await self.c.e2ee.join_info(chat.id, token_hash, known=keys)
         return {

@@ -332,7 +332,7 @@ class UserService:
 
     async def owned_chats(self, user: User) -> list[OwnedChatOut]:
         """Group chats the user owns (00 §3.8)."""
-        return await self.c.chats.owned_chats(user)
+        return await self.c.chat_views.owned_chats(user)
 
     # ---- profiles ---------------------------------------------------------------------------------
 

@@ -295,7 +295,7 @@ class VmService:
         if kind is None or not await self.is_running(chat.id):
             return None
         if kind == "neko":
-            manages = can_manage(ctx) if ctx is not None else await self.c.chats.manages(user_id, chat)
+            manages = can_manage(ctx) if ctx is not None else await self.c.chat_browser.manages(user_id, chat)
             role = "admin" if manages else "member"
         else:
             role = "host" if await self.c.control.is_host(chat.id, user_id) else "viewer"

@@ -630,9 +630,7 @@ async def test_leave_errors(portal: Portal) -> None:
         visitor.client.call("POST", chats_path(public["id"], "/leave")), 404, "Member not found"
     )
     # 08 §21: a caller with no membership gets 404, even on a private chat they cannot see
-    await expect_error(
-        visitor.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found"
-    )
+    await expect_error(visitor.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found")
     admin = await portal.login("admin")
     await expect_error(admin.client.call("POST", chats_path(chat["id"], "/leave")), 404, "Member not found")
     await expect_error(visitor.client.call("POST", chats_path(999_999, "/leave")), 404, "Chat not found")

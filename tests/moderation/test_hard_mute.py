@@ -287,7 +287,7 @@ async def test_who_may_hard_mute_whom(
     actor = await portal.login(actor_level)
     target = await portal.create_user(target_level)
     if endpoint == "hard-unmute":
-        await portal.container.punishments.hard_mute(None, target["id"], 0, None)
+        await portal.container.punishments.hard_mute(target["id"], 0, None, actor=None)
     call = actor.client.call("POST", f"/v1/portal/{endpoint}", json={"user_id": target["id"]})
     if expected == OK:
         assert await call == {"ok": True}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.services.chats import chat_avatar_url
+from portal.services.chat_views import chat_avatar_url
 
 
 @pytest.mark.parametrize(

@@ -72,13 +72,13 @@ async def create_official_chat(
     ],
 ) -> LiveStateOut:
     """An official chat owned by you (Owner only); the slug is required."""
-    return await c.admin_chats.create_official(ctx.user, body)
+    return await c.admin_chats.create_official(body, actor=ctx.user)
 
 
 @router.get("/{chat_id}", response_model=AdminChatDetailOut, responses=errors(400, 401, 403, 404, 429))
 async def chat_detail(chat_id: int, ctx: AdminDep, c: ContainerDep) -> AdminChatDetailOut:
     """The chat with its browser config and members (`member_count` leaves out the owner)."""
-    return await c.admin_chats.detail(ctx.user, chat_id)
+    return await c.admin_chats.detail(chat_id, actor=ctx.user)
 
 
 @router.post("/{chat_id}/update", response_model=AdminChatOut, responses=ADMIN_ERRORS)
@@ -96,31 +96,33 @@ async def update_chat(
     ],
 ) -> AdminChatOut:
     """Change only the fields sent; a public or official chat needs a slug."""
-    return await c.admin_chats.update(ctx.user, chat_id, {n: getattr(body, n) for n in body.model_fields_set})
+    return await c.admin_chats.update(
+        chat_id, {n: getattr(body, n) for n in body.model_fields_set}, actor=ctx.user
+    )
 
 
 @router.post("/{chat_id}/delete", response_model=Message, responses=ADMIN_ERRORS)
 async def delete_chat(chat_id: int, ctx: AdminDep, c: ContainerDep) -> Message:
-    return Message(message=await c.admin_chats.delete(ctx.user, chat_id))
+    return Message(message=await c.admin_chats.delete(chat_id, actor=ctx.user))
 
 
 @router.post("/{chat_id}/transfer", response_model=Message, responses=ADMIN_ERRORS)
 async def transfer_chat(chat_id: int, body: TransferIn, ctx: OwnerDep, c: ContainerDep) -> Message:
     """Give the chat to another user (Owner only; slots are not checked)."""
-    return Message(message=await c.admin_chats.transfer(ctx.user, chat_id, body.new_owner_id))
+    return Message(message=await c.admin_chats.transfer(chat_id, body.new_owner_id, actor=ctx.user))
 
 
 @router.post("/{chat_id}/kick", response_model=Message, responses=ADMIN_ERRORS)
 async def kick_user(chat_id: int, body: TargetIn, ctx: AdminDep, c: ContainerDep) -> Message:
     """Remove a user from the chat (rank over the owner and the target)."""
-    return Message(message=await c.admin_chats.kick(ctx.user, chat_id, body.user_id))
+    return Message(message=await c.admin_chats.kick(chat_id, body.user_id, actor=ctx.user))
 
 
 @router.post("/{chat_id}/start", response_model=Message, responses=errors(400, 401, 403, 404, 409, 429, 503))
 async def start_browser(chat_id: int, ctx: AdminDep, c: ContainerDep) -> Message:
-    return Message(message=await c.admin_chats.start(ctx.user, chat_id))
+    return Message(message=await c.admin_chats.start(chat_id, actor=ctx.user))
 
 
 @router.post("/{chat_id}/stop", response_model=Message, responses=errors(400, 401, 403, 404, 409, 429, 503))
 async def stop_browser(chat_id: int, ctx: AdminDep, c: ContainerDep) -> Message:
-    return Message(message=await c.admin_chats.stop(ctx.user, chat_id))
+    return Message(message=await c.admin_chats.stop(chat_id, actor=ctx.user))

@@ -1,0 +1,155 @@
+"""A chat's settings: `POST …/config/update` and the admin update share the announcement of a change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.db import chats as chats_db
+from portal.db.models import Chat, User
+from portal.db.uow import on_commit
+from portal.errors import BadRequest, ErrorCode, coded
+from portal.services.audit import AuditEvent
+from portal.services.chat_access import LISTED, Need, access_chat
+from portal.services.notifier import chat_room, user_room
+from portal.services.permissions import Level
+
+if TYPE_CHECKING:
+    from portal.container import Container
+
+CONFIG_FLAGS = (
+    "history_visible",
+    "allow_control_requests",
+    "locked_controls",
+    "implicit_hosting",
+    "inactive_cursors",
+)
+CONTROL_FLAGS = {"allow_control_requests", "locked_controls", "implicit_hosting", "inactive_cursors"}
+
+
+class ChatConfigService:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    @property
+    def now(self) -> datetime:
+        return self.c.clock.now()
+
+    async def update_config(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> None:
+        """`POST …/config/update`: only the fields present (03 §3.6, 08 §18, §23)."""
+        now = self.now
+        async with self.c.db.transaction() as session:
+            ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
+            chat = ctx.chat
+            was_listed = chat.visibility in LISTED
+            changed = self._apply_config(chat, changes, now)
+            if "slug" in changes:
+                changed.update(self._apply_slug(chat, changes["slug"]))
+            if changed:
+                # The unique slug is written first: any later flush (the wipe message) would otherwise
+                # meet the clash as a bare IntegrityError.
+                try:
+                    await chats_db.flush_slug(session)
+                except chats_db.SlugTaken:
+                    raise coded(ErrorCode.SLUG_TAKEN, 409) from None
+            if "wipe_preset" in changes:
+                await self._restart_wipe(session, chat, changes["wipe_preset"], now)
+                changed["wipe_preset"] = changes["wipe_preset"]
+            if changed:
+                chat.updated_at = now
+                await self.audit_update(session, actor, chat, changed)
+            await self.announce_config(session, chat, changed, was_listed)
+
+    @staticmethod
+    def _apply_config(chat: Chat, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+        changed: dict[str, Any] = {}
+        for name in (*CONFIG_FLAGS, "name"):  # never null here: ConfigUpdateIn refuses that (400)
+            if name in changes and getattr(chat, name) != changes[name]:
+                setattr(chat, name, changes[name])
+                changed[name] = changes[name]
+        return changed
+
+    @staticmethod
+    def _apply_slug(chat: Chat, slug: str | None) -> dict[str, Any]:
+        """A slug makes a private chat public; null makes it private again (not on official chats)."""
+        if slug is None:
+            if chat.visibility == "official":
+                raise BadRequest("slug is required for public chats")
+            if chat.slug is None and chat.visibility == "private":
+                return {}
+            chat.slug, chat.visibility = None, "private"
+            return {"slug": None, "visibility": "private"}
+        changed: dict[str, Any] = {}
+        if chat.slug != slug:
+            chat.slug = slug
+            changed["slug"] = slug
+        if chat.visibility == "private":
+            chat.visibility = "public"
+            changed["visibility"] = "public"
+        return changed
+
+    async def _restart_wipe(
+        self, session: AsyncSession, chat: Chat, preset: str | None, now: datetime
+    ) -> None:
+        """Setting a preset (even the same one) restarts the wipe timer and posts a system message."""
+        chat.wipe_preset = preset
+        chat.wipe_anchor_at = now if preset else None
+        text = f"Auto-wipe set to {preset}" if preset else "Auto-wipe turned off"
+        await self.c.messages.post_system(session, chat, text)
+
+    async def audit_update(
+        self, session: AsyncSession, actor: User, chat: Chat, changed: dict[str, Any]
+    ) -> None:
+        """`CHAT_UPDATE` in the audit log, naming the fields a config or admin update changed."""
+        await self.c.audit.record(
+            session, AuditEvent.CHAT_UPDATE, actor=actor, on=("chat", chat.id), fields=sorted(changed)
+        )
+
+    async def announce_config(
+        self, session: AsyncSession, chat: Chat, changed: dict[str, Any], was_listed: bool
+    ) -> None:
+        """After a config/visibility change (portal or admin update): `room:config` to the room, and when the
+        chat turned private, it disappears for everyone but its owner and invited members (08 §18)."""
+        payload = {"chat_id": chat.id, **changed}
+        now_listed = chat.visibility in LISTED
+        if was_listed and not now_listed:
+            # Joining a listed chat records a membership (00 §3.8): those joiners are viewers, not members
+            # of the private chat it becomes (only invitees are, 03 §1.2), so they lose it too.
+            await chats_db.remove_uninvited_members(session, chat.id)
+        members = set(await chats_db.member_user_ids(session, chat.id)) | {chat.owner_id}
+
+        async def announce() -> None:
+            if changed:
+                await self.c.notifier.emit("room:config", payload, room=chat_room(chat.id))
+            if was_listed and not now_listed:
+                await self.hide_from_non_members(chat.id, members)
+            if now_listed and not was_listed:
+                await self.c.rooms.broadcast_status(chat.id)
+            if now_listed != was_listed:  # "users in the room" ↔ "owner and members" (08 §14)
+                await self.c.rooms.announce_members(chat.id)
+            if set(changed) & CONTROL_FLAGS:
+                await self.c.vms.apply_settings(chat)  # a running VM follows the new settings at once
+
+        on_commit(session, announce)
+
+    async def hide_from_non_members(self, chat_id: int, members: set[int | None]) -> None:
+        """A chat turned private: non-members lose it (08 §18). Admin+ users in the room stay there, so
+        for them the chat has not gone."""
+        async with self.c.db.read() as session:
+            in_room = await chats_db.users_by_id(session, list(await self.c.presence.user_ids_in(chat_id)))
+        staying = {user.id for user in in_room.values() if user.permission_level >= Level.ADMIN}
+        online = set(await self.c.presence.online_user_ids()) - members - staying
+        if online:
+            await self.c.notifier.emit(
+                "room:destroyed", {"chat_id": chat_id}, room=[user_room(uid) for uid in sorted(online)]
+            )
+        for user in in_room.values():
+            if user.id not in members and user.id not in staying:
+                await self.c.notifier.evict(
+                    chat_id,
+                    user_id=user.id,
+                    event="room:kicked",
+                    payload={"chat_id": chat_id, "reason": "chat is private"},
+                )
