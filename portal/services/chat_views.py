@@ -74,10 +74,11 @@ class ChatViews:
         owner_ids = [c.owner_id for c in chats if c.owner_id is not None]
         owners = await chats_db.users_by_id(session, owner_ids)
         platforms = await users_db.platforms_of_many(session, list(owners))
-        return [self._view(chat, owners.get(chat.owner_id or 0), platforms) for chat in chats]
+        return [self.view_of(chat, owners.get(chat.owner_id or 0), platforms) for chat in chats]
 
     @staticmethod
-    def _view(chat: Chat, owner: User | None, platforms: dict[int, list[Any]]) -> ChatOut:
+    def view_of(chat: Chat, owner: User | None, platforms: dict[int, list[Any]]) -> ChatOut:
+        """The chat object from rows the caller has loaded already (the owner and their platforms)."""
         return ChatOut(
             id=chat.id,
             chat_type=chat.chat_type,

@@ -277,7 +277,7 @@ class RoomService:
             async with self.c.db.read() as session:
                 room = await self._room_state(session, chat, in_room)
         # The chat object from rows at hand (ChatViews.view would read the owner and platforms again).
-        view = ChatViews._view(chat, room.users.get(chat.owner_id or 0), room.platforms)
+        view = ChatViews.view_of(chat, room.users.get(chat.owner_id or 0), room.platforms)
         live = await self.status(chat.id, viewers=room.viewer_count)
         e2ee = await self.c.e2ee.join_info(chat.id, token_hash, known=keys)
         return {
