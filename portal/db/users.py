@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -185,5 +185,5 @@ async def link(session: AsyncSession, link: LinkedPlatform) -> LinkedPlatform:
     return link
 
 
-def any_of(*conditions: object) -> object:
+def any_of(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     return or_(*conditions)
