@@ -8,6 +8,7 @@ mutes and bans may be applied in advance. Every action leaves a moderation recor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, ChatRestriction, ModerationAction, User
-from portal.db.uow import on_commit
+from portal.db.uow import AfterCommit, on_commit
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.services.audit import AuditEvent
 from portal.services.chat_access import (
@@ -177,7 +178,9 @@ class ChatModerationService:
             self._unlist_if_private(session, target)
         return Kicked(target=target.user, chat=chat)
 
-    def _remove_from_room(self, chat_id: int, user_id: int, event: str, payload: dict[str, object]):
+    def _remove_from_room(
+        self, chat_id: int, user_id: int, event: str, payload: dict[str, object]
+    ) -> AfterCommit:
         async def announce() -> None:
             await self.c.control.drop(chat_id, user_id)
             await self.c.notifier.evict(chat_id, user_id=user_id, event=event, payload=payload)
@@ -379,7 +382,7 @@ class ChatModerationService:
         on_commit(session, change)
 
     def _emit_after(
-        self, session: AsyncSession, event: str, payload: dict[str, object], chat_id: int
+        self, session: AsyncSession, event: str, payload: Mapping[str, object], chat_id: int
     ) -> None:
         async def announce() -> None:
             await self.c.notifier.emit(event, payload, room=chat_room(chat_id))

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,7 @@ def is_wipe_notice(text: str) -> bool:
     return text == WIPED_TEXT or text.endswith(CLEARED_SUFFIX) or text.startswith("Auto-wipe ")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -325,7 +325,8 @@ class MessagingService:
                 query = select(Chat.id, Chat.wipe_anchor_at).where(
                     Chat.wipe_preset == preset, Chat.wipe_anchor_at <= now - timedelta(seconds=seconds)
                 )
-                due += [(chat_id, preset, anchor) for chat_id, anchor in (await session.execute(query)).all()]
+                rows = (await session.execute(query)).all()  # the <= leaves out chats without an anchor
+                due += [(chat_id, preset, anchor) for chat_id, anchor in rows if anchor is not None]
         wiped = 0
         for chat_id, preset, anchor in due:
             try:
