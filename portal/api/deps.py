@@ -7,6 +7,7 @@ here once, so every route answers the same texts in the same order (08 §4).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -26,7 +27,8 @@ LEVEL_TEXT = {Level.MODERATOR: "Moderator", Level.ADMIN: "Admin", Level.OWNER: "
 
 
 def get_container(request: Request) -> Container:
-    return request.app.state.container
+    container: Container = request.app.state.container
+    return container
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -119,7 +121,7 @@ BotDep = Annotated[Bot, Depends(current_bot)]
 
 
 async def optional_auth(request: Request) -> AuthContext | None:
-    cached = getattr(request.state, "auth", None)
+    cached: AuthContext | None = getattr(request.state, "auth", None)
     if cached is not None:
         return cached
     token = request.cookies.get(SESSION_COOKIE)
@@ -151,7 +153,7 @@ async def current_user(ctx: Annotated[AuthContext, Depends(current_auth)]) -> Au
     return ctx
 
 
-def require_level(level: Level):
+def require_level(level: Level) -> Callable[[AuthContext], Awaitable[AuthContext]]:
     async def gate(ctx: Annotated[AuthContext, Depends(current_user)]) -> AuthContext:
         if ctx.user.permission_level < level:
             raise LevelRequired(LEVEL_TEXT[level])

@@ -26,7 +26,8 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def correlation_id(scope: Scope) -> str:
-    return scope.setdefault("state", {}).setdefault("correlation_id", str(uuid.uuid4()))
+    correlation: str = scope.setdefault("state", {}).setdefault("correlation_id", str(uuid.uuid4()))
+    return correlation
 
 
 def _json_response(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> list[Message]:

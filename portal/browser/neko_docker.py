@@ -334,6 +334,9 @@ class NekoVm:
     async def input(self, events: list[dict[str, Any]]) -> None:
         return None  # neko viewers send input over WebRTC themselves
 
+    async def refresh(self) -> None:
+        return None  # neko streams to its viewers over WebRTC; there is no frame to send again
+
     async def kick(self, user_id: int) -> None:
         """Disconnect the user's neko sessions (their username is `user{id}`)."""
         for session_id in await self._sessions_of(user_id):

@@ -69,7 +69,7 @@ class RealtimeClient:
 
     @property
     def connected(self) -> bool:
-        return self.sio.connected
+        return bool(self.sio.connected)
 
     # ---- events -----------------------------------------------------------------------------------
 
@@ -81,7 +81,9 @@ class RealtimeClient:
         return await asyncio.wait_for(self.queues[event].get(), timeout or self.timeout)
 
     async def call(self, event: str, data: Any = None, timeout: float | None = None) -> dict[str, Any]:
-        ack = await self.sio.call(event, data if data is not None else {}, timeout=timeout or self.timeout)
+        ack: dict[str, Any] = await self.sio.call(
+            event, data if data is not None else {}, timeout=timeout or self.timeout
+        )
         if isinstance(ack, dict) and ack.get("ok") is False:
             raise RealtimeError(ack)
         return ack

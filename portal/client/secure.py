@@ -125,7 +125,7 @@ class SecureChat:
 
     async def next_message(self, chat_id: int, *, user_only: bool = True) -> dict[str, Any]:
         while True:
-            message = await self.rt.next("message:new")
+            message: dict[str, Any] = await self.rt.next("message:new")
             if message["chat_id"] == chat_id and (message["type"] == MessageType.USER or not user_only):
                 return message
 

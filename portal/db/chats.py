@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.base import MAX_ID as MAX_ID  # still read by services/admin_chats.py (transfer)
@@ -59,14 +60,14 @@ async def remove(session: AsyncSession, chat_id: int) -> None:
     await session.execute(delete(Chat).where(Chat.id == chat_id))
 
 
-def _listing_order() -> tuple[object, ...]:
+def _listing_order() -> tuple[ColumnElement[Any], ...]:
     official_first = case((Chat.visibility == Visibility.OFFICIAL, 0), else_=1)
     return (official_first, Chat.last_activity_at.desc(), Chat.id.desc())
 
 
 async def listed_for(session: AsyncSession, user_id: int | None) -> Sequence[Chat]:
     """Official and public group chats, plus the private ones `user_id` owns or is a member of."""
-    visible = Chat.visibility.in_(LISTED)
+    visible: ColumnElement[bool] = Chat.visibility.in_(LISTED)
     if user_id is not None:
         member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
         visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
@@ -179,7 +180,7 @@ async def member_user_ids(session: AsyncSession, chat_id: int) -> list[int]:
 # ---- invites ------------------------------------------------------------------------------------------
 
 
-def _live_invite(now: datetime) -> object:
+def _live_invite(now: datetime) -> ColumnElement[bool]:
     return and_(
         or_(ChatInvite.expires_at.is_(None), ChatInvite.expires_at > now),
         or_(ChatInvite.max_uses.is_(None), ChatInvite.uses < ChatInvite.max_uses),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.conflicts import raise_on_clash
@@ -15,7 +15,7 @@ class CodeClash(Exception):
     """The random code's hash is already stored (retry with another code)."""
 
 
-def _pending(now: datetime) -> tuple[object, ...]:
+def _pending(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (LoginCode.used_at.is_(None), LoginCode.cancelled_at.is_(None), LoginCode.expires_at > now)
 
 
@@ -90,7 +90,7 @@ async def consume(session: AsyncSession, code_id: int, now: datetime) -> bool:
     result = await session.execute(
         update(LoginCode).where(LoginCode.id == code_id, *_pending(now)).values(used_at=now)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 async def delete_stale(session: AsyncSession, before: datetime) -> None:

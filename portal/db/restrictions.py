@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.models import ChatRestriction, HardMute
 
 
-def _in_force(now: datetime) -> object:
+def _in_force(now: datetime) -> ColumnElement[bool]:
     return or_(ChatRestriction.expires_at.is_(None), ChatRestriction.expires_at > now)
 
 

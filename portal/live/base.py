@@ -11,6 +11,7 @@ value, so the store's notion of time never decides an outcome.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ class LiveStore(Protocol):
 
     async def srem(self, key: str, *members: str) -> int: ...
 
-    async def smembers(self, key: str) -> set[str]: ...
+    async def smembers(self, key: str) -> builtins.set[str]: ...  # plain `set` here means the method above
 
     async def scard(self, key: str) -> int: ...
 

@@ -13,6 +13,7 @@ deadlines, so refreshing a long TTL on every write cannot make it grow without b
 from __future__ import annotations
 
 import asyncio
+import builtins
 import heapq
 import json
 import logging
@@ -36,7 +37,7 @@ class _ZSet(dict[str, float]):
 
 
 _Value = str | set[str] | dict[str, str] | _ZSet
-_T = TypeVar("_T", str, set, dict, _ZSet)
+_T = TypeVar("_T", str, set[str], dict[str, str], _ZSet)
 
 
 class WrongTypeError(TypeError):
@@ -166,7 +167,7 @@ class MemoryLiveStore:
             return None
         if type(value) is not kind:
             raise WrongTypeError(f"WRONGTYPE {key!r} holds a {type(value).__name__}, not a {kind.__name__}")
-        return value  # type: ignore[return-value]
+        return value
 
     def _container(self, key: str, kind: type[_T]) -> _T:
         """The value to write into, created empty (without TTL) when missing."""
@@ -241,7 +242,7 @@ class MemoryLiveStore:
         self._drop_if_empty(key, values)
         return before - len(values)
 
-    async def smembers(self, key: str) -> set[str]:
+    async def smembers(self, key: str) -> builtins.set[str]:  # plain `set` here means the method above
         return set(self._lookup(key, set) or ())
 
     async def scard(self, key: str) -> int:

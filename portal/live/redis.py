@@ -16,6 +16,7 @@ raise redis errors until it is back.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import math
@@ -23,7 +24,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -68,6 +69,11 @@ return 0
 
 def _ms(ttl: float) -> int:
     return max(1, round(ttl * 1000))
+
+
+def _text(reply: bytes | str) -> str:
+    """The client decodes replies (`decode_responses=True`), but redis-py's types still allow bytes."""
+    return reply.decode() if isinstance(reply, bytes) else reply
 
 
 def _score(value: float) -> str:
@@ -192,7 +198,8 @@ class RedisLiveStore:
 
     # ---- plain keys ------------------------------------------------------------------------------
     async def get(self, key: str) -> str | None:
-        return await self._redis.get(self._k(key))
+        value = await self._redis.get(self._k(key))
+        return None if value is None else _text(value)
 
     async def set(
         self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False
@@ -224,8 +231,8 @@ class RedisLiveStore:
     async def srem(self, key: str, *members: str) -> int:
         return int(await self._redis.srem(self._k(key), *members)) if members else 0
 
-    async def smembers(self, key: str) -> set[str]:
-        return set(await self._redis.smembers(self._k(key)))
+    async def smembers(self, key: str) -> builtins.set[str]:  # plain `set` here means the method above
+        return {_text(member) for member in await self._redis.smembers(self._k(key))}
 
     async def scard(self, key: str) -> int:
         return int(await self._redis.scard(self._k(key)))
@@ -236,13 +243,16 @@ class RedisLiveStore:
     # ---- hashes ----------------------------------------------------------------------------------
     async def hset(self, key: str, mapping: dict[str, str]) -> None:
         if mapping:
-            await self._redis.hset(self._k(key), mapping=mapping)
+            # redis-py's stubs type the mapping's keys invariantly, so they refuse a dict[str, str].
+            await self._redis.hset(self._k(key), mapping=mapping)  # type: ignore[arg-type]
 
     async def hget(self, key: str, field: str) -> str | None:
-        return await self._redis.hget(self._k(key), field)
+        value = await self._redis.hget(self._k(key), field)
+        return None if value is None else _text(value)
 
     async def hgetall(self, key: str) -> dict[str, str]:
-        return dict(await self._redis.hgetall(self._k(key)))
+        reply = await self._redis.hgetall(self._k(key))
+        return {_text(name): _text(value) for name, value in reply.items()}
 
     async def hdel(self, key: str, *fields: str) -> int:
         return int(await self._redis.hdel(self._k(key), *fields)) if fields else 0
@@ -252,7 +262,8 @@ class RedisLiveStore:
 
     # ---- sorted sets -----------------------------------------------------------------------------
     async def zadd(self, key: str, mapping: dict[str, float]) -> int:
-        return int(await self._redis.zadd(self._k(key), mapping)) if mapping else 0
+        # Without `incr`, ZADD answers how many members it added; redis-py's type also allows None.
+        return int(await self._redis.zadd(self._k(key), mapping) or 0) if mapping else 0
 
     async def zrem(self, key: str, *members: str) -> int:
         return int(await self._redis.zrem(self._k(key), *members)) if members else 0
@@ -278,7 +289,9 @@ class RedisLiveStore:
             num=limit,
             withscores=True,
         )
-        return [(str(member), float(score)) for member, score in rows]
+        # With `withscores` the rows are (member, score) pairs; redis-py's return type ignores the flag.
+        pairs = cast("list[tuple[bytes | str, float]]", rows)
+        return [(_text(member), float(score)) for member, score in pairs]
 
     # ---- locks -----------------------------------------------------------------------------------
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 5.0) -> AbstractAsyncContextManager[None]:
@@ -393,6 +406,8 @@ class RedisLiveStore:
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind, channel = message.get("type"), message.get("channel")
+        if not isinstance(channel, str):
+            return
         if kind == "subscribe":
             confirmed = self._confirmations.pop(channel, None)
             if confirmed is not None and not confirmed.done():

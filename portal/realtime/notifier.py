@@ -121,7 +121,7 @@ class SocketNotifier(BusOperations):
 
     # ---- the Notifier protocol --------------------------------------------------------------------
 
-    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+    async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.sio.emit(event, data, room=room, skip_sid=skip_sid)
 
     async def enter_room(self, sid: str, room: str) -> None:
@@ -193,9 +193,10 @@ class SocketNotifier(BusOperations):
 
     async def _user_of(self, sid: str) -> int | None:
         try:
-            return (await self.sio.get_session(sid)).get("user_id")
+            user_id: int | None = (await self.sio.get_session(sid)).get("user_id")
         except KeyError:
             return None
+        return user_id
 
 
 class RedisBusNotifier(BusOperations):
@@ -208,7 +209,7 @@ class RedisBusNotifier(BusOperations):
         self.live = live
         self.manager = socketio.AsyncRedisManager(redis_url, channel=f"{prefix}:socketio", write_only=True)
 
-    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+    async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.manager.emit(event, data, namespace=NAMESPACE, room=room, skip_sid=skip_sid)
 
     async def enter_room(self, sid: str, room: str) -> None:  # no sockets here

@@ -125,8 +125,9 @@ def _ping_interval(seconds: float) -> tuple[float, float]:
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
-    if isinstance(auth, dict) and isinstance(auth.get("session"), str):
-        return auth["session"]
+    session = auth.get("session") if isinstance(auth, dict) else None
+    if isinstance(session, str):
+        return session
     cookie: SimpleCookie = SimpleCookie()
     try:
         cookie.load(environ.get("HTTP_COOKIE", ""))

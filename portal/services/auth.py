@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import login_codes as codes_db
 from portal.db import users as users_db
-from portal.db.models import LoginCode, User
+from portal.db.models import LinkedPlatform, LoginCode, User
 from portal.domain import SessionEnd, UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
 from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
@@ -24,6 +24,7 @@ from portal.services.users import avatar_url, new_user_row, private_view
 from portal.services.words import stranger_name
 
 if TYPE_CHECKING:
+    from portal.config import Settings
     from portal.container import Container
     from portal.db.models import Bot
 
@@ -59,7 +60,7 @@ class AuthService:
         self.c = container
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.c.settings
 
     def _code_hash(self, code: str) -> str:
@@ -164,7 +165,7 @@ class AuthService:
             raise AccessDenied()
 
     @staticmethod
-    def _refresh_link(link, who: BotIdentity) -> None:
+    def _refresh_link(link: LinkedPlatform, who: BotIdentity) -> None:
         link.platform_username = who.platform_username
         link.platform_avatar_url = who.platform_avatar_url
 
@@ -235,7 +236,9 @@ class AuthService:
             return False
         return row.kind != "web" or row.client_ip == (client.ip or "unknown")
 
-    async def _account_for(self, session: AsyncSession, row: LoginCode, now: datetime):
+    async def _account_for(
+        self, session: AsyncSession, row: LoginCode, now: datetime
+    ) -> tuple[User, LinkedPlatform, bool]:
         found = await users_db.user_by_identity(session, row.platform, row.platform_user_id)
         if found is None:
             user, link = await self.c.users.signup(

@@ -19,7 +19,7 @@ from portal.db import history as history_db
 from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatRestriction, ModerationAction, User
-from portal.db.uow import on_commit
+from portal.db.uow import AfterCommit, on_commit
 from portal.domain import MAX_PUNISHMENT_SECONDS
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import (
@@ -176,7 +176,7 @@ class ChatModerationService:
             self._unlist_if_private(session, target)
         return Kicked(target=target.user, chat=chat)
 
-    def _remove_from_room(self, chat_id: int, user_id: int, event: RoomKicked):
+    def _remove_from_room(self, chat_id: int, user_id: int, event: RoomKicked) -> AfterCommit:
         async def announce() -> None:
             await self.c.control.drop(chat_id, user_id)
             await self.c.notifier.evict(chat_id, user_id=user_id, event=event)

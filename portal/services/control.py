@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from portal.db import users as users_db
 from portal.db.models import Chat, User
@@ -31,7 +31,9 @@ def _key(chat_id: int) -> str:
     return f"vm:control:{chat_id}"
 
 
-State = dict[str, Any]  # {"host_user_id": int | None, "queue": [int]}
+class State(TypedDict):
+    host_user_id: int | None
+    queue: list[int]
 
 
 class ControlService:
@@ -50,7 +52,7 @@ class ControlService:
         """Apply `change` under the chat's control lock; announce when something changed."""
         async with self.c.live.lock(f"vm:control:{chat_id}", ttl=10, wait=5):
             before = await self.state(chat_id)
-            after = {"host_user_id": before["host_user_id"], "queue": list(before["queue"])}
+            after: State = {"host_user_id": before["host_user_id"], "queue": list(before["queue"])}
             change(after)
             if after != before:
                 await self.c.live.set(_key(chat_id), json.dumps(after))
@@ -92,7 +94,7 @@ class ControlService:
         await self._context(actor_id, chat_id)
         if not await self.is_host(chat_id, actor_id):
             raise coded(ErrorCode.NOT_HOST, 403)
-        await self._change(chat_id, lambda state: state.update(host_user_id=None))
+        await self._change(chat_id, lambda state: state.update({"host_user_id": None}))
 
     async def give(self, actor_id: int, chat_id: int, target_id: int) -> None:
         ctx = await self._context(actor_id, chat_id)

@@ -31,6 +31,7 @@ import base64
 import binascii
 import json
 import logging
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -269,7 +270,7 @@ class E2EEService:
         async with self.c.db.read() as session:
             return bool(await self.c.restrictions.banned_user_ids(session, chat_id, {user_id}))
 
-    def _locked(self, chat_id: int):
+    def _locked(self, chat_id: int) -> AbstractAsyncContextManager[None]:
         return self.c.live.lock(_lock_name(chat_id), ttl=LOCK_TTL, wait=LOCK_WAIT)
 
     # ---- the distributor --------------------------------------------------------------------------
@@ -507,9 +508,8 @@ class E2EEService:
                     recipients.append((target.token_hash, entry["blob"]))
                     holders.add(target.session_pk)
             by_hash = {s.token_hash: s for s in joined.values()}
-            covered = named and all(
-                t not in by_hash or by_hash[t].session_pk in holders for t in current.get("asked", [])
-            )
+            asked = current.get("asked", []) if current is not None else []
+            covered = named and all(t not in by_hash or by_hash[t].session_pk in holders for t in asked)
         if covered:
             await self.c.live.zrem(DEADLINES, str(chat_id))  # it answered: a further ask gets a fresh 5 s
         for target_hash, blob in recipients:

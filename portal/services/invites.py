@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
 from portal.db.models import ChatInvite, ChatMember, User
@@ -108,7 +111,7 @@ class InviteService:
                 on_commit(session, announce)
         return view
 
-    async def _join(self, session, invite: ChatInvite, user_id: int, now) -> bool:
+    async def _join(self, session: AsyncSession, invite: ChatInvite, user_id: int, now: datetime) -> bool:
         """Add the membership and count the use; False when the user was already a member.
 
         The membership goes in first: its unique key decides between concurrent redeems by the same user,

@@ -29,6 +29,7 @@ from portal.services.sessions import AuthContext
 
 if TYPE_CHECKING:
     from portal.container import Container
+    from portal.live.presence import Presence
 
 log = logging.getLogger("portal.rooms")
 ONLINE_LIST_CAP = 200
@@ -64,7 +65,7 @@ class RoomService:
         self.c = container
 
     @property
-    def presence(self):
+    def presence(self) -> Presence:
         return self.c.presence
 
     # ---- connections ------------------------------------------------------------------------------

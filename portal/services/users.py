@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from portal.schemas.users import (
     ModerationActionOut,
     OwnedChatOut,
     PermissionHistoryOut,
+    SessionHistoryOut,
     SubscriptionHistoryOut,
     SubscriptionOut,
     UpdateMeOut,
@@ -92,6 +93,17 @@ def _staff_fields(user: User, platforms: Sequence[LinkedPlatform], now: datetime
         "avatar_source": user.avatar_source,
         "linked_platforms": [linked_platform_view(link) for link in platforms],
     }
+
+
+class _DetailArrays(TypedDict):
+    """UserDetail's arrays: each filled only for viewers of a high enough level."""
+
+    moderation_actions: list[ModerationActionOut]
+    chats: list[OwnedChatOut]
+    bots: list[dict[str, Any]]
+    subscription_history: list[SubscriptionHistoryOut]
+    permission_history: list[PermissionHistoryOut]
+    session_history: list[SessionHistoryOut]
 
 
 def private_view(user: User, platforms: Sequence[LinkedPlatform], now: datetime) -> UserPrivate:
@@ -376,7 +388,7 @@ class UserService:
         now: datetime,
     ) -> UserDetail:
         level = viewer.permission_level
-        arrays: dict[str, list[Any]] = {
+        arrays: _DetailArrays = {
             "moderation_actions": [],
             "chats": [],
             "bots": [],
