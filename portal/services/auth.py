@@ -20,7 +20,8 @@ from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformR
 from portal.security import keyed_hash, new_login_code
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
 from portal.services.subscriptions import effective_tier
-from portal.services.users import avatar_url, new_user_row, private_view
+from portal.services.user_views import avatar_url, private_view
+from portal.services.users import new_user_row
 from portal.services.words import stranger_name
 
 if TYPE_CHECKING:

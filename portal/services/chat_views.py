@@ -31,7 +31,7 @@ from portal.schemas.chats import (
 )
 from portal.schemas.users import OwnedChatOut
 from portal.services.chat_access import Need, access_chat, can_manage
-from portal.services.users import DEFAULT_AVATARS, avatar_url
+from portal.services.user_views import DEFAULT_AVATARS, avatar_url
 
 if TYPE_CHECKING:
     from portal.container import Container

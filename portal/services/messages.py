@@ -18,7 +18,7 @@ from portal.db.uow import on_commit
 from portal.domain import MessageType
 from portal.events import MessageNew
 from portal.services.notifier import chat_room
-from portal.services.users import avatar_url
+from portal.services.user_views import avatar_url
 
 if TYPE_CHECKING:
     from portal.container import Container

@@ -8,7 +8,7 @@ built yet). Every one writes a moderation record, so `GET /v1/users/me/punishmen
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,28 +65,37 @@ class PunishmentService:
             raise AccessDenied()
         return target
 
-    def _record(
+    async def _log(
         self,
+        session: AsyncSession,
         target: User,
         action: str,
+        event: AuditEvent,
         actor: User | None,
         reason: str | None,
         *,
-        chat_id: int | None,
         seconds: int | None,
+        **metadata: Any,
     ) -> ModerationAction:
+        """The moderation record (what `GET /v1/users/me/punishments` shows) and its audit row, inside the
+        caller's transaction. `seconds` is the record's duration; `metadata` goes to the audit row only."""
         now = self.c.clock.now()
-        return ModerationAction(
+        record = ModerationAction(
             user_id=target.id,
             action_type=action,
             reason=reason,
-            chat_id=chat_id,
+            chat_id=metadata.get("chat_id"),
             issued_by_id=actor.id if actor else None,
             is_lifted=False,
             lifted_at=None,
             expires_at=now + timedelta(seconds=seconds) if seconds else None,
             created_at=now,
         )
+        await history_db.add(session, record)
+        await self.c.audit.record(
+            session, event, actor=actor, on=("user", target.id), reason=reason, **metadata
+        )
+        return record
 
     # ---- timeout and warning ----------------------------------------------------------------------
 
@@ -114,17 +123,15 @@ class PunishmentService:
         if not banned_longer:  # a timeout never shortens a platform ban that lasts longer
             target.state, target.state_expires_at = UserState.TIMED_OUT, ends
         target.updated_at = now
-        record = self._record(
-            target, "PLATFORM_TIMEOUT", actor, reason, chat_id=chat.id if chat else None, seconds=duration
-        )
-        await history_db.add(session, record)
-        await self.c.audit.record(
+        record = await self._log(
             session,
+            target,
+            "PLATFORM_TIMEOUT",
             AuditEvent.USER_TIMEOUT,
-            actor=actor,
-            on=("user", target.id),
+            actor,
+            reason,
+            seconds=duration,
             duration=duration,
-            reason=reason,
             chat_id=chat.id if chat else None,
         )
         await self.c.sessions.end_user_sessions(target.id, reason=SessionEnd.TIMEOUT, session=session)
@@ -141,16 +148,14 @@ class PunishmentService:
         *,
         chat: Chat | None = None,
     ) -> ModerationAction:
-        record = self._record(
-            target, "PLATFORM_WARNING", actor, reason, chat_id=chat.id if chat else None, seconds=None
-        )
-        await history_db.add(session, record)
-        await self.c.audit.record(
+        record = await self._log(
             session,
+            target,
+            "PLATFORM_WARNING",
             AuditEvent.USER_WARN,
-            actor=actor,
-            on=("user", target.id),
-            reason=reason,
+            actor,
+            reason,
+            seconds=None,
             chat_id=chat.id if chat else None,
         )
         if chat is not None:
@@ -181,17 +186,15 @@ class PunishmentService:
                     created_at=now,
                 ),
             )
-            record = self._record(
-                target, "PLATFORM_HARD_MUTE", actor, reason, chat_id=None, seconds=duration or None
-            )
-            await history_db.add(session, record)
-            await self.c.audit.record(
+            record = await self._log(
                 session,
+                target,
+                "PLATFORM_HARD_MUTE",
                 AuditEvent.USER_HARD_MUTE,
-                actor=actor,
-                on=("user", target.id),
+                actor,
+                reason,
+                seconds=duration or None,
                 duration=duration,
-                reason=reason,
             )
             event = UserHardMuted(user_id=target.id, ttl=ttl_seconds(expires, now))
 

@@ -1,4 +1,5 @@
-"""Users: accounts, profiles by viewer, self-service updates, search (02 §3–4, 08 §35–36)."""
+"""Users: accounts, profiles by viewer, self-service updates, search. The shapes a user is shown in are
+built in user_views.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from portal.domain import UserState
 from portal.errors import AuthRequired, BadRequest, Conflict, NotFound
 from portal.schemas.common import PLATFORM_PATTERN, USERNAME_PATTERN
 from portal.schemas.users import (
-    LinkedPlatformOut,
     ModerationActionOut,
     OwnedChatOut,
     PermissionHistoryOut,
@@ -37,62 +37,14 @@ from portal.services.bots import bot_private
 from portal.services.permissions import Level, can_act_on
 from portal.services.sessions import session_history_view
 from portal.services.subscriptions import effective_expiry, effective_tier
+from portal.services.user_views import DEFAULT_AVATARS, private_view, public_view, staff_fields
 
 if TYPE_CHECKING:
     from portal.container import Container
 
-DEFAULT_AVATARS = {f"discord_{i}": f"https://cdn.discordapp.com/embed/avatars/{i}.png" for i in range(6)}
 SESSION_HISTORY_LIMIT = 50
 WELCOME_TITLE = "Welcome to Portal"
 WELCOME_BODY = "Your account has been created."
-
-
-# ---- views ----------------------------------------------------------------------------------------
-
-
-def avatar_url(user: User, platforms: Sequence[LinkedPlatform]) -> str | None:
-    """`avatar_source` picks a platform or a default avatar; null means the earliest linked platform."""
-    source = user.avatar_source
-    if source in DEFAULT_AVATARS:
-        return DEFAULT_AVATARS[source]
-    for link in platforms:
-        if source is None or link.platform == source:
-            return link.platform_avatar_url
-    return None
-
-
-def linked_platform_view(link: LinkedPlatform) -> LinkedPlatformOut:
-    return LinkedPlatformOut(
-        platform=link.platform,
-        platform_user_id=link.platform_user_id,
-        platform_username=link.platform_username,
-        platform_avatar_url=link.platform_avatar_url,
-        linked_at=link.linked_at,
-        last_authenticated_at=link.last_authenticated_at,
-    )
-
-
-def public_view(user: User, platforms: Sequence[LinkedPlatform], now: datetime) -> UserPublic:
-    return UserPublic(
-        id=user.id,
-        username=user.username,
-        avatar_url=avatar_url(user, platforms),
-        subscription_tier=effective_tier(user, now),
-    )
-
-
-def _staff_fields(user: User, platforms: Sequence[LinkedPlatform], now: datetime) -> dict[str, Any]:
-    return {
-        **public_view(user, platforms, now).model_dump(),
-        "state": user.state,
-        "permission_level": user.permission_level,
-        "subscription_expires_at": effective_expiry(user, now),
-        "subscription_granted_by": user.subscription_granted_by,
-        "last_activity_at": user.last_activity_at,
-        "permission_since": user.permission_since,
-        "avatar_source": user.avatar_source,
-        "linked_platforms": [linked_platform_view(link) for link in platforms],
-    }
 
 
 class _DetailArrays(TypedDict):
@@ -104,12 +56,6 @@ class _DetailArrays(TypedDict):
     subscription_history: list[SubscriptionHistoryOut]
     permission_history: list[PermissionHistoryOut]
     session_history: list[SessionHistoryOut]
-
-
-def private_view(user: User, platforms: Sequence[LinkedPlatform], now: datetime) -> UserPrivate:
-    return UserPrivate(
-        **_staff_fields(user, platforms, now), created_at=user.created_at, updated_at=user.updated_at
-    )
 
 
 def new_user_row(username: str, now: datetime, *, level: int = 0, is_stranger: bool = False) -> User:
@@ -419,7 +365,7 @@ class UserService:
                 session_history_view(s)
                 for s in await sessions_db.history_of(session, target.id, now, SESSION_HISTORY_LIMIT)
             ]
-        return UserDetail(**_staff_fields(target, platforms, now), **arrays)
+        return UserDetail(**staff_fields(target, platforms, now), **arrays)
 
     async def search(self, viewer: User, *, q: str, offset: int, limit: int) -> UserSearchOut:
         now = self.now
@@ -429,7 +375,7 @@ class UserService:
         users: list[UserSearchDetail | UserPublic] = []
         for user in rows:
             if can_act_on(viewer, user):
-                users.append(UserSearchDetail(**_staff_fields(user, platforms[user.id], now)))
+                users.append(UserSearchDetail(**staff_fields(user, platforms[user.id], now)))
             else:
                 users.append(public_view(user, platforms[user.id], now))
         return UserSearchOut(users=users, total=total, offset=offset, limit=limit)
