@@ -43,7 +43,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, role: str = "all") -> Any:
     """Build the ASGI app around `container` (tests pass their own settings and clock).
 
-    `role` splits a deployment (00 §1): "api" serves REST only, "ws" serves Socket.IO (plus `/health`),
+    `role` splits a deployment: "api" serves REST only, "ws" serves Socket.IO (plus `/health`),
     "all" both. Every role can emit events: with Redis they reach sockets on whichever node holds them.
     """
     sio = create_socket_server(container)

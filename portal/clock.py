@@ -48,7 +48,7 @@ class FakeClock(Clock):
 
 
 def isoformat(value: datetime | None) -> str | None:
-    """ISO-8601 UTC with a trailing `Z` (00-decisions.md §3.1)."""
+    """ISO-8601 UTC with a trailing `Z`."""
     if value is None:
         return None
     if value.tzinfo is None:

@@ -1,4 +1,4 @@
-"""Settings: every knob is an environment variable `PORTAL_*` (00-decisions.md §2, 08 §12).
+"""Settings: every knob is an environment variable `PORTAL_*` (docs/configuration.md).
 
 Build one `Settings` object and hand it to `create_container` / `create_app`; tests build their own.
 Secrets that are not configured are generated once into `var_dir` so a fresh clone just works.

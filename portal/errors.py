@@ -1,7 +1,7 @@
 """The one error hierarchy. Services raise these; the API, Socket.IO acks and the CLI format them.
 
-Wire shape (00-decisions.md §3.2): `{"error": <text or ERR_ code>, "correlation_id": <uuid>, **extra}`.
-Socket.IO acks map generic errors to fixed codes (08 §1); domain `ERR_*` codes pass through.
+Wire shape: `{"error": <text or ERR_ code>, "correlation_id": <uuid>, **extra}`.
+Socket.IO acks map generic errors to fixed codes; domain `ERR_*` codes pass through.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ErrorCode(StrEnum):
     NOT_DISTRIBUTOR = "ERR_NOT_DISTRIBUTOR"
 
 
-# Socket.IO ack code for a generic (non-ERR_) error of each status (08 §1).
+# Socket.IO ack code for a generic (non-ERR_) error of each status.
 GENERIC_ACK_CODES: dict[int, ErrorCode] = {
     400: ErrorCode.BAD_REQUEST,
     401: ErrorCode.UNAUTHORIZED,
@@ -90,7 +90,7 @@ class PortalError(Exception):
         return GENERIC_ACK_CODES.get(self.status, ErrorCode.BAD_REQUEST).value
 
     def ack(self) -> dict[str, Any]:
-        """The Socket.IO ack for this error (08 §1: may add `message` and `ttl`)."""
+        """The Socket.IO ack for this error (may add `message` and `ttl`)."""
         payload: dict[str, Any] = {"ok": False, "error": self.ack_code(), "message": self.message}
         payload.update(self.extra)
         return payload
@@ -117,7 +117,7 @@ class AccessDenied(PortalError):
 
 
 class LevelRequired(AccessDenied):
-    """The endpoint-level gate (08 §3): names the minimum level."""
+    """The endpoint-level gate: names the minimum level."""
 
     def __init__(self, level_name: str) -> None:
         super().__init__(f"{level_name} access required")

@@ -32,7 +32,7 @@ def new_session_token() -> str:
 
 
 def session_public_id(token_hash: str) -> str:
-    """The protocol's `session_id`: first 16 hex characters of SHA-256(token) (00 §5)."""
+    """The protocol's `session_id`: first 16 hex characters of SHA-256(token)."""
     return token_hash[:16]
 
 
@@ -41,5 +41,5 @@ def new_login_code() -> str:
 
 
 def new_bot_key() -> str:
-    """`hbot_` + 32 random URL-safe characters (00 §3.3)."""
+    """`hbot_` + 32 random URL-safe characters."""
     return BOT_KEY_PREFIX + secrets.token_urlsafe(24)[:32]

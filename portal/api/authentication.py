@@ -1,4 +1,4 @@
-"""`/v1/authentication/*` (01 §4, 00 §3.3)."""
+"""`/v1/authentication/*`."""
 
 from __future__ import annotations
 

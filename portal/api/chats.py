@@ -1,4 +1,4 @@
-"""`/v1/portal/chats*`, invites, directory, resolve and status (03 §3, 00 §3.8, §6)."""
+"""`/v1/portal/chats*`, invites, directory, resolve and status."""
 
 from __future__ import annotations
 

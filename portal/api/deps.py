@@ -1,7 +1,7 @@
 """Typed FastAPI dependencies: the container, the caller's identity, keys and rate limits.
 
 A route states what it needs in its signature (`user: UserDep`); the rules behind each dependency live
-here once, so every route answers the same texts in the same order (08 §4).
+here once, so every route answers the same texts in the same order.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ async def optional_auth(request: Request) -> AuthContext | None:
 
 
 def _check_origin(request: Request) -> None:
-    """Cookie-authenticated unsafe requests from a foreign web origin are refused (00 §3.3)."""
+    """Cookie-authenticated unsafe requests from a foreign web origin are refused."""
     settings = get_container(request).settings
     if request.method in UNSAFE_METHODS and settings.refuses_origin(request.headers.get("origin")):
         raise AccessDenied("Origin not allowed")
@@ -147,7 +147,7 @@ async def current_auth(request: Request) -> AuthContext:
 
 
 async def current_user(ctx: Annotated[AuthContext, Depends(current_auth)]) -> AuthContext:
-    """A registered user: strangers get 403 (08 §32)."""
+    """A registered user: strangers get 403."""
     if ctx.user.is_stranger:
         raise AccessDenied()
     return ctx

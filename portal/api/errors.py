@@ -1,4 +1,4 @@
-"""Map every failure to the error envelope (00 §3.2): one place, nothing else formats errors."""
+"""Map every failure to the error envelope: one place, nothing else formats errors."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def envelope(
 
 async def portal_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PortalError)
-    if isinstance(exc, RateLimitExceeded):  # the headers describe the limit that was spent (00 §3.3)
+    if isinstance(exc, RateLimitExceeded):  # the headers describe the limit that was spent
         request.state.rate_limit_headers = exc.window.headers()
     if exc.status >= 500:
         log.warning("%s [correlation_id=%s]", exc.message, correlation_id(request.scope))

@@ -1,4 +1,4 @@
-"""`Portal — Chat`: send, history, deletes, clear and key registration (04 §4–5)."""
+"""`Portal — Chat`: send, history, deletes, clear and key registration."""
 
 from __future__ import annotations
 

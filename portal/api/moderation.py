@@ -1,4 +1,4 @@
-"""`Portal — Moderation` (04 §6): kick, mute, ban, timeout and warn in a chat; the global hard mute."""
+"""`Portal — Moderation`: kick, mute, ban, timeout and warn in a chat; the global hard mute."""
 
 from __future__ import annotations
 

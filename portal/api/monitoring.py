@@ -1,4 +1,4 @@
-"""`/health` and `/v1/admin/health` (01 §9, 08 §43)."""
+"""`/health` and `/v1/admin/health`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from portal.services.ratelimit import Tier
 
 
 def _answer(result: HealthOut, request: Request) -> JSONResponse:
-    """200 with the health object; 503 adds the envelope's `error` and `correlation_id` (00 §3.2)."""
+    """200 with the health object; 503 adds the envelope's `error` and `correlation_id`."""
     body = result.model_dump(mode="json")
     if result.status != "unhealthy":
         return JSONResponse(body)

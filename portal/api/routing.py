@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 
 
 class CredentialsFirstRoute(APIRoute):
-    """Keys and cookies are checked before the body, broken JSON included (08 §4: 401 before 400).
+    """Keys and cookies are checked before the body, broken JSON included (401 before 400).
 
     FastAPI decodes a JSON body before it runs any dependency, so a body that does not decode would
     answer 400 ahead of the key check and skip the rate limit. Here such a body is handed on as its

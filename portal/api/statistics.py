@@ -1,4 +1,4 @@
-"""`/v1/statistics/*` (01 §7, 00 §6, 08 §43): public counts, with the public API key."""
+"""`/v1/statistics/*`: public counts, with the public API key."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/v1/users/*` (02 §4, 08 §34–36)."""
+"""`/v1/users/*`."""
 
 from __future__ import annotations
 
@@ -137,8 +137,8 @@ async def profile_by_username(username: str, ctx: UserDep, c: ContainerDep) -> U
 
 
 async def profile_viewer(request: Request) -> User | None:
-    """Who reads a profile by id (08 §34): a session cookie or the public key, checked before the id
-    itself (08 §4). The session, not the key, decides whether the detail shape may be sent; strangers
+    """Who reads a profile by id: a session cookie or the public key, checked before the id
+    itself. The session, not the key, decides whether the detail shape may be sent; strangers
     and key-only callers are anonymous viewers."""
     ctx = await optional_auth(request)
     if ctx is not None:
@@ -158,5 +158,5 @@ async def profile_viewer(request: Request) -> User | None:
 async def profile_by_id(
     user_id: int, viewer: Annotated[User | None, Depends(profile_viewer)], c: ContainerDep
 ) -> UserDetail | UserPublic:
-    """A profile by id, with a session cookie or the public API key (08 §34)."""
+    """A profile by id, with a session cookie or the public API key."""
     return await c.users.profile(viewer, user_id=user_id)

@@ -1,4 +1,4 @@
-"""The browser-VM backend interface (00 §7): one browser per group chat.
+"""The browser-VM backend interface: one browser per group chat.
 
 A backend starts a VM for a chat from a `VmSpec` and answers a `VmHandle`. The VM manager
 (`portal/services/vms.py`) owns the lifecycle (capacity, idle timeout, crash handling, live state);

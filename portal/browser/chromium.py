@@ -1,4 +1,4 @@
-"""The local browser backend: one headless system Chromium per chat, driven by Playwright over CDP (00 §7).
+"""The local browser backend: one headless system Chromium per chat, driven by Playwright over CDP.
 
 Portal starts the Chromium process itself (so it knows the pid for the memory cap and notices a crash) and
 attaches Playwright to it over the DevTools protocol. The screen reaches viewers as JPEG screencast frames
@@ -447,7 +447,7 @@ class ChromiumVm:
     # ---- input ------------------------------------------------------------------------------------
 
     async def input(self, events: list[dict[str, Any]]) -> None:
-        """Replay the host's input (08 §27); unknown types are ignored, coordinates clamped to the screen."""
+        """Replay the host's input; unknown types are ignored, coordinates clamped to the screen."""
         async with self._input_lock:
             for event in events[:MAX_EVENTS]:
                 handler = getattr(self, f"_on_{event.get('type')}", None)

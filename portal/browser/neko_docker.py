@@ -1,4 +1,4 @@
-"""The container backend: one neko container per chat through the Docker Engine API (00 §7, 08 §25–26).
+"""The container backend: one neko container per chat through the Docker Engine API.
 
 Each VM is a `ghcr.io/m1k1o/neko/<browser>` container with random member and admin passwords and an API
 token Portal uses to drive it over neko's REST API (clipboard, screen, screenshot, settings, kicks).

@@ -1,4 +1,4 @@
-"""The backend used when no browser can run here: starting a VM answers 503 ERR_VM_UNAVAILABLE (00 §7)."""
+"""The backend used when no browser can run here: starting a VM answers 503 ERR_VM_UNAVAILABLE."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""`portal admin ...`: operator commands that call the same services as the REST API (00 §8).
+"""`portal admin ...`: operator commands that call the same services as the REST API.
 
 Works without a running server (straight to the database). With Redis configured, events reach running
 servers through Redis; in single-process mode without Redis they are not pushed live (documented in
-docs/cli.md). `--json` prints the body the matching REST call would answer (08 §62).
+docs/cli.md). `--json` prints the body the matching REST call would answer.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The `portal` command: serve, migrate and admin (00-decisions.md §2, §8)."""
+"""The `portal` command: serve, migrate and admin (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def migrate() -> None:
 
 
 def run_cli(application: typer.Typer, prog_name: str) -> None:
-    """Run a Typer app so that every failure is one `error: ...` line on stderr (00 §8).
+    """Run a Typer app so that every failure is one `error: ...` line on stderr.
 
     Usage errors (a missing option, a bad value) exit 2; failed actions exit 1 (see `admin.run`).
     """

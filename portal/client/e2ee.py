@@ -1,4 +1,4 @@
-"""End-to-end encryption for clients (00 §4, 04 §3): the server only ever sees what these functions output.
+"""End-to-end encryption for clients: the server only ever sees what these functions output.
 
 - Each session has an X25519 key pair; the public half is registered with `POST /v1/portal/keys`.
 - A chat key is 32 random bytes per (chat, epoch); it travels wrapped for one session as

@@ -1,4 +1,4 @@
-"""The audit log (00 §6, 08 §39)."""
+"""The audit log."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ async def put_key(
 
 
 async def drop_keys(session: AsyncSession, session_pks: Sequence[int]) -> None:
-    """A session's key and blobs die with it (00 §4)."""
+    """A session's key and blobs die with it."""
     if session_pks:
         await session.execute(delete(SessionKey).where(SessionKey.session_pk.in_(session_pks)))
         await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.session_pk.in_(session_pks)))
@@ -76,7 +76,7 @@ async def store_blob(session: AsyncSession, blob: ChatKeyBlob) -> bool:
 
 
 async def drop_old_blobs(session: AsyncSession, chat_id: int, epoch: int) -> None:
-    """On rotation every blob of an older epoch goes (00 §4)."""
+    """On rotation every blob of an older epoch goes."""
     await session.execute(
         delete(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat_id, ChatKeyBlob.epoch < epoch)
     )

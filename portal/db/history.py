@@ -51,7 +51,7 @@ async def moderation_actions(
 async def lift_open(
     session: AsyncSession, user_id: int, action_type: str, now: datetime, *, chat_id: int | None = None
 ) -> int:
-    """Mark the user's actions of this type that are still in force as lifted by a person (08 §38)."""
+    """Mark the user's actions of this type that are still in force as lifted by a person."""
     query = update(ModerationAction).where(
         ModerationAction.user_id == user_id,
         ModerationAction.action_type == action_type,

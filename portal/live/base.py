@@ -1,4 +1,4 @@
-"""The LiveStore: ephemeral, shareable state (00-decisions.md §1.2).
+"""The LiveStore: ephemeral, shareable state.
 
 Two implementations with one contract: `MemoryLiveStore` (one process) and `RedisLiveStore` (many nodes).
 Keys passed in are relative; every implementation prefixes them (`{prefix}:{key}`), so several installs or

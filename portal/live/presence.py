@@ -5,7 +5,7 @@ Keys (all under the store's prefix):
 - `presence:chat:{chat}:users`    hash user_id → that user's sockets in the room (viewer_count = HLEN)
 - `presence:socket:{sid}`         set of chat ids the socket joined (to clean up on disconnect)
 - `presence:session:{token_hash}` hash chat_id → that session's sockets in the room (E2EE and history
-                                  work per session: 00 §4, 08 §15)
+                                  work per session)
 - `presence:online`               hash user_id → number of connected sockets (registered users)
 - `presence:node:{node}`          hash sid → user_id ("" for strangers) of the sockets connected to a node,
                                   and `presence:node:{node}:alive` (a TTL key the node keeps refreshing)
@@ -136,7 +136,7 @@ class Presence:
         return sorted(int(chat_id) for chat_id in await self.live.hgetall(_session_chats(token_hash)))
 
     async def session_in_room(self, chat_id: int, token_hash: str) -> bool:
-        """Has this session a socket joined to the room (00 §4: sending needs a joined session)?"""
+        """Has this session a socket joined to the room (sending needs a joined session)?"""
         return await self.live.hget(_session_chats(token_hash), str(chat_id)) is not None
 
     async def session_joined_at(self, chat_id: int, token_hash: str) -> datetime | None:

@@ -1,4 +1,4 @@
-"""The Notifier backed by Socket.IO (00 §5).
+"""The Notifier backed by Socket.IO.
 
 Room emits go through python-socketio, whose Redis manager fans them out to every node. Operations on
 sockets that need bookkeeping — ending a session, evicting sockets from a chat room — go over the LiveStore

@@ -1,7 +1,7 @@
-"""The Socket.IO server: connection authentication and thin event handlers (00 §5, docs/realtime.md).
+"""The Socket.IO server: connection authentication and thin event handlers (docs/realtime.md).
 
 Each handler validates its payload, calls one service and answers the ack; errors become
-`{"ok": false, "error": "ERR_..."}` through `PortalError.ack()` (08 §1).
+`{"ok": false, "error": "ERR_..."}` through `PortalError.ack()`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from portal.tasks import cancel_and_wait, raise_if_cancelling
 log = logging.getLogger("portal.realtime")
 
 
-# ---- payloads (extra fields are ignored, 08 §7) ---------------------------------------------------------
+# ---- payloads (extra fields are ignored) ---------------------------------------------------------
 
 
 class Payload(BaseModel):
@@ -89,7 +89,7 @@ def create_socket_server(container: Container) -> socketio.AsyncServer:
     manager = None
     if settings.redis_url:
         manager = socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
-    # CORS is checked by our own connect handler (08 §52), so engine.io's check is switched off.
+    # CORS is checked by our own connect handler, so engine.io's check is switched off.
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
@@ -166,7 +166,7 @@ class Handlers:
     ) -> None:
         async def handler(sid: str, *args: Any) -> dict[str, Any] | None:
             # An emit without data is `{}`; an explicit null or a non-object is malformed. Arguments after
-            # the first are ignored like extra fields (08 §7).
+            # the first are ignored like extra fields.
             data = args[0] if args else {}
             try:
                 payload = model.model_validate(data)
@@ -231,7 +231,7 @@ class Handlers:
         return {"ok": True}
 
     async def room_kick(self, who: SocketUser, sid: str, payload: KickIn) -> dict[str, Any]:
-        """A kick, or with `ban` a ban that also removes the user's sockets at once (04 §6.5)."""
+        """A kick, or with `ban` a ban that also removes the user's sockets at once."""
         actor = await self.c.users.lookup_actor(who.user_id)
         if payload.ban:
             await self.c.chat_moderation.ban(
@@ -279,7 +279,7 @@ class Handlers:
         return {"ok": True}
 
     async def vm_input(self, who: SocketUser, sid: str, payload: VmInputIn) -> None:
-        """The host's input goes to the VM; anyone else's is dropped without a reply (08 §27)."""
+        """The host's input goes to the VM; anyone else's is dropped without a reply."""
         with contextlib.suppress(PortalError):
             await self.c.vms.host_input(who.user_id, sid, payload.chat_id, payload.events)
         return None
@@ -294,7 +294,7 @@ class Handlers:
 
 
 class PresenceKeeper:
-    """Keeps this node's liveness key fresh and cleans up after nodes that died (00 §1: no node may
+    """Keeps this node's liveness key fresh and cleans up after nodes that died (no node may
     assume it is alone; a crashed node's sockets must not count as viewers forever)."""
 
     def __init__(self, container: Container) -> None:

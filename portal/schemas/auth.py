@@ -1,4 +1,4 @@
-"""Authentication requests and answers (01-foundations.md §4, 00 §3.3)."""
+"""Authentication requests and answers."""
 
 from __future__ import annotations
 

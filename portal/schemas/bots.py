@@ -1,4 +1,4 @@
-"""Bot wire shapes (06 §3)."""
+"""Bot wire shapes."""
 
 from __future__ import annotations
 

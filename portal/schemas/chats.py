@@ -1,4 +1,4 @@
-"""Wire shapes of group chats, invites, activity and the admin chat views (03, 08 §9, §19–25)."""
+"""Wire shapes of group chats, invites, activity and the admin chat views."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ Slug = Annotated[str, text_length(2, 32), matches(SLUG_PATTERN)]
 
 
 def _start_url(value: str | None) -> str | None:
-    """null, about:blank, or an http(s) URL of at most 2048 characters (08 §25)."""
+    """null, about:blank, or an http(s) URL of at most 2048 characters."""
     if value is None or value == "about:blank":
         return value
     if len(value) > 2048:
@@ -50,8 +50,8 @@ class CreateChatIn(RequestModel):
 
 
 def _not_null(kind: str) -> AfterValidator:
-    """An optional field that may be left out but not sent as null: 400 "{f} must be {kind}" (08 §6),
-    checked with the rest of the body, before the chat is looked up (08 §4)."""
+    """An optional field that may be left out but not sent as null: 400 "{f} must be {kind}",
+    checked with the rest of the body, before the chat is looked up."""
 
     def check(value: Any) -> Any:
         if value is None:
@@ -65,7 +65,7 @@ OptionalFlag = Annotated[bool | None, _not_null("a boolean")]
 
 
 class ConfigUpdateIn(RequestModel):
-    """Only the fields present are applied (03 §3.6). `wipe_preset: null` turns auto-wipe off and
+    """Only the fields present are applied. `wipe_preset: null` turns auto-wipe off and
     `slug: null` makes the chat private; the other fields may be left out but not sent as null."""
 
     wipe_preset: Annotated[str, one_of(*WIPE_PRESETS)] | None = Field(default=None, examples=["1h"])
@@ -128,7 +128,7 @@ class BrowserConfigOut(BaseModel):
 
 
 class ChatOut(BaseModel):
-    """The one chat object (08 §9)."""
+    """The one chat object."""
 
     id: int = Field(examples=[42])
     chat_type: Literal[ChatType.GROUP, ChatType.DIRECT, ChatType.SECRET] = ChatType.GROUP
@@ -331,7 +331,7 @@ ADMIN_CHAT_EXAMPLE: dict[str, Any] = {
 
 
 class AdminChatOut(BaseModel):
-    """GroupChatPublicResponse (03 §2.3)."""
+    """GroupChatPublicResponse."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ADMIN_CHAT_EXAMPLE]})
 
@@ -386,7 +386,7 @@ class AdminChatDetailOut(AdminChatOut):
 
 
 class LiveStateOut(BaseModel):
-    """The admin create answer (03 §2.2)."""
+    """The admin create answer."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -1,8 +1,8 @@
-"""Request base model, reusable constrained types and the 400-message translator (08 §6, §7).
+"""Request base model, reusable constrained types and the 400-message translator.
 
 Request bodies are strict (no "5" for 5) and reject unknown top-level fields. Constraints raise
 `PydanticCustomError("portal", "<rest of sentence>")` so the translator can prefix the field name and the
-wording follows the templates of 08 §6 exactly.
+wording is the same for every field (docs/decisions.md, "HTTP conventions").
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Message(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """The error envelope (00 §3.2). Some errors add fields such as `ttl`."""
+    """The error envelope. Some errors add fields such as `ttl`."""
 
     error: str = Field(examples=["Authentication required"])
     correlation_id: str = Field(examples=["a1b2c3d4-e5f6-7890-abcd-ef1234567890"])
@@ -47,9 +47,9 @@ def _characters(n: object) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """A constraint checked after the type (like pydantic's `AfterValidator`, with Portal's own wording of
-    08 §6) that also shows in the OpenAPI schema as the equivalent JSON Schema keywords, so `/docs` and
-    generated clients know the limits that the server enforces."""
+    """A constraint checked after the type (like pydantic's `AfterValidator`, with Portal's own wording)
+    that also shows in the OpenAPI schema as the equivalent JSON Schema keywords, so `/docs` and generated
+    clients know the limits that the server enforces."""
 
     check: Callable[[Any], Any]
     json_schema: tuple[tuple[str, Any], ...] = ()  # hashable, as Annotated metadata must be (unions)

@@ -1,4 +1,4 @@
-"""Message, key and moderation request/answer shapes (04 §4–6)."""
+"""Message, key and moderation request/answer shapes."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class SentOut(BaseModel):
 
 
 def item_count(minimum: int, maximum: int) -> Rule:
-    """A list's length, worded as 08 §6 does: "ids must contain 1 to 100 items"."""
+    """A list's length, worded like every list limit: "ids must contain 1 to 100 items"."""
 
     def check(value: list[Any]) -> list[Any]:
         if not minimum <= len(value) <= maximum:
@@ -110,4 +110,4 @@ class UserRefIn(RequestModel):
 
 
 class HardMuteIn(MuteIn):
-    """`POST /v1/portal/hard-mute`: the same body as a chat mute (04 §6.4)."""
+    """`POST /v1/portal/hard-mute`: the same body as a chat mute."""

@@ -1,4 +1,4 @@
-"""`/health` and `/v1/admin/health` (01 §9, 08 §43)."""
+"""`/health` and `/v1/admin/health`."""
 
 from __future__ import annotations
 

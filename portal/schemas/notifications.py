@@ -1,4 +1,4 @@
-"""Notification wire shapes (02 §3.9, §5)."""
+"""Notification wire shapes."""
 
 from __future__ import annotations
 

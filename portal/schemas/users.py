@@ -1,4 +1,4 @@
-"""Wire shapes of users, sessions, subscriptions and punishments (02-users-notifications.md §3)."""
+"""Wire shapes of users, sessions, subscriptions and punishments."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ class _UserStaffFields(UserPublic):
 
 
 class UserPrivate(_UserStaffFields):
-    """`GET /v1/users/me` (02 §3.1)."""
+    """`GET /v1/users/me`."""
 
     created_at: datetime
     updated_at: datetime
@@ -132,7 +132,7 @@ class UserSearchDetail(_UserStaffFields):
 
 
 class UserDetail(_UserStaffFields):
-    """The elevated profile (02 §3.4); arrays the viewer may not see are empty (08 §35)."""
+    """The elevated profile; arrays the viewer may not see are empty."""
 
     moderation_actions: list[ModerationActionOut]
     chats: list[OwnedChatOut]
@@ -150,7 +150,7 @@ class UserSearchOut(BaseModel):
 
 
 class UpdateMeIn(RequestModel):
-    """Fields are checked one by one by the service, so each gets its own error (02 §4.2)."""
+    """Fields are checked one by one by the service, so each gets its own error."""
 
     model_config = ConfigDict(strict=False, extra="forbid")
 

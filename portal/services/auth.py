@@ -1,4 +1,4 @@
-"""Login with one-time codes, logout and stranger sessions (00 §3.3, 01 §4, 08 §51, §56)."""
+"""Login with one-time codes, logout and stranger sessions."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class AuthService:
         return BotCodeOut(code=row.code, expires_at=row.expires_at)
 
     async def bot_send_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
-        """A bot-delivered code for an existing identity; the same code while it lives (01 §4.5)."""
+        """A bot-delivered code for an existing identity; the same code while it lives."""
         self._check_platform(bot, who)
         now = self.c.clock.now()
         key = f"login-codes:identity:{who.platform}:{who.platform_user_id}"
@@ -265,7 +265,7 @@ class AuthService:
         await self.c.sessions.end_sessions([ctx.session.id], reason=SessionEnd.LOGOUT)
 
     async def stranger(self, client: ClientInfo) -> LoginResult:
-        """An anonymous level-0 account with a 24-hour session (00 §3.3)."""
+        """An anonymous level-0 account with a 24-hour session."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             user = await self._new_stranger(session, now)

@@ -1,4 +1,4 @@
-"""Bots: registration, key authentication and the hourly quota (00 §3.3, 06 §3)."""
+"""Bots: registration, key authentication and the hourly quota."""
 
 from __future__ import annotations
 

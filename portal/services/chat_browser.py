@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def screen_size_error(width: int, height: int, rate: int) -> str | None:
-    """A size not in the list (08 §27), in the 08 §6 template naming the first field, in body order, that
-    no allowed size with the fields before it has."""
+    """A size not in the list, in the usual "must be one of" wording, naming the first field (in body
+    order) that no allowed size with the fields before it has."""
     fits = list(ALLOWED_SIZES)
     for position, (field, value) in enumerate((("width", width), ("height", height), ("rate", rate))):
         allowed = sorted({size[position] for size in fits})
@@ -38,7 +38,7 @@ class ChatBrowserService:
         return self.c.clock.now()
 
     async def start_vm(self, chat_id: int, *, actor: User) -> None:
-        """Portal start: idempotent, pushes credentials to everyone already in the room (03 §3.3)."""
+        """Portal start: idempotent, pushes credentials to everyone already in the room."""
         ctx = await self._vm_context(actor, chat_id)
         await self.c.vms.start_chat(ctx.chat, push_credentials=True)
 

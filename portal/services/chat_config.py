@@ -40,7 +40,7 @@ class ChatConfigService:
         return self.c.clock.now()
 
     async def update_config(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> None:
-        """`POST …/config/update`: only the fields present (03 §3.6, 08 §18, §23)."""
+        """`POST …/config/update`: only the fields present."""
         now = self.now
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
@@ -113,12 +113,12 @@ class ChatConfigService:
         self, session: AsyncSession, chat: Chat, changed: dict[str, Any], was_listed: bool
     ) -> None:
         """After a config/visibility change (portal or admin update): `room:config` to the room, and when the
-        chat turned private, it disappears for everyone but its owner and invited members (08 §18)."""
+        chat turned private, it disappears for everyone but its owner and invited members."""
         event = RoomConfig.model_validate({"chat_id": chat.id, **changed})
         now_listed = chat.visibility in LISTED
         if was_listed and not now_listed:
-            # Joining a listed chat records a membership (00 §3.8): those joiners are viewers, not members
-            # of the private chat it becomes (only invitees are, 03 §1.2), so they lose it too.
+            # Joining a listed chat records a membership: those joiners are viewers, not members
+            # of the private chat it becomes (only invitees are), so they lose it too.
             await chats_db.remove_uninvited_members(session, chat.id)
         members = set(await chats_db.member_user_ids(session, chat.id)) | {chat.owner_id}
 
@@ -129,7 +129,7 @@ class ChatConfigService:
                 await self.hide_from_non_members(chat.id, members)
             if now_listed and not was_listed:
                 await self.c.rooms.broadcast_status(chat.id)
-            if now_listed != was_listed:  # "users in the room" ↔ "owner and members" (08 §14)
+            if now_listed != was_listed:  # "users in the room" ↔ "owner and members"
                 await self.c.rooms.announce_members(chat.id)
             if set(changed) & CONTROL_FLAGS:
                 await self.c.vms.apply_settings(chat)  # a running VM follows the new settings at once
@@ -137,7 +137,7 @@ class ChatConfigService:
         on_commit(session, announce)
 
     async def hide_from_non_members(self, chat_id: int, members: set[int | None]) -> None:
-        """A chat turned private: non-members lose it (08 §18). Admin+ users in the room stay there, so
+        """A chat turned private: non-members lose it. Admin+ users in the room stay there, so
         for them the chat has not gone."""
         async with self.c.db.read() as session:
             in_room = await chats_db.users_by_id(session, list(await self.c.presence.user_ids_in(chat_id)))

@@ -1,4 +1,4 @@
-"""Chat-scoped moderation (03 §3.8, §4.6, 04 §6, 08 §44–50, §63): kick, mute, ban, timeout, warn.
+"""Chat-scoped moderation: kick, mute, ban, timeout, warn.
 
 Who may act is `can_moderate` (owner, or rank over the owner; Moderators never by rank in private chats);
 whom they may hit is `may_target` (never themselves; as owner, levels up to their own; by rank, users they
@@ -113,7 +113,7 @@ class ChatModerationService:
         return target
 
     async def _known(self, session: AsyncSession, target: Target) -> bool:
-        """A membership, a presence in the room, or any activity row (08 §46, §63)."""
+        """A membership, a presence in the room, or any activity row."""
         if target.inside:
             return True
         return await chats_db.has_activity(session, target.ctx.chat.id, target.user.id)
@@ -189,14 +189,14 @@ class ChatModerationService:
         return announce
 
     def _unlist_if_private(self, session: AsyncSession, target: Target) -> None:
-        """A private chat's member could list it and now cannot (08 §18). Someone who was never a member
+        """A private chat's member could list it and now cannot. Someone who was never a member
         (a ban in advance, an Admin in the room) could not list it: telling them would leak the chat."""
         chat = target.ctx.chat
         if not target.ctx.is_listed and target.member and target.user.id != chat.owner_id:
             self.c.chats.after_commit_unlist(session, chat.id, target.user.id)
 
     def _after_presence_change(self, session: AsyncSession, chat_id: int, *, rekey: bool = False) -> None:
-        """A REST ban or an unban changes who counts in the room without moving a socket (08 §14, §50):
+        """A REST ban or an unban changes who counts in the room without moving a socket:
         the room hears `room:members`, everyone who can list the chat `chat:status`. With `rekey` (an
         unbanned socket still in the room) the distributor is told who lacks the key again."""
 
@@ -225,7 +225,7 @@ class ChatModerationService:
             self._emit_after(session, muted, chat_id)
 
     async def unmute(self, chat_id: int, target_id: int, *, actor: User) -> None:
-        """Idempotent; a hard mute is not touched (04 §6.3)."""
+        """Idempotent; a hard mute is not touched."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
             await restrictions_db.lift(session, chat_id, target.user.id, "mute")
@@ -247,7 +247,7 @@ class ChatModerationService:
         remove_now: bool = False,
     ) -> None:
         """Ban (0 = permanent): membership gone, rejoin refused. REST leaves a joined socket in place (the
-        client is told `user:banned` and leaves, 04 §6.5); `room:kick {ban:true}` removes it at once."""
+        client is told `user:banned` and leaves); `room:kick {ban:true}` removes it at once."""
         if isinstance(duration, bool) or not 0 <= duration <= MAX_PUNISHMENT_SECONDS:
             raise BadRequest(f"duration must be between 0 and {MAX_PUNISHMENT_SECONDS}")
         check_reason(reason)  # after the duration: `room:kick {ban}` has always answered that one first
@@ -264,7 +264,9 @@ class ChatModerationService:
             if target.joined:
                 await self.c.messages.post_system(session, chat, f"{target.user.username} was banned")
             if target.inside:
-                await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # 08 §50
+                await self.c.e2ee.rotate(
+                    session, chat_id, leaving_user=target.user.id
+                )  # only they could read on
             self._emit_after(session, UserBanned(chat_id=chat_id, user_id=target.user.id), chat_id)
             if remove_now:
                 on_commit(
@@ -275,12 +277,12 @@ class ChatModerationService:
                 )
             elif target.inside:
                 self._after_presence_change(session, chat_id)
-                self._drop_control(session, chat_id, target.user.id)  # 00 §7: a ban drops hosting
+                self._drop_control(session, chat_id, target.user.id)  # a ban drops hosting
                 self._set_screen_access(session, chat_id, target.user.id, visible=False)
             self._unlist_if_private(session, target)
 
     async def unban(self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None) -> None:
-        """Idempotent (04 §6.6); membership is not restored."""
+        """Idempotent; membership is not restored."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
             lifted = await restrictions_db.lift(session, chat_id, target.user.id, "ban")
@@ -317,14 +319,14 @@ class ChatModerationService:
     async def timeout(
         self, chat_id: int, target_id: int, *, actor: User, duration: int, reason: str | None = None
     ) -> None:
-        """A platform-wide timeout decided in a chat (04 §6.7): every session of the user ends."""
+        """A platform-wide timeout decided in a chat: every session of the user ends."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             fresh = await users_db.get_for_update(session, target.user.id) or target.user
             await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.ctx.chat)
 
     async def warn(self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None) -> None:
-        """A platform warning recorded from a chat, with "was warned" posted there (04 §6.8)."""
+        """A platform warning recorded from a chat, with "was warned" posted there."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
@@ -354,7 +356,7 @@ class ChatModerationService:
         return expires
 
     def _drop_control(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """After commit: no hosting or request, and out of the VM (00 §7)."""
+        """After commit: no hosting or request, and out of the VM."""
 
         async def drop() -> None:
             await self.c.control.drop(chat_id, user_id)

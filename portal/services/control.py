@@ -1,4 +1,4 @@
-"""Who controls a chat's browser: one host and a queue of requests (00 §7, 08 §60).
+"""Who controls a chat's browser: one host and a queue of requests.
 
 - `control:request` adds the caller to the queue (only with `allow_control_requests`).
 - `control:release` gives up hosting; `control:give` (host or chat manager) hands it to someone in the room;
@@ -70,7 +70,7 @@ class ControlService:
             return await access_chat(session, actor, chat_id)
 
     async def _require_joined(self, chat_id: int, user_id: int) -> None:
-        """In the room, and not banned from the chat (a REST ban leaves the socket in, 08 §50)."""
+        """In the room, and not banned from the chat (a REST ban leaves the socket in)."""
         if not await self.c.presence.user_in_room(chat_id, user_id):
             raise coded(ErrorCode.NOT_JOINED, 403)
         async with self.c.db.read() as session:

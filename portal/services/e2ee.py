@@ -1,4 +1,4 @@
-"""End-to-end encryption bookkeeping (00 §4, 08 §13–14, §50, §57): keys, wrapped chat keys, epochs, the
+"""End-to-end encryption bookkeeping: keys, wrapped chat keys, epochs, the
 distributor.
 
 The server never sees a chat key. It stores each session's public key and the blobs clients make, counts
@@ -159,17 +159,17 @@ class E2EEService:
             return "unchanged"
         for chat_id in await self.c.presence.chats_of_session(ctx.token_hash):
             if await self._banned(chat_id, ctx.user.id):
-                continue  # a REST-banned socket still in the room takes no part in the keys (08 §50)
+                continue  # a REST-banned socket still in the room takes no part in the keys
             added = PortalKeyAdded(
                 chat_id=chat_id, user_id=ctx.user.id, session_id=ctx.session_id, public_key=public_key
             )
             await self.c.notifier.send(added, room=chat_room(chat_id))
-            await self.ensure_distribution(chat_id)  # the distributor is asked again (08 §13)
+            await self.ensure_distribution(chat_id)  # the distributor is asked again
         return "registered"
 
     async def sessions_ended(self, ended: list[tuple[int, int, str]]) -> None:
         """Sessions (pk, user_id, token_hash) ended: their keys and blobs go; rooms they had joined hear
-        `portal:key_removed` (08 §57, no rotation), and a distributor among them is replaced."""
+        `portal:key_removed` (no rotation), and a distributor among them is replaced."""
         if not ended:
             return
         async with self.c.db.transaction() as session:
@@ -187,7 +187,7 @@ class E2EEService:
     async def joined_sessions(
         self, session: AsyncSession, chat_id: int, *, leaving: frozenset[str] = frozenset()
     ) -> list[JoinedSession]:
-        """Sessions in the room now, earliest first; banned users (08 §14, §50), ended sessions and the
+        """Sessions in the room now, earliest first; banned users, ended sessions and the
         sessions of a user being kicked (`leaving`) are left out."""
         earliest: dict[str, tuple[int, int]] = {}
         for record in await self.c.presence.sockets_in(chat_id):
@@ -462,7 +462,7 @@ class E2EEService:
     async def distribute(self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]) -> int:
         """Store blobs from the named distributor (or a holder of this epoch); answer how many were new.
         Blobs for sessions that have not joined are skipped and not counted; the first blob stored for a
-        session wins (08 §13)."""
+        session wins."""
         if any(decode_exact(entry.get("blob"), SEALED_CHAT_KEY_BYTES) is None for entry in keys):
             raise BadRequest(BAD_BLOB)
         try:
@@ -493,7 +493,7 @@ class E2EEService:
             for entry in keys:
                 target = joined.get(str(entry.get("session_id")))
                 if target is None or target.user_id != entry.get("user_id"):
-                    continue  # sessions that have not joined are skipped (08 §13)
+                    continue  # sessions that have not joined are skipped
                 if await e2ee_db.store_blob(
                     session,
                     ChatKeyBlob(

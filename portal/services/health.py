@@ -1,4 +1,4 @@
-"""Service health (01 §9, 08 §43): database and LiveStore reachability plus statistics."""
+"""Service health: database and LiveStore reachability plus statistics."""
 
 from __future__ import annotations
 

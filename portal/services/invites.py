@@ -1,4 +1,4 @@
-"""Invites: create, list, revoke, redeem (03 §3.7, 00 §3.8, 08 §22)."""
+"""Invites: create, list, revoke, redeem."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class InviteService:
     async def create(self, chat_id: int, body: InviteIn, *, actor: User) -> InviteOut:
         now = self.c.clock.now()
         if body.expires_at is not None and body.expires_at <= now:
-            # A validation error (08 §22), so it comes before the lookup and the permissions (08 §4).
+            # A validation error, so it comes before the lookup and the permissions.
             raise BadRequest("expires_at must be in the future")
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.MANAGE, lock=True)
@@ -87,7 +87,7 @@ class InviteService:
         return f"Invite '{code}' revoked"
 
     async def resolve(self, code: str, *, actor: User) -> ChatOut:
-        """Redeem an invite: a membership (method `invite`) and one use, unless already in (08 §22)."""
+        """Redeem an invite: a membership (method `invite`) and one use, unless already in."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             invite = await chats_db.live_invite(session, code, now)
@@ -96,7 +96,7 @@ class InviteService:
             chat = await chats_db.get_for_update(session, invite.chat_id) if invite else None
             if invite is None or chat is None:
                 raise coded(ErrorCode.INVITE_INVALID, 404)
-            # A user banned from the chat: 403 ERR_BANNED, and no use is counted (08 §22).
+            # A user banned from the chat: 403 ERR_BANNED, and no use is counted.
             await self.c.restrictions.refuse_banned(session, chat.id, actor.id)
             joined = chat.owner_id != actor.id and await self._join(session, invite, actor.id, now)
             view = await self.c.chat_views.view(session, chat)

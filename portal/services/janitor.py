@@ -1,4 +1,4 @@
-"""Periodic housekeeping (08 §58, §59, §63): expiries that must happen even when nobody reads the row.
+"""Periodic housekeeping: expiries that must happen even when nobody reads the row.
 
 Runs every `PORTAL_JANITOR_INTERVAL` seconds on every node; a LiveStore lock makes one node do each pass.
 Tests call `run_once()` after moving the clock.
@@ -72,7 +72,7 @@ class Janitor:
         )
 
     async def expire_subscriptions(self) -> int:
-        """Downgrade ended Trials/Premiums, writing the "expired" history row (08 §58)."""
+        """Downgrade ended Trials/Premiums, writing the "expired" history row."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             users = await users_db.subscriptions_ended(session, (Tier.TRIAL, Tier.PREMIUM), now, limit=BATCH)
@@ -82,14 +82,14 @@ class Janitor:
         return len(users)
 
     async def lift_restrictions(self) -> int:
-        """Timeouts and timed bans lift themselves at `state_expires_at` (00 §3.3, 08 §59)."""
+        """Timeouts and timed bans lift themselves at `state_expires_at`."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             lifted = await users_db.lift_expired_states(session, now)
         return lifted
 
     async def expire_sessions(self) -> int:
-        """End sessions past their fixed expiry so their sockets hear `session:ended {expired}` (08 §57)."""
+        """End sessions past their fixed expiry so their sockets hear `session:ended {expired}`."""
         now = self.c.clock.now()
         async with self.c.db.read() as session:
             ids = await sessions_db.expired_open_ids(session, now, limit=BATCH)

@@ -1,4 +1,4 @@
-"""Chat messages: the message object and system messages (00 §4, 04 §2, 08 §10, §17).
+"""Chat messages: the message object and system messages.
 
 User messages (E2EE) are sent by `portal/services/messaging.py`; system messages are written here because
 joins, leaves, kicks, punishments and config changes post them.
@@ -27,14 +27,14 @@ SYSTEM_EPOCH = "0000000000000000"
 
 
 def epoch_hex(epoch: int) -> str:
-    """History shows the epoch as 16 lowercase hex digits (00 §4, 08 §2)."""
+    """History shows the epoch as 16 lowercase hex digits."""
     return f"{epoch:016x}"
 
 
 def message_view(
     message: Message, chat: Chat, sender: User | None, platforms: Sequence[LinkedPlatform] = ()
 ) -> dict[str, Any]:
-    """The history message object, also the payload of `message:new` (04 §2). `platforms` are the
+    """The history message object, also the payload of `message:new`. `platforms` are the
     sender's linked platforms (its avatar comes from them unless it chose a default one)."""
     return {
         "chat_id": chat.id,

@@ -1,4 +1,4 @@
-"""Encrypted messages: send, history, deletes, clear and the auto-wipe (04 §5, 00 §4, 08 §10, §15–17, §47).
+"""Encrypted messages: send, history, deletes, clear and the auto-wipe.
 
 The server checks a message's outer shape only (CiphertextV2: `{"v":2,"epoch":N,"ct":...}`) and stores
 the submitted string unchanged; it never holds a key that could open it.
@@ -34,7 +34,7 @@ from portal.services.sessions import AuthContext
 if TYPE_CHECKING:
     from portal.container import Container
 
-MIN_CT_BYTES = 40  # 24-byte nonce + 16-byte MAC (00 §4)
+MIN_CT_BYTES = 40  # 24-byte nonce + 16-byte MAC
 WIPE_PRESETS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
 BAD_BUNDLE = "content must be a CiphertextV2 bundle"
 WIPED_TEXT = "Messages were wiped"
@@ -44,7 +44,7 @@ log = logging.getLogger("portal.messaging")
 
 
 def is_wipe_notice(text: str) -> bool:
-    """The system messages that restart the wipe timer (08 §17): a wipe, a clear, a preset change.
+    """The system messages that restart the wipe timer: a wipe, a clear, a preset change.
     Usernames hold no spaces, so no join or leave message can read like one of these."""
     return text == WIPED_TEXT or text.endswith(CLEARED_SUFFIX) or text.startswith("Auto-wipe ")
 
@@ -97,7 +97,7 @@ class MessagingService:
     # ---- send -------------------------------------------------------------------------------------
 
     async def send(self, ctx: AuthContext, chat_id: int, content: str) -> str:
-        """Every check of 00 §4 in its order; answers the new message id."""
+        """Every check of a send, in the contract's order; answers the new message id."""
         user = ctx.user
         async with self.c.db.transaction() as session:
             # The chat row stays locked until commit, so a clear or wipe cannot rotate the epoch between
@@ -141,7 +141,7 @@ class MessagingService:
         return message.wire_id
 
     async def _rate_limit(self, chat_id: int, user_id: int) -> None:
-        """30 per 10 s per user per chat, 300 per 10 s per chat (08 §61; `PORTAL_MESSAGE_RATE_*`)."""
+        """30 per 10 s per user per chat, 300 per 10 s per chat (`PORTAL_MESSAGE_RATE_*`)."""
         limiter = self.c.rate_limiter
         per_user, user_window = rate(self.c.settings.message_rate_user)
         per_chat, chat_window = rate(self.c.settings.message_rate_chat)
@@ -153,8 +153,8 @@ class MessagingService:
     async def history(
         self, ctx: AuthContext, chat_id: int, *, limit: int, before: str | None
     ) -> list[dict[str, Any]]:
-        """The newest `limit` messages before `before`, oldest first (00 §3.8); with `history_visible`
-        off, non-managers only see what was sent since their latest join (08 §15)."""
+        """The newest `limit` messages before `before`, oldest first; with `history_visible`
+        off, non-managers only see what was sent since their latest join."""
         cursor = parse_message_id(before) if before is not None else None
         if before is not None and cursor is None:
             raise BadRequest("before must be a message id")
@@ -166,10 +166,10 @@ class MessagingService:
         return views
 
     async def _visible_since(self, session: AsyncSession, ctx: ChatContext) -> datetime | None:
-        """Where a non-manager's history starts when `history_visible` is off (08 §15): the user's latest
+        """Where a non-manager's history starts when `history_visible` is off: the user's latest
         first-socket join. A membership row records it (its `joined_at` moves on every first join); a
         user without one (an Admin in a private chat) counts from their earliest socket in the room now.
-        Another session of a user already present does not move it: it gets the same key (08 §15)."""
+        Another session of a user already present does not move it: it gets the same key."""
         if ctx.chat.history_visible or can_manage(ctx):
             return None
         member = await chats_db.membership(session, ctx.chat.id, ctx.actor.id)
@@ -192,7 +192,7 @@ class MessagingService:
 
     async def delete_ids(self, chat_id: int, ids: list[str], *, actor: User) -> int:
         """Delete by id: own messages always; system messages; others' only if the actor may target their
-        sender (08 §47). Others, and ids that name no message, are skipped and not counted."""
+        sender. Others, and ids that name no message, are skipped and not counted."""
         wanted = sorted({parsed for parsed in map(parse_message_id, ids) if parsed is not None})
         async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
@@ -209,7 +209,7 @@ class MessagingService:
             )
 
     async def delete_last(self, chat_id: int, count: int, *, actor: User) -> int:
-        """The newest `count` user messages, minus those whose sender the actor may not target (08 §47)."""
+        """The newest `count` user messages, minus those whose sender the actor may not target."""
         async with self.c.db.transaction() as session:
             ctx = await self._moderated(session, actor, chat_id)
             newest = await messages_db.newest_user_messages(session, chat_id, count)
@@ -245,7 +245,7 @@ class MessagingService:
     # ---- clear and wipe ---------------------------------------------------------------------------
 
     async def clear(self, chat_id: int, *, actor: User) -> int:
-        """Owner or Admin+ (rank over the owner); Moderators cannot (04 §5.6)."""
+        """Owner or Admin+ (rank over the owner); Moderators cannot."""
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.CLEAR, lock=True)
             cleared = await self._purge(session, ctx.chat, f"{actor.username}{CLEARED_SUFFIX}")
@@ -272,7 +272,7 @@ class MessagingService:
 
     async def run_wipes(self) -> int:
         """Wipe every chat whose preset interval has passed since its anchor, the latest preset change,
-        clear or wipe (08 §16). A conditional update of the anchor makes one node wipe once; a failure in
+        clear or wipe. A conditional update of the anchor makes one node wipe once; a failure in
         one chat does not stop the others."""
         now = self.c.clock.now()
         async with self.c.db.read() as session:
@@ -286,7 +286,7 @@ class MessagingService:
         return wiped
 
     async def _wipe(self, chat_id: int, seconds: int, anchor: datetime, now: datetime) -> int:
-        """One due chat. An empty chat (08 §16) is skipped without a rotation or an event; its timer
+        """One due chat. An empty chat is skipped without a rotation or an event; its timer
         stays on the preset's beat (anchor + k·N), so the next check is N after the skipped one."""
         async with self.c.db.transaction() as session:
             beats = (now - anchor) // timedelta(seconds=seconds)
@@ -302,7 +302,7 @@ class MessagingService:
 
     @staticmethod
     async def _nothing_to_wipe(session: AsyncSession, chat_id: int) -> bool:
-        """Empty (08 §16): no message at all, or only the notice of the latest wipe, clear or preset
+        """Empty: no message at all, or only the notice of the latest wipe, clear or preset
         change. Counting that notice would make every chat with a preset "non-empty" for ever: an idle
         chat would rotate its key and post "Messages were wiped" every N."""
         rows = await messages_db.newest_kinds_and_texts(session, chat_id, 2)

@@ -1,4 +1,4 @@
-"""Notifications: creation (welcome, admin sends) and `notification:new` after commit (02 §5)."""
+"""Notifications: creation (welcome, admin sends) and `notification:new` after commit."""
 
 from __future__ import annotations
 

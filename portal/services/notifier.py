@@ -1,4 +1,4 @@
-"""How services reach connected clients, without knowing about Socket.IO (00 §1.3).
+"""How services reach connected clients, without knowing about Socket.IO.
 
 The realtime layer provides the implementation (`portal.realtime.notifier.SocketNotifier`); the CLI uses
 `RedisBusNotifier` with Redis and `NullNotifier` without. Services call it only after their transaction

@@ -1,4 +1,4 @@
-"""Permission levels and the hierarchy predicate (00-decisions.md §3.5)."""
+"""Permission levels and the hierarchy predicate."""
 
 from __future__ import annotations
 
@@ -27,5 +27,5 @@ def can_act_on(actor: HasLevel, target: HasLevel) -> bool:
 
 
 def session_ttl_seconds(level: int) -> int:
-    """30 days for levels 0–1, 1 day for staff of level 2–3 (00 §3.3)."""
+    """30 days for levels 0–1, 1 day for staff of level 2–3."""
     return 86400 if level >= Level.ADMIN else 30 * 86400

@@ -1,4 +1,4 @@
-"""Platform punishments: timeout, warning, hard mute (04 §6.4, §6.7, §6.8; 08 §37–38, §59).
+"""Platform punishments: timeout, warning, hard mute.
 
 They are applied from a chat (`POST /v1/portal/chats/{id}/timeout|warn`, where the chat rules decide who
 may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`; `/v1/admin/users/*` is not
@@ -167,13 +167,13 @@ class PunishmentService:
     async def hard_mute(
         self, target_id: int, duration: int = 300, reason: str | None = None, *, actor: User | None
     ) -> ModerationAction:
-        """A mute in every chat, direct ones included; a new one replaces the old TTL (08 §59)."""
+        """A mute in every chat, direct ones included; a new one replaces the old TTL."""
         if isinstance(duration, bool) or not 0 <= duration <= MAX_MUTE_SECONDS:
             raise BadRequest(f"duration must be between 0 and {MAX_MUTE_SECONDS}")
         check_reason(reason)
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            # Strangers too: the hard mute is how staff silence someone in a direct chat (08 §48).
+            # Strangers too: the hard mute is how staff silence someone in a direct chat.
             target = await self._target(session, actor, target_id, strangers=True)
             expires = now + timedelta(seconds=duration) if duration else None
             await restrictions_db.put_hard_mute(

@@ -1,10 +1,10 @@
-"""Request rate limits: fixed windows aligned to the clock, counted in the LiveStore (00 §3.4, 08 §61).
+"""Request rate limits: fixed windows aligned to the clock, counted in the LiveStore.
 
 A hit is one `INCR` of `rl:{bucket}:{key}:{window_start}`; the window is in the key, so expiry in the
 store is only garbage collection and every node agrees on the count through Redis.
 
 When the LiveStore does not answer (Redis down), requests pass unlimited and without headers: the
-service stays usable and `/health` can report `degraded` (08 §43) instead of failing every request.
+service stays usable and `/health` can report `degraded` instead of failing every request.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def ttl_seconds(expires_at: datetime | None, now: datetime) -> int:
-    """Seconds left, 0 for indefinite (04 §6.2: the `ttl` of mute errors)."""
+    """Seconds left, 0 for indefinite (the `ttl` of mute errors)."""
     if expires_at is None:
         return 0
     return max(1, math.ceil((expires_at - now).total_seconds()))
@@ -35,8 +35,8 @@ class RestrictionService:
             raise coded(ErrorCode.BANNED, 403)
 
     async def refuse_silenced(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """A send's checks in the 00 §4 order — banned, hard-muted, muted (the mutes with their `ttl`) — in
-        two queries: the user's chat restrictions at once, then the platform hard mute."""
+        """A send's checks in the contract's order — banned, hard-muted, muted (the mutes with their `ttl`) —
+        in two queries: the user's chat restrictions at once, then the platform hard mute."""
         now = self.c.clock.now()
         chat_restrictions = await restrictions_db.restrictions_of(session, chat_id, user_id, now)
         if "ban" in chat_restrictions:

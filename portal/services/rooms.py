@@ -1,4 +1,4 @@
-"""Chat rooms over Socket.IO: connect, join, leave, typing, disconnect and the live chat state (00 §5).
+"""Chat rooms over Socket.IO: connect, join, leave, typing, disconnect and the live chat state.
 
 The realtime layer calls these with the socket id; everything that decides anything is here. Presence is
 shared through the LiveStore, so viewer counts and "first socket in / last socket out" are right across
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("portal.rooms")
 ONLINE_LIST_CAP = 200
-TYPING_INTERVAL = 1  # second: at most one typing event per user per chat (08 §61)
+TYPING_INTERVAL = 1  # second: at most one typing event per user per chat
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class RoomService:
         }
 
     async def viewer_count(self, chat_id: int) -> int:
-        """Distinct users in the room, banned ones left out (08 §50: a REST ban leaves the socket in)."""
+        """Distinct users in the room, banned ones left out (a REST ban leaves the socket in)."""
         in_room = await self.presence.user_ids_in(chat_id)
         if not in_room:
             return 0
@@ -137,7 +137,7 @@ class RoomService:
         slug: str | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
-        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (00 §4–5, 08 §13–15, §20).
+        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack.
 
         Rows read by one step are handed to the next (the chat, the user and their context, the member
         list and viewer count, the keys the election read), so a join reads each of them once."""
@@ -232,7 +232,7 @@ class RoomService:
                     await chats_db.touch_membership(session, chat.id, user.id, now)
             await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
             if not chat.history_visible:
-                # A newcomer must not read what was said before (00 §4, 08 §15): a new epoch.
+                # A newcomer must not read what was said before: a new epoch.
                 await self.c.e2ee.rotate(session, chat.id)
         return chat
 
@@ -257,7 +257,7 @@ class RoomService:
         await self.broadcast_status(chat_id)
 
     async def announce_members(self, chat_id: int) -> None:
-        """`room:members` to the room: sent whenever the list changes (08 §14)."""
+        """`room:members` to the room: sent whenever the list changes."""
         await self._emit_members(chat_id, await self.members(chat_id))
 
     async def _emit_members(self, chat_id: int, members: list[dict[str, Any]]) -> None:
@@ -296,7 +296,7 @@ class RoomService:
         }
 
     async def members(self, chat_id: int) -> list[dict[str, Any]]:
-        """`room:members` (08 §14): private → owner and members with `online`; listed → users in the room."""
+        """`room:members`: private → owner and members with `online`; listed → users in the room."""
         in_room = await self.presence.user_ids_in(chat_id)
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
@@ -366,7 +366,7 @@ class RoomService:
             await self.c.e2ee.session_left(chat_id, left.record.token_hash)
         if not left.user_last:
             return
-        await self.c.control.drop(chat_id, left.record.user_id)  # the host loses control (08 §60)
+        await self.c.control.drop(chat_id, left.record.user_id)  # the host loses control
         await self.c.vms.viewers_changed(chat_id)
         async with self.c.db.transaction() as session:
             chat = await chats_db.get(session, chat_id)
@@ -389,7 +389,7 @@ class RoomService:
     # ---- typing -----------------------------------------------------------------------------------
 
     async def typing(self, who: SocketUser, sid: str, chat_id: int) -> None:
-        """At most one `typing` per user per second, whatever the chat (00 §5, 08 §61); a socket that has not
+        """At most one `typing` per user per second, whatever the chat; a socket that has not
         joined gets ERR_NOT_JOINED."""
         if chat_id not in await self.presence.chats_of_socket(sid):
             raise coded(ErrorCode.NOT_JOINED, 403)
@@ -403,7 +403,7 @@ class RoomService:
     # ---- the portal as a whole --------------------------------------------------------------------
 
     async def portal_status(self, actor: User) -> PortalStatusOut:
-        """`GET /v1/portal/status`: registered users with a socket, by username, at most 200 (08 §43)."""
+        """`GET /v1/portal/status`: registered users with a socket, by username, at most 200."""
         online = await self.presence.online_user_ids()
         async with self.c.db.read() as session:
             users = await chats_db.users_by_id(session, online)

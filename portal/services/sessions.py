@@ -1,4 +1,4 @@
-"""Login sessions: creation, the authentication lookup, listing and ending (00 §3.3, 08 §57)."""
+"""Login sessions: creation, the authentication lookup, listing and ending."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class NewSession:
     row: UserSession
 
     def max_age(self, now: datetime) -> int:
-        """Seconds of life left: the cookie's Max-Age (08 §57)."""
+        """Seconds of life left: the cookie's Max-Age."""
         return max(0, math.floor((self.row.expires_at - now).total_seconds()))
 
 

@@ -1,4 +1,4 @@
-"""Subscription tiers, grants and expiry (00 §3.6, 02 §6, 08 §58)."""
+"""Subscription tiers, grants and expiry."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def is_premium(user: User, now: datetime) -> bool:
 
 
 def parse_tier(value: int | str) -> Tier:
-    """Accept 1–3 or the names (`"TRIAL"` dispatches the trial flow, 06 §8.1)."""
+    """Accept 1–3 or the names (`"TRIAL"` dispatches the trial flow)."""
     if isinstance(value, bool):
         raise BadRequest("tier must be one of: 1, 2, 3, TRIAL")
     if isinstance(value, int) and value in (1, 2, 3):

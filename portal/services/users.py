@@ -232,7 +232,7 @@ class UserService:
         return private_view(user, platforms, self.now)
 
     async def update_me(self, user: User, changes: dict[str, Any]) -> UpdateMeOut:
-        """Each field is applied on its own; failures are reported per field (02 §4.2)."""
+        """Each field is applied on its own; failures are reported per field."""
         errors: dict[str, str] = {}
         now = self.now
         async with self.c.db.transaction() as session:
@@ -290,7 +290,7 @@ class UserService:
         return [ModerationActionOut.model_validate(r, from_attributes=True) for r in rows]
 
     async def owned_chats(self, user: User) -> list[OwnedChatOut]:
-        """Group chats the user owns (00 §3.8)."""
+        """Group chats the user owns."""
         return await self.c.chat_views.owned_chats(user)
 
     # ---- profiles ---------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class UserService:
     async def profile(
         self, viewer: User | None, *, user_id: int | None = None, username: str | None = None
     ) -> UserPublic | UserDetail:
-        """Public shape, or the detail shape when the viewer can act on the user (08 §35)."""
+        """Public shape, or the detail shape when the viewer can act on the user."""
         target = await self.lookup_target(user_id=user_id, username=username)
         now = self.now
         async with self.c.db.read() as session:

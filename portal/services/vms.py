@@ -1,4 +1,4 @@
-"""The browser-VM manager (00 §7, 08 §26–27, §60): one VM per chat, on the node that started it.
+"""The browser-VM manager: one VM per chat, on the node that started it.
 
 Live state (shared through the LiveStore, so every node answers `running` the same):
 - `vm:{chat}:running` = "1" while a VM runs, `vm:{chat}:node` = the node holding it;
@@ -253,7 +253,7 @@ class VmService:
 
     async def start_chat(self, chat: Chat, *, push_credentials: bool) -> bool:
         """Start and announce (`room:started`, `chat:status`); the portal start also pushes credentials to
-        everyone already in the room (08 §26). False when it was already running."""
+        everyone already in the room. False when it was already running."""
         if not await self.start(chat):
             return False
         await self.c.notifier.send(RoomStarted(chat_id=chat.id), room=chat_room(chat.id))
@@ -272,7 +272,7 @@ class VmService:
 
     async def push_credentials(self, chat: Chat) -> None:
         """`vm:credentials` to each session joined to the room, except users banned from the chat whose
-        socket is still in (a REST ban leaves it, 08 §50): they must not get into the VM."""
+        socket is still in (a REST ban leaves it): they must not get into the VM."""
         sessions: dict[str, int] = {}
         for record in await self.c.presence.sockets_in(chat.id):
             sessions.setdefault(record.token_hash, record.user_id)
@@ -292,7 +292,7 @@ class VmService:
     async def credentials_for(
         self, chat: Chat, user_id: int, *, ctx: ChatContext | None = None
     ) -> dict[str, Any] | None:
-        """The join ack's `vm` / `vm:credentials`: chromium host/viewer; neko admin for managers (08 §26).
+        """The join ack's `vm` / `vm:credentials`: chromium host/viewer; neko admin for managers.
         `ctx` is the chat as this user sees it, when the caller has it already."""
         kind = await self.c.live.get(_kind_key(chat.id))
         if kind is None or not await self.is_running(chat.id):
@@ -311,7 +311,7 @@ class VmService:
     # ---- idle shutdown ----------------------------------------------------------------------------
 
     async def viewers_changed(self, chat_id: int, *, refresh: bool = True) -> None:
-        """Arm the idle timer when a running VM has no viewer; cancel it when someone is there (08 §60).
+        """Arm the idle timer when a running VM has no viewer; cancel it when someone is there.
         With viewers, the current screen is sent again: Chromium sends frames only when the page changes,
         so someone joining a still page would otherwise see nothing."""
         if not await self.is_running(chat_id):
@@ -493,7 +493,7 @@ class VmService:
         await self._handle(args).input(list(args["events"]))
 
     async def kick_user(self, chat_id: int, user_id: int) -> None:
-        """Best effort (03 §4.8): a VM that does not answer must not hold up a kick or ban."""
+        """Best effort: a VM that does not answer must not hold up a kick or ban."""
         if await self.is_running(chat_id):
             await self._best_effort(chat_id, "kick", user_id=user_id)
 

@@ -1,4 +1,4 @@
-"""`/v1/admin/chats/*` (03 §4, 06 §7)."""
+"""`/v1/admin/chats/*`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ router = APIRouter(
 
 class AdminChatUpdateIn(AdminUpdateChatIn):
     """The admin update body. `label`, `description` and `slug` take null (it clears them); the other
-    fields do not, with the 08 §6 type wording, in the documented field order."""
+    fields do not, with the usual type wording, in the documented field order."""
 
     @field_validator("name", "visibility", "browser_config", mode="before")
     @classmethod
