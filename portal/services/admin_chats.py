@@ -17,6 +17,7 @@ from portal.schemas.chats import (
     AdminCreateChatIn,
     AdminMemberOut,
     BrowserConfigIn,
+    BrowserConfigOut,
     LiveStateOut,
 )
 from portal.services.audit import AuditEvent
@@ -168,7 +169,7 @@ class AdminChatService:
         ]
         return AdminChatDetailOut(
             **admin_view(ctx.chat).model_dump(),
-            browser_config=ctx.chat.browser_config,
+            browser_config=BrowserConfigOut.model_validate(ctx.chat.browser_config),
             member_count=len(members),
             members=members,
         )

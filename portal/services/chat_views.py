@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
-from portal.domain import LISTED, Visibility
+from portal.domain import LISTED, ChatType, Visibility
 from portal.errors import NotFound
 from portal.schemas.chats import (
     ActivityEventOut,
     ActivityOut,
+    BrowserConfigOut,
     ChatConfigOut,
     ChatDetailOut,
     ChatOut,
@@ -81,8 +82,8 @@ class ChatViews:
         """The chat object from rows the caller has loaded already (the owner and their platforms)."""
         return ChatOut(
             id=chat.id,
-            chat_type=chat.chat_type,
-            name=chat.name,  # type: ignore[arg-type]
+            chat_type=ChatType(chat.chat_type),
+            name=chat.name,
             owner=user_ref(owner, platforms.get(owner.id, [])) if owner else None,
             visibility=chat.visibility,
             label=chat.label,
@@ -111,7 +112,7 @@ class ChatViews:
             locked_controls=chat.locked_controls,
             implicit_hosting=chat.implicit_hosting,
             inactive_cursors=chat.inactive_cursors,
-            browser_config=chat.browser_config,  # type: ignore[arg-type]
+            browser_config=BrowserConfigOut.model_validate(chat.browser_config),
         )
 
     async def list_for(self, *, actor: User) -> list[ChatOut]:
