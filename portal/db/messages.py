@@ -155,7 +155,8 @@ async def due_for_wipe(
         query = select(Chat.id, Chat.wipe_anchor_at).where(
             Chat.wipe_preset == preset, Chat.wipe_anchor_at <= now - timedelta(seconds=seconds)
         )
-        due += [(chat_id, preset, anchor) for chat_id, anchor in (await session.execute(query)).all()]
+        rows = (await session.execute(query)).all()  # the <= leaves out chats without an anchor
+        due += [(chat_id, preset, anchor) for chat_id, anchor in rows if anchor is not None]
     return due
 
 

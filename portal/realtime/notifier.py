@@ -34,10 +34,10 @@ class BusOperations:
 
     live: LiveStore
 
-    async def emit(self, event: str, data: Any, *, room: Rooms, skip_sid: str | None = None) -> None:
+    async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         raise NotImplementedError
 
-    async def send(self, event: Event, *, room: Rooms, skip_sid: str | None = None) -> None:
+    async def send(self, event: Event, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.emit(event.name, event.payload(), room=room, skip_sid=skip_sid)
 
     async def end_session(self, token_hash: str, reason: str) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
-from portal.events import ChatList
+from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
 from portal.security import SESSION_COOKIE
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
@@ -207,7 +207,8 @@ class Handlers:
         await self.sio.enter_room(sid, session_room(who.token_hash))
         if not who.is_stranger:
             await self.sio.enter_room(sid, LOBBY_ROOM)
-        chat_list = ChatList(chats=await self.c.rooms.connected(who, sid))
+        statuses = await self.c.rooms.connected(who, sid)
+        chat_list = ChatList(chats=[ChatStatus.model_validate(status) for status in statuses])
         await self.sio.emit(chat_list.name, chat_list.payload(), to=sid)
 
     async def disconnect(self, sid: str, *args: Any) -> None:

@@ -44,7 +44,15 @@ from portal.db import e2ee as e2ee_db
 from portal.db.models import ChatKeyBlob
 from portal.db.uow import on_commit
 from portal.errors import BadRequest, ErrorCode, NotFound, coded
-from portal.events import KeyNeeded, KeyReceived, PortalKeyAdded, PortalKeyRemoved, RoomEpochChanged
+from portal.events import (
+    KeyNeeded,
+    KeyReceived,
+    PortalKeyAdded,
+    PortalKeyRemoved,
+    RoomEpochChanged,
+    SessionKey,
+    SessionRef,
+)
 from portal.live.base import LockTimeout
 from portal.security import session_public_id
 from portal.services.notifier import chat_room, session_room
@@ -114,11 +122,11 @@ class JoinedSession:
     def session_id(self) -> str:
         return session_public_id(self.token_hash)
 
-    def ref(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "session_id": self.session_id}
+    def ref(self) -> SessionRef:
+        return SessionRef(user_id=self.user_id, session_id=self.session_id)
 
-    def with_key(self) -> dict[str, Any]:
-        return {**self.ref(), "public_key": self.public_key}
+    def with_key(self) -> SessionKey:
+        return SessionKey(user_id=self.user_id, session_id=self.session_id, public_key=self.public_key)
 
 
 @dataclass(frozen=True)
@@ -227,7 +235,7 @@ class E2EEService:
         distributor = await self._current(chat_id, epoch)
         return {
             "epoch": epoch,
-            "public_keys": [s.with_key() for s in joined if s.public_key],
+            "public_keys": [s.with_key().model_dump() for s in joined if s.public_key],
             "key": {"epoch": epoch, "blob": blob} if blob else None,
             "distributor": {"user_id": distributor["user_id"], "session_id": distributor["session_id"]}
             if distributor

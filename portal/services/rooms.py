@@ -19,7 +19,7 @@ from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.domain import LISTED
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
-from portal.events import ChatStatus, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
+from portal.events import ChatStatus, MemberEntry, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.services.chat_access import ChatContext, access_chat
 from portal.services.chat_views import ChatViews, member_user, user_ref
@@ -261,7 +261,8 @@ class RoomService:
         await self._emit_members(chat_id, await self.members(chat_id))
 
     async def _emit_members(self, chat_id: int, members: list[dict[str, Any]]) -> None:
-        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=members), room=chat_room(chat_id))
+        entries = [MemberEntry.model_validate(member) for member in members]
+        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=entries), room=chat_room(chat_id))
 
     async def _ack(
         self,
