@@ -23,6 +23,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check portal tests bench admin_tools.py
 	$(BIN)/ruff format --check portal tests bench admin_tools.py
+	$(BIN)/mypy
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(WORKERS) tests
@@ -32,4 +33,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix portal tests bench admin_tools.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
