@@ -49,7 +49,7 @@ async def serve() -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    page_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+    page_url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
 
     vm_settings: dict[str, Any] = {
         "browser_backend": "chromium",
@@ -58,7 +58,9 @@ async def serve() -> None:
     }
     async with serving(**vm_settings) as (container, base):
         tokens = await sign_in(container, max(VIEWERS) + 1)
-        owner_id = (await container.sessions.authenticate(tokens[0])).user.id  # type: ignore[union-attr]
+        owner_auth = await container.sessions.authenticate(tokens[0])
+        assert owner_auth is not None, "the first token was just signed in"
+        owner_id = owner_auth.user.id
         await container.subscriptions.grant(actor=None, user_id=owner_id, tier=3, duration_days=None)
         async with httpx.AsyncClient(base_url=base, cookies={"psession": tokens[0]}, timeout=60) as owner:
             body = {

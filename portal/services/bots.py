@@ -48,7 +48,7 @@ def bot_private(bot: Bot) -> BotPrivate:
 
 
 def is_bot_key(value: str | None) -> bool:
-    return bool(value) and value.startswith(BOT_KEY_PREFIX)  # type: ignore[union-attr]
+    return value is not None and value.startswith(BOT_KEY_PREFIX)
 
 
 class BotService:
