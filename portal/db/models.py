@@ -1,4 +1,4 @@
-"""Durable tables (00-decisions.md §1.2). Every change here needs an Alembic migration.
+"""Durable tables. Every change here needs an Alembic migration.
 
 Time columns are `UTCDateTime` and always written from the application clock (never a database
 default), so a test clock controls expiry the same way on SQLite and PostgreSQL.
@@ -45,7 +45,7 @@ class User(Base):
     trial_used: Mapped[bool] = mapped_column(Boolean, default=False)
     chat_slots_override: Mapped[int | None] = mapped_column(Integer)
     is_stranger: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Verified bot-code logins since the last web login (00 §3.3, 08 §56).
+    # Verified bot-code logins since the last web login.
     bot_login_streak: Mapped[int] = mapped_column(Integer, default=0)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -93,7 +93,7 @@ class UserSession(Base):
 
 
 class LoginCode(Base):
-    """A one-time login code (00 §3.3). `kind` is "web" (IP-bound) or "bot" (bot/send-code).
+    """A one-time login code. `kind` is "web" (IP-bound) or "bot" (bot/send-code).
 
     The plain code is kept because `bot/login-code` hands it to the bot; lookups go through
     `code_hash` (a keyed hash) so comparing a guess never walks the secret character by character.
@@ -149,7 +149,7 @@ class PermissionHistory(Base):
 
 
 class ModerationAction(Base):
-    """Platform and chat punishments (02 §3.6, 08 §38)."""
+    """Platform and chat punishments."""
 
     __tablename__ = "moderation_actions"
 
@@ -227,7 +227,7 @@ class AuditLog(Base):
 
 class Chat(Base):
     """A chat of a `ChatType`: a group chat has a `Visibility`; direct and secret chats are not built yet
-    (00 §3.7)."""
+    ."""
 
     __tablename__ = "chats"
 
@@ -242,7 +242,7 @@ class Chat(Base):
     avatar_source: Mapped[str | None] = mapped_column(String(32))
     browser_config: Mapped[dict[str, Any]] = mapped_column(JSONType)
     wipe_preset: Mapped[str | None] = mapped_column(String(8))
-    # The auto-wipe timer counts from the latest preset change, clear or wipe (08 §16).
+    # The auto-wipe timer counts from the latest preset change, clear or wipe.
     wipe_anchor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     history_visible: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_control_requests: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -270,7 +270,7 @@ class Chat(Base):
 
 
 class ChatMember(Base):
-    """Membership: private-chat members, and users who joined an official/public chat (00 §3.8)."""
+    """Membership: private-chat members, and users who joined an official/public chat."""
 
     __tablename__ = "chat_members"
 
@@ -279,7 +279,7 @@ class ChatMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     method: Mapped[str | None] = mapped_column(String(16))  # direct | vanity | invite
     invite_code: Mapped[str | None] = mapped_column(String(32))
-    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest join (08 §19)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest join
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("chat_id", "user_id", name="uq_chat_members_chat_user"),)
@@ -298,7 +298,7 @@ class ChatInvite(Base):
 
 
 class ChatActivity(Base):
-    """Joins, leaves, kicks and bans of a chat (03 §2.7, 08 §20)."""
+    """Joins, leaves, kicks and bans of a chat."""
 
     __tablename__ = "chat_activity"
 
@@ -340,7 +340,7 @@ class Message(Base):
 
 
 class SessionKey(Base):
-    """A session's registered X25519 public key (00 §4): one per session, gone with the session."""
+    """A session's registered X25519 public key: one per session, gone with the session."""
 
     __tablename__ = "session_keys"
 
@@ -354,7 +354,7 @@ class SessionKey(Base):
 
 
 class ChatKeyBlob(Base):
-    """A chat key wrapped for one session at one epoch; the first blob stored wins (08 §13)."""
+    """A chat key wrapped for one session at one epoch; the first blob stored wins."""
 
     __tablename__ = "chat_key_blobs"
 
@@ -383,7 +383,7 @@ class ChatRestriction(Base):
 
 
 class HardMute(Base):
-    """A platform-wide mute (04 §6.4); `expires_at` null = until lifted."""
+    """A platform-wide mute; `expires_at` null = until lifted."""
 
     __tablename__ = "hard_mutes"
 

@@ -1,4 +1,4 @@
-"""`/v1/admin/chats/*` (03 §4, 06 §7, 08 §19, §23, §24): operators' view and control of every group chat."""
+"""`/v1/admin/chats/*`: operators' view and control of every group chat."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
 
-# Fields that take no null in an admin update (08 §6 wording); `label`, `description`, `slug` clear on null.
+# Fields that take no null in an admin update (the usual type wording); `label`, `description`, `slug` clear on null.
 NOT_NULL = {
     "name": "must be a string",
     "visibility": "must be a string",
@@ -55,7 +55,7 @@ def admin_view(chat: Chat) -> AdminChatOut:
 
 
 def transferred(name: str, new_owner_id: int) -> str:
-    """The transfer answer of 06 §7.6: "Chat 'main-lobby' transferred to user 42"."""
+    """The documented transfer answer: "Chat 'main-lobby' transferred to user 42"."""
     return f"Chat '{name}' transferred to user {new_owner_id}"
 
 
@@ -66,7 +66,7 @@ def _sent_keys(config: BrowserConfigIn | dict[str, Any]) -> dict[str, Any]:
 
 
 def _visibility_and_slug(chat: Chat, changes: dict[str, Any]) -> tuple[str, str | None]:
-    """The chat's visibility and slug after an update (03 §4.4, 08 §23).
+    """The chat's visibility and slug after an update.
 
     `slug: null` without `visibility` makes the chat private; a slug without `visibility` makes a private
     chat public (as config/update does) and leaves a listed chat as it is. `visibility: "private"` clears
@@ -175,7 +175,7 @@ class AdminChatService:
         )
 
     async def update(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> AdminChatOut:
-        """Partial update; `slug: null` makes the chat private unless `visibility` comes with it (03 §4.4)."""
+        """Partial update; `slug: null` makes the chat private unless `visibility` comes with it."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.ADMINISTER, lock=True)
@@ -221,7 +221,7 @@ class AdminChatService:
         return f"Chat '{name}' deleted"
 
     async def transfer(self, chat_id: int, new_owner_id: int, *, actor: User | None) -> str:
-        """Hand a chat to another registered user (Owner only, 08 §24): slots are ignored; in a private chat
+        """Hand a chat to another registered user (Owner only): slots are ignored; in a private chat
         the old owner stays as a member."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
@@ -270,7 +270,7 @@ class AdminChatService:
         return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
 
     async def start(self, chat_id: int, *, actor: User) -> str:
-        """Admin start: not idempotent (409 "Chat is already running"), no credential push (03 §4.7)."""
+        """Admin start: not idempotent (409 "Chat is already running"), no credential push."""
         ctx = await self._vm_gate(actor, chat_id)
         if not await self.c.vms.start_chat(ctx.chat, push_credentials=False):
             raise Conflict("Chat is already running")

@@ -42,7 +42,7 @@ RECENT_VIEWERS = timedelta(hours=24)
 
 
 def chat_avatar_url(source: str | None) -> str | None:
-    """03 §2.1: `avatar_url` is the resolved URL of the stored key (`"discord_0"`); an uploaded avatar's
+    """`avatar_url` is the resolved URL of the stored key (`"discord_0"`); an uploaded avatar's
     stored value is already a URL."""
     if source is None:
         return None
@@ -116,7 +116,7 @@ class ChatViews:
         )
 
     async def list_for(self, *, actor: User) -> list[ChatOut]:
-        """`GET /v1/portal/chats` (00 §3.8): official first, then by last activity."""
+        """`GET /v1/portal/chats`: official first, then by last activity."""
         async with self.c.db.read() as session:
             chats = [] if actor.is_stranger else await chats_db.listed_for(session, actor.id)
             return await self.views(session, chats)
@@ -133,7 +133,7 @@ class ChatViews:
             return await self.view(session, chat)
 
     async def detail(self, chat_id: int, *, actor: User) -> ChatDetailOut:
-        """One chat with its live state, plus its config for those who manage it (00 §6)."""
+        """One chat with its live state, plus its config for those who manage it."""
         async with self.c.db.read() as session:
             ctx = await access_chat(session, actor, chat_id)
             view = await self.view(session, ctx.chat)
@@ -160,7 +160,7 @@ class ChatViews:
         return ChatStatisticsOut(total_count=listed + private, public_count=listed, private_count=private)
 
     async def members(self, chat_id: int, *, actor: User) -> MembersOut:
-        """Private: the owner then the members; listed: the owner then recent viewers (08 §19)."""
+        """Private: the owner then the members; listed: the owner then recent viewers."""
         async with self.c.db.read() as session:
             ctx = await access_chat(session, actor, chat_id)
             since = None if ctx.chat.visibility == Visibility.PRIVATE else self.now - RECENT_VIEWERS

@@ -49,7 +49,7 @@ class ChatService:
         return self.c.clock.now()
 
     async def create_private(self, body: CreateChatIn, *, actor: User) -> ChatOut:
-        """A private group chat for a premium user or Admin+, within their slots (03 §3.1)."""
+        """A private group chat for a premium user or Admin+, within their slots."""
         now = self.now
         if not may_create_private(actor, now):
             raise coded(ErrorCode.PREMIUM_REQUIRED, 403)
@@ -72,7 +72,7 @@ class ChatService:
             view = await self.c.chat_views.view(session, chat)
             chat_id, owner_id = chat.id, actor.id
 
-            async def announce() -> None:  # the owner's sockets can list one more chat (00 §5)
+            async def announce() -> None:  # the owner's sockets can list one more chat
                 status = ChatStatus(**await self.c.rooms.status(chat_id))
                 await self.c.notifier.send(status, room=user_room(owner_id))
 
@@ -120,7 +120,7 @@ class ChatService:
         )
 
     async def leave(self, chat_id: int, *, actor: User) -> None:
-        """`POST …/leave` (08 §21): drop the membership; the leaver's sockets leave the room."""
+        """`POST …/leave`: drop the membership; the leaver's sockets leave the room."""
         async with self.c.db.transaction() as session:
             ctx = await access_chat(session, actor, chat_id, need=Need.LEAVE, group_only=True)
             if ctx.is_owner:
@@ -188,7 +188,7 @@ class ChatService:
 
     def after_commit_unlist(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A private chat the user could list and no longer can (left, kicked): `room:destroyed` to all
-        of their sockets, in the room or not (08 §18)."""
+        of their sockets, in the room or not."""
 
         async def unlist() -> None:
             await self.c.notifier.send(RoomDestroyed(chat_id=chat_id), room=user_room(user_id))
