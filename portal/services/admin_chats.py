@@ -26,7 +26,8 @@ from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
 
-# Fields that take no null in an admin update (the usual type wording); `label`, `description`, `slug` clear on null.
+# Fields that take no null in an admin update (the usual type wording); `label`, `description` and
+# `slug` clear on null.
 NOT_NULL = {
     "name": "must be a string",
     "visibility": "must be a string",
