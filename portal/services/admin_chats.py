@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portal.db import chats as chats_db
 from portal.db import users as users_db
@@ -21,6 +21,7 @@ from portal.schemas.chats import (
     LiveStateOut,
 )
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.chat_access import ChatContext, Need, access_chat, check_chat_slot, load_chat
 from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
@@ -33,9 +34,6 @@ NOT_NULL = {
     "visibility": "must be a string",
     "browser_config": "must be an object",
 }
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 
 def admin_view(chat: Chat) -> AdminChatOut:
@@ -87,10 +85,7 @@ def _visibility_and_slug(chat: Chat, changes: dict[str, Any]) -> tuple[str, str 
     return visibility, slug
 
 
-class AdminChatService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class AdminChatService(Service):
     async def list(self) -> list[AdminChatOut]:
         async with self.c.db.read() as session:
             return [admin_view(chat) for chat in await chats_db.all_groups(session)]

@@ -18,6 +18,7 @@ from portal.domain import SessionEnd, UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
 from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
 from portal.security import keyed_hash, new_login_code
+from portal.services.base import Service
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
 from portal.services.subscriptions import effective_tier
 from portal.services.user_views import avatar_url, private_view
@@ -26,7 +27,6 @@ from portal.services.words import stranger_name
 
 if TYPE_CHECKING:
     from portal.config import Settings
-    from portal.container import Container
     from portal.db.models import Bot
 
 log = logging.getLogger("portal.auth")
@@ -56,10 +56,7 @@ class BotIdentity:
     platform_avatar_url: str | None
 
 
-class AuthService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class AuthService(Service):
     @property
     def settings(self) -> Settings:
         return self.c.settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from portal.db import bots as bots_db
 from portal.db import users as users_db
@@ -13,9 +12,7 @@ from portal.schemas.bots import BotKeyIssued, BotPrivate, BotPublic
 from portal.schemas.common import PLATFORM_PATTERN
 from portal.security import BOT_KEY_PREFIX, new_bot_key, sha256_hex
 from portal.services.audit import AuditEvent
-
-if TYPE_CHECKING:
-    from portal.container import Container
+from portal.services.base import Service
 
 BOT_TYPE_OFFICIAL, BOT_TYPE_VERIFIED, BOT_TYPE_COMMUNITY = 1, 2, 3
 MAX_KEY_LENGTH = 128
@@ -51,10 +48,7 @@ def is_bot_key(value: str | None) -> bool:
     return value is not None and value.startswith(BOT_KEY_PREFIX)
 
 
-class BotService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class BotService(Service):
     async def register(
         self,
         *,

@@ -3,18 +3,15 @@ screenshot. The machines themselves are `VmService`'s (services/vms.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portal.browser.base import ALLOWED_SIZES
 from portal.db import users as users_db
 from portal.db.models import Chat, User
 from portal.errors import BadRequest
+from portal.services.base import Service
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, chat_context
 from portal.services.vms import allowed_sizes
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 
 def screen_size_error(width: int, height: int, rate: int) -> str | None:
@@ -29,14 +26,7 @@ def screen_size_error(width: int, height: int, rate: int) -> str | None:
     return None
 
 
-class ChatBrowserService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    @property
-    def now(self) -> datetime:
-        return self.c.clock.now()
-
+class ChatBrowserService(Service):
     async def start_vm(self, chat_id: int, *, actor: User) -> None:
         """Portal start: idempotent, pushes credentials to everyone already in the room."""
         ctx = await self._vm_context(actor, chat_id)

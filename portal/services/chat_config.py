@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +14,10 @@ from portal.domain import LISTED, Visibility
 from portal.errors import BadRequest, ErrorCode, coded
 from portal.events import RoomConfig, RoomDestroyed, RoomKicked
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.chat_access import Need, access_chat
 from portal.services.notifier import chat_room, user_room
 from portal.services.permissions import Level
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 CONFIG_FLAGS = (
     "history_visible",
@@ -31,14 +29,7 @@ CONFIG_FLAGS = (
 CONTROL_FLAGS = {"allow_control_requests", "locked_controls", "implicit_hosting", "inactive_cursors"}
 
 
-class ChatConfigService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    @property
-    def now(self) -> datetime:
-        return self.c.clock.now()
-
+class ChatConfigService(Service):
     async def update_config(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> None:
         """`POST …/config/update`: only the fields present."""
         now = self.now

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +31,7 @@ from portal.events import (
     UserUnmuted,
 )
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.chat_access import (
     ChatContext,
     Need,
@@ -44,9 +44,6 @@ from portal.services.notifier import chat_room
 from portal.services.permissions import can_act_on
 from portal.services.punishments import check_reason
 from portal.services.restrictions import ttl_seconds
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 
 @dataclass(frozen=True)
@@ -69,10 +66,7 @@ class Target:
         return self.member or self.joined
 
 
-class ChatModerationService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class ChatModerationService(Service):
     # ---- shared checks ----------------------------------------------------------------------------
 
     async def _target(

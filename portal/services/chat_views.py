@@ -6,8 +6,8 @@ Each view that is about one chat goes through `access_chat` (docs/architecture.m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,11 +31,9 @@ from portal.schemas.chats import (
     UserRef,
 )
 from portal.schemas.users import OwnedChatOut
+from portal.services.base import Service
 from portal.services.chat_access import Need, access_chat, can_manage
 from portal.services.user_views import DEFAULT_AVATARS, avatar_url
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 MEMBERS_CAP = 100
 RECENT_VIEWERS = timedelta(hours=24)
@@ -62,14 +60,7 @@ def member_user(user: User, platforms: Sequence[Any] = ()) -> MemberUser:
     )
 
 
-class ChatViews:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    @property
-    def now(self) -> datetime:
-        return self.c.clock.now()
-
+class ChatViews(Service):
     async def views(self, session: AsyncSession, chats: Sequence[Chat]) -> list[ChatOut]:
         """Chat objects with their owners in two queries, whatever the number of chats."""
         owner_ids = [c.owner_id for c in chats if c.owner_id is not None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from portal.errors import Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus, RoomDestroyed
 from portal.schemas.chats import BrowserConfigIn, ChatOut, CreateChatIn
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.chat_access import (
     Need,
     access_chat,
@@ -27,9 +28,6 @@ from portal.services.chat_access import (
     may_create_private,
 )
 from portal.services.notifier import LOBBY_ROOM, user_room
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 DEFAULT_BROWSER_CONFIG = {"browser": "chromium", "start_url": None, "kiosk": False}
 
@@ -40,14 +38,7 @@ def browser_config_dict(config: BrowserConfigIn | None) -> dict[str, Any]:
     return dict(DEFAULT_BROWSER_CONFIG) if config is None else config.model_dump()
 
 
-class ChatService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    @property
-    def now(self) -> datetime:
-        return self.c.clock.now()
-
+class ChatService(Service):
     async def create_private(self, body: CreateChatIn, *, actor: User) -> ChatOut:
         """A private group chat for a premium user or Admin+, within their slots."""
         now = self.now

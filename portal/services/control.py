@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
 from portal.db import users as users_db
 from portal.db.models import Chat, User
 from portal.errors import ErrorCode, NotFound, coded
 from portal.events import ControlUpdate
+from portal.services.base import Service
 from portal.services.chat_access import ChatContext, access_chat, can_manage
 from portal.services.notifier import chat_room
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 
 def _key(chat_id: int) -> str:
@@ -36,10 +34,7 @@ class State(TypedDict):
     queue: list[int]
 
 
-class ControlService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class ControlService(Service):
     async def state(self, chat_id: int) -> State:
         raw = await self.c.live.get(_key(chat_id))
         state = json.loads(raw) if raw else {}

@@ -5,12 +5,9 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from portal.schemas.monitoring import AdminHealthOut, CacheStatistics, DbStatistics, HealthOut
-
-if TYPE_CHECKING:
-    from portal.container import Container
+from portal.services.base import Service
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,10 +22,7 @@ def source_hash() -> str:
     return digest.hexdigest()
 
 
-class HealthService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class HealthService(Service):
     async def check(self) -> HealthOut:
         errors: list[str] = []
         database, db_latency = True, None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,11 +15,9 @@ from portal.domain import Visibility
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus
 from portal.schemas.chats import ChatOut, InviteIn, InviteOut, InvitesOut
+from portal.services.base import Service
 from portal.services.chat_access import Need, access_chat
 from portal.services.notifier import user_room
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 ACTIVE_INVITE_LIMIT = 20
 CODE_ALPHABET = string.ascii_lowercase + string.digits
@@ -35,10 +32,7 @@ def invite_view(invite: ChatInvite) -> InviteOut:
     return InviteOut.model_validate(invite, from_attributes=True)
 
 
-class InviteService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class InviteService(Service):
     async def create(self, chat_id: int, body: InviteIn, *, actor: User) -> InviteOut:
         now = self.c.clock.now()
         if body.expires_at is not None and body.expires_at <= now:

@@ -17,6 +17,7 @@ from portal.db import sessions as sessions_db
 from portal.db import users as users_db
 from portal.domain import SessionEnd
 from portal.live.base import LockTimeout
+from portal.services.base import Service
 from portal.services.subscriptions import Tier
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
@@ -37,9 +38,9 @@ class JanitorReport:
     chats_wiped: int
 
 
-class Janitor:
+class Janitor(Service):
     def __init__(self, container: Container) -> None:
-        self.c = container
+        super().__init__(container)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -7,7 +7,7 @@ joins, leaves, kicks, punishments and config changes post them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +17,9 @@ from portal.db.models import Chat, LinkedPlatform, Message, User
 from portal.db.uow import on_commit
 from portal.domain import MessageType
 from portal.events import MessageNew
+from portal.services.base import Service
 from portal.services.notifier import chat_room
 from portal.services.user_views import avatar_url
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 SYSTEM_EPOCH = "0000000000000000"
 
@@ -51,10 +49,7 @@ def message_view(
     }
 
 
-class MessageService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class MessageService(Service):
     async def post_system(self, session: AsyncSession, chat: Chat, text: str) -> Message:
         """Store a plain-text system message and announce it (`message:new`) once the transaction commits."""
         now = self.c.clock.now()

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +26,11 @@ from portal.domain import MessageType
 from portal.errors import BadRequest, ErrorCode, coded
 from portal.events import MessageBulkDeleted, MessageNew, PortalCleared
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
 from portal.services.messages import message_view
 from portal.services.notifier import chat_room
 from portal.services.sessions import AuthContext
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 MIN_CT_BYTES = 40  # 24-byte nonce + 16-byte MAC
 WIPE_PRESETS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
@@ -90,10 +88,7 @@ def rate(setting: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
-class MessagingService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class MessagingService(Service):
     # ---- send -------------------------------------------------------------------------------------
 
     async def send(self, ctx: AuthContext, chat_id: int, content: str) -> str:

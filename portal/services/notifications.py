@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import notifications as notifications_db
@@ -11,10 +9,8 @@ from portal.db.models import Notification
 from portal.db.uow import on_commit
 from portal.events import NotificationNew
 from portal.schemas.notifications import NotificationOut
+from portal.services.base import Service
 from portal.services.notifier import user_room
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 NOTIFICATION_TYPES = ("info", "success", "warning", "error")
 
@@ -23,10 +19,7 @@ def notification_view(row: Notification) -> NotificationOut:
     return NotificationOut.model_validate(row, from_attributes=True)
 
 
-class NotificationService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class NotificationService(Service):
     async def create(
         self, session: AsyncSession, *, user_id: int, title: str, body: str, type: str, created_by: int | None
     ) -> Notification:

@@ -8,7 +8,7 @@ built yet). Every one writes a moderation record, so `GET /v1/users/me/punishmen
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,12 +28,10 @@ from portal.domain import (
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import UserHardMuted, UserHardUnmuted
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.permissions import can_act_on
 from portal.services.restrictions import ttl_seconds
 from portal.services.sessions import is_restricted
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 TIMEOUT_RANGE = (MIN_TIMEOUT_SECONDS, MAX_PUNISHMENT_SECONDS)
 
@@ -49,10 +47,7 @@ def check_reason(reason: str | None, *, required: bool = False) -> None:
         raise BadRequest("reason must be at least 1 character")
 
 
-class PunishmentService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class PunishmentService(Service):
     async def _target(
         self, session: AsyncSession, actor: User | None, target_id: int, *, strangers: bool = False
     ) -> User:

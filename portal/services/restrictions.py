@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import restrictions as restrictions_db
 from portal.errors import ErrorCode, coded
-
-if TYPE_CHECKING:
-    from portal.container import Container
+from portal.services.base import Service
 
 
 def ttl_seconds(expires_at: datetime | None, now: datetime) -> int:
@@ -23,10 +20,7 @@ def ttl_seconds(expires_at: datetime | None, now: datetime) -> int:
     return max(1, math.ceil((expires_at - now).total_seconds()))
 
 
-class RestrictionService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class RestrictionService(Service):
     async def banned_user_ids(self, session: AsyncSession, chat_id: int, user_ids: Iterable[int]) -> set[int]:
         return await restrictions_db.banned_among(session, chat_id, user_ids, self.c.clock.now())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +16,9 @@ from portal.domain import SessionEnd, UserState
 from portal.errors import AccountRestricted, BadRequest, NotFound
 from portal.schemas.users import GeoOut, SessionHistoryOut, SessionOut, SessionsOut
 from portal.security import new_session_token, session_public_id, sha256_hex
+from portal.services.base import Service
 from portal.services.permissions import session_ttl_seconds
 from portal.services.subscriptions import effective_tier
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 STRANGER_SESSION_TTL = 86400
 ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
@@ -75,10 +72,7 @@ def is_restricted(user: User, now: datetime) -> bool:
     return user.state_expires_at is None or user.state_expires_at > now
 
 
-class SessionService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class SessionService(Service):
     async def create(
         self,
         session: AsyncSession,

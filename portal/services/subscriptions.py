@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +14,8 @@ from portal.db.models import SubscriptionHistory, User
 from portal.domain import MAX_REASON_LENGTH
 from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.permissions import can_act_on
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 
 class Tier(IntEnum):
@@ -70,10 +67,7 @@ class Grant:
     message: str
 
 
-class SubscriptionService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
+class SubscriptionService(Service):
     async def apply_expiry(self, session: AsyncSession, user: User, now: datetime) -> bool:
         """Write the downgrade of an expired Trial/Premium (lazily on read, and by the sweep)."""
         if effective_tier(user, now) == user.subscription_tier:

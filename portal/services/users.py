@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,14 +33,12 @@ from portal.schemas.users import (
     UserSearchOut,
 )
 from portal.services.audit import AuditEvent
+from portal.services.base import Service
 from portal.services.bots import bot_private
 from portal.services.permissions import Level, can_act_on
 from portal.services.sessions import session_history_view
 from portal.services.subscriptions import effective_expiry, effective_tier
 from portal.services.user_views import DEFAULT_AVATARS, private_view, public_view, staff_fields
-
-if TYPE_CHECKING:
-    from portal.container import Container
 
 SESSION_HISTORY_LIMIT = 50
 WELCOME_TITLE = "Welcome to Portal"
@@ -106,14 +104,7 @@ def avatar_source_problem(value: Any, platforms: Sequence[LinkedPlatform]) -> st
     return "avatar_source must be a linked platform or one of: " + ", ".join(DEFAULT_AVATARS)
 
 
-class UserService:
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    @property
-    def now(self) -> datetime:
-        return self.c.clock.now()
-
+class UserService(Service):
     # ---- accounts ---------------------------------------------------------------------------------
 
     async def signup(

@@ -33,6 +33,7 @@ from portal.db.models import Chat
 from portal.errors import ErrorCode, PortalError, coded
 from portal.events import RoomStarted, RoomStopped, VmCredentials, VmFrame
 from portal.live.rpc import NodeRpc, RpcError
+from portal.services.base import Service
 from portal.services.chat_access import ChatContext, can_manage
 from portal.services.notifier import chat_room, session_room
 
@@ -104,9 +105,9 @@ def settings_of(chat: Chat) -> ControlSettings:
     )
 
 
-class VmService:
+class VmService(Service):
     def __init__(self, container: Container) -> None:
-        self.c = container
+        super().__init__(container)
         self._backend: BrowserBackend | None = None
         self.local: dict[int, VmHandle] = {}
         self._last_frame: dict[int, float] = {}
