@@ -260,23 +260,23 @@ class Handlers:
         return {"ok": True, "stored": stored}
 
     async def control_request(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
-        await self.c.control.request(who.user_id, payload.chat_id)
+        await self.c.control.request(payload.chat_id, actor_id=who.user_id)
         return {"ok": True}
 
     async def control_release(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
-        await self.c.control.release(who.user_id, payload.chat_id)
+        await self.c.control.release(payload.chat_id, actor_id=who.user_id)
         return {"ok": True}
 
     async def control_give(self, who: SocketUser, sid: str, payload: TargetUserIn) -> dict[str, Any]:
-        await self.c.control.give(who.user_id, payload.chat_id, payload.user_id)
+        await self.c.control.give(payload.chat_id, payload.user_id, actor_id=who.user_id)
         return {"ok": True}
 
     async def control_take(self, who: SocketUser, sid: str, payload: ChatIdIn) -> dict[str, Any]:
-        await self.c.control.take(who.user_id, payload.chat_id)
+        await self.c.control.take(payload.chat_id, actor_id=who.user_id)
         return {"ok": True}
 
     async def control_deny(self, who: SocketUser, sid: str, payload: TargetUserIn) -> dict[str, Any]:
-        await self.c.control.deny(who.user_id, payload.chat_id, payload.user_id)
+        await self.c.control.deny(payload.chat_id, payload.user_id, actor_id=who.user_id)
         return {"ok": True}
 
     async def vm_input(self, who: SocketUser, sid: str, payload: VmInputIn) -> None:

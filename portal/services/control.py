@@ -73,7 +73,7 @@ class ControlService(Service):
 
     # ---- client events ----------------------------------------------------------------------------
 
-    async def request(self, actor_id: int, chat_id: int) -> None:
+    async def request(self, chat_id: int, *, actor_id: int) -> None:
         ctx = await self._context(actor_id, chat_id)
         await self._require_joined(chat_id, actor_id)
         if not ctx.chat.allow_control_requests:
@@ -85,20 +85,20 @@ class ControlService(Service):
 
         await self._change(chat_id, add)
 
-    async def release(self, actor_id: int, chat_id: int) -> None:
+    async def release(self, chat_id: int, *, actor_id: int) -> None:
         await self._context(actor_id, chat_id)
         if not await self.is_host(chat_id, actor_id):
             raise coded(ErrorCode.NOT_HOST, 403)
         await self._change(chat_id, lambda state: state.update({"host_user_id": None}))
 
-    async def give(self, actor_id: int, chat_id: int, target_id: int) -> None:
+    async def give(self, chat_id: int, target_id: int, *, actor_id: int) -> None:
         ctx = await self._context(actor_id, chat_id)
         if not (await self.is_host(chat_id, actor_id) or can_manage(ctx)):
             raise coded(ErrorCode.FORBIDDEN, 403)
         await self._require_joined(chat_id, target_id)
         await self._change(chat_id, lambda state: self._make_host(state, target_id))
 
-    async def take(self, actor_id: int, chat_id: int) -> None:
+    async def take(self, chat_id: int, *, actor_id: int) -> None:
         ctx = await self._context(actor_id, chat_id)
         await self._require_joined(chat_id, actor_id)
         current = await self.state(chat_id)
@@ -107,7 +107,7 @@ class ControlService(Service):
             raise coded(ErrorCode.FORBIDDEN, 403)
         await self._change(chat_id, lambda state: self._make_host(state, actor_id))
 
-    async def deny(self, actor_id: int, chat_id: int, target_id: int) -> None:
+    async def deny(self, chat_id: int, target_id: int, *, actor_id: int) -> None:
         ctx = await self._context(actor_id, chat_id)
         if not (await self.is_host(chat_id, actor_id) or can_manage(ctx)):
             raise coded(ErrorCode.FORBIDDEN, 403)
