@@ -1,9 +1,9 @@
 """The events a node sends, seen from its notifier: `capture_events` (like Zulip's capture_send_event_calls)
 and the test-only `Marker` that `SocketProbe.assert_silent` sends (tests/sockets.py).
 
-    async with capture_events(portal.container) as events:
-        await act(owner, chat_id, "ban", member.id)
-    assert events.names() == ["user:banned", "room:members", "chat:status"]
+    async with capture_events(portal.container) as sent:
+        await act(owner, chat_id, "unban", member.id)  # a member whose socket stayed in the room
+    assert sent.names() == ["user:unbanned", "room:members", "chat:status"]
 """
 
 from __future__ import annotations

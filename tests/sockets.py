@@ -126,8 +126,10 @@ class SocketProbe:
         node sends later by itself (a periodic task, the frame relay): tests run those steps themselves.
         """
         sid = self.sio.get_sid("/") if self.sio.connected else None
+        if sid is None:
+            return  # disconnected: nothing more can arrive
         nodes = marker_nodes(self.base_url)
-        if sid is None or not nodes:
+        if not nodes:
             # A node outside this process (`portal serve`) cannot be asked for a marker: listen a while.
             await asyncio.sleep(QUIET)
             return

@@ -291,8 +291,10 @@ async def test_unban_of_a_public_viewer_lets_them_join_again(portal: Portal, soc
     owner, chat, member, _, _ = await joined_setup(portal, sockets)
     await act(owner, chat["id"], "ban", member.id)
     assert await viewer_count(owner, chat["id"]) == 1
-    await act(owner, chat["id"], "unban", member.id)
-    # the socket that stayed in the room counts again
+    async with capture_events(portal.container) as sent:
+        await act(owner, chat["id"], "unban", member.id)
+    # the socket that stayed in the room counts again: the member list and the viewer count change
+    assert sent.names() == ["user:unbanned", "room:members", "chat:status"]
     assert await viewer_count(owner, chat["id"]) == 2
     assert await refused_with(member, chat["id"]) == ("", None)
     assert (await (await lobby(sockets, member)).call("room:join", {"chat_id": chat["id"]}))["ok"] is True
