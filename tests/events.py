@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from portal.container import Container
 from portal.events import CATALOGUE, Event, SessionEnded
-from portal.services.notifier import Rooms, chat_room, evicted_event, session_room
+from portal.services.notifier import Rooms, chat_room, session_room
 
 
 class Marker(Event):
@@ -89,15 +89,13 @@ async def capture_events(container: Container) -> AsyncIterator[SentEvents]:
     async def evicting(
         chat_id: int,
         *,
-        event: Event | str | None = None,
-        payload: dict[str, Any] | None = None,
+        event: Event | None = None,
         user_id: int | None = None,
         also_rooms: list[str] | None = None,
     ) -> None:
-        name, data = evicted_event(event, payload)
-        if name:
-            record(name, data, (chat_room(chat_id), *(also_rooms or [])), user_id)
-        await evict(chat_id, event=event, payload=payload, user_id=user_id, also_rooms=also_rooms)
+        if event is not None:
+            record(event.name, event.payload(), (chat_room(chat_id), *(also_rooms or [])), user_id)
+        await evict(chat_id, event=event, user_id=user_id, also_rooms=also_rooms)
 
     async def ending(token_hash: str, reason: str) -> None:
         record(SessionEnded.name, SessionEnded(reason=reason).payload(), (session_room(token_hash),))

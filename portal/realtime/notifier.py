@@ -17,7 +17,7 @@ import socketio
 
 from portal.events import Event, SessionEnded, VmFrame
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import Rooms, chat_room, evicted_event, screen_room, session_room
+from portal.services.notifier import Rooms, chat_room, screen_room, session_room
 from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
@@ -49,19 +49,17 @@ class BusOperations:
         self,
         chat_id: int,
         *,
-        event: Event | str | None = None,
-        payload: dict[str, Any] | None = None,
+        event: Event | None = None,
         user_id: int | None = None,
         also_rooms: list[str] | None = None,
     ) -> None:
-        name, data = evicted_event(event, payload)
         await self.live.publish(
             BUS_CHANNEL,
             {
                 "type": "evict",
                 "chat_id": chat_id,
-                "event": name,
-                "payload": data,
+                "event": event.name if event else "",
+                "payload": event.payload() if event else None,
                 "user_id": user_id,
                 "also_rooms": also_rooms or [],
             },

@@ -42,26 +42,16 @@ class Notifier(Protocol):
         self,
         chat_id: int,
         *,
-        event: Event | str | None = None,
-        payload: dict[str, Any] | None = None,
+        event: Event | None = None,
         user_id: int | None = None,
         also_rooms: list[str] | None = None,
     ) -> None:
         """On every node: send `event` (if any) to the chat room's sockets (only `user_id`'s, when given)
-        and to the sockets of `also_rooms`, once each, then remove those chat-room sockets from the room.
-        A name with a `payload` dict instead of an Event (or "" for none) is the untyped form that
-        services not converted yet still use."""
+        and to the sockets of `also_rooms`, once each, then remove those chat-room sockets from the room."""
 
     async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
         """On every node: put `user_id`'s sockets in the chat room into (or out of) the chat's screen room,
         the sockets `vm:frame` goes to (a REST-banned user still in the room sees no screen)."""
-
-
-def evicted_event(event: Event | str | None, payload: dict[str, Any] | None) -> tuple[str, Any]:
-    """The (name, data) an eviction carries, from either form of `Notifier.evict`; ("", None) for none."""
-    if isinstance(event, Event):
-        return event.name, event.payload()
-    return event or "", payload
 
 
 class NullNotifier:
