@@ -56,6 +56,25 @@ class MessageType(StrEnum):
     SYSTEM = "system"
 
 
+class ModerationKind(StrEnum):
+    """`moderation_actions.action_type` (`GET /v1/users/me/punishments`); a chat action's audit event has the
+    same name."""
+
+    CHAT_KICK = "CHAT_KICK"
+    CHAT_MUTE = "CHAT_MUTE"
+    CHAT_BAN = "CHAT_BAN"
+    PLATFORM_TIMEOUT = "PLATFORM_TIMEOUT"
+    PLATFORM_WARNING = "PLATFORM_WARNING"
+    PLATFORM_HARD_MUTE = "PLATFORM_HARD_MUTE"
+
+
+class RestrictionKind(StrEnum):
+    """`chat_restrictions.kind`: a chat ban or a chat mute in force."""
+
+    BAN = "ban"
+    MUTE = "mute"
+
+
 # ---- limits enforced in more than one layer (request schemas, services, socket handlers) --------------
 
 DAY_SECONDS = 86_400
