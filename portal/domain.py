@@ -49,6 +49,23 @@ class Visibility(StrEnum):
 LISTED = (Visibility.OFFICIAL, Visibility.PUBLIC)
 
 
+class JoinMethod(StrEnum):
+    """How a user became a member (`chat_members.method`, `chat_activity.method`)."""
+
+    DIRECT = "direct"  # joined a listed chat by its id (not a direct chat)
+    VANITY = "vanity"  # joined a listed chat by its slug
+    INVITE = "invite"
+
+
+class ActivityAction(StrEnum):
+    """`chat_activity.action`."""
+
+    JOIN = "join"
+    LEAVE = "leave"
+    KICK = "kick"
+    BAN = "ban"
+
+
 class MessageType(StrEnum):
     """`messages.type`: end-to-end-encrypted user messages, or plain-text system notices."""
 

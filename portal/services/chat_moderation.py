@@ -19,7 +19,7 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import AfterCommit, on_commit
-from portal.domain import MAX_PUNISHMENT_SECONDS, ModerationKind, RestrictionKind
+from portal.domain import MAX_PUNISHMENT_SECONDS, ActivityAction, ModerationKind, RestrictionKind
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import (
     Event,
@@ -159,7 +159,9 @@ class ChatModerationService(Service):
             target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
             chat = target.ctx.chat
             await chats_db.remove_member(session, chat_id, target.user.id)
-            await self.c.chats.add_activity(session, chat_id, target.user.id, "kick", actor_id=actor.id)
+            await self.c.chats.add_activity(
+                session, chat_id, target.user.id, ActivityAction.KICK, actor_id=actor.id
+            )
             await self._record(session, target, ModerationKind.CHAT_KICK, reason)
             await self.c.messages.post_system(session, chat, f"{target.user.username} was kicked")
             await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # they must not read on
@@ -255,7 +257,9 @@ class ChatModerationService(Service):
             chat = target.ctx.chat
             await self._restrict(session, actor, target, RestrictionKind.BAN, duration, reason, now)
             await chats_db.remove_member(session, chat_id, target.user.id)
-            await self.c.chats.add_activity(session, chat_id, target.user.id, "ban", actor_id=actor.id)
+            await self.c.chats.add_activity(
+                session, chat_id, target.user.id, ActivityAction.BAN, actor_id=actor.id
+            )
             await self._record(session, target, ModerationKind.CHAT_BAN, reason, seconds=duration or None)
             if target.joined:
                 await self.c.messages.post_system(session, chat, f"{target.user.username} was banned")
