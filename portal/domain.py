@@ -49,11 +49,47 @@ class Visibility(StrEnum):
 LISTED = (Visibility.OFFICIAL, Visibility.PUBLIC)
 
 
+class JoinMethod(StrEnum):
+    """How a user became a member (`chat_members.method`, `chat_activity.method`)."""
+
+    DIRECT = "direct"  # joined a listed chat by its id (not a direct chat)
+    VANITY = "vanity"  # joined a listed chat by its slug
+    INVITE = "invite"
+
+
+class ActivityAction(StrEnum):
+    """`chat_activity.action`."""
+
+    JOIN = "join"
+    LEAVE = "leave"
+    KICK = "kick"
+    BAN = "ban"
+
+
 class MessageType(StrEnum):
     """`messages.type`: end-to-end-encrypted user messages, or plain-text system notices."""
 
     USER = "user"
     SYSTEM = "system"
+
+
+class ModerationKind(StrEnum):
+    """`moderation_actions.action_type` (`GET /v1/users/me/punishments`); a chat action's audit event has the
+    same name."""
+
+    CHAT_KICK = "CHAT_KICK"
+    CHAT_MUTE = "CHAT_MUTE"
+    CHAT_BAN = "CHAT_BAN"
+    PLATFORM_TIMEOUT = "PLATFORM_TIMEOUT"
+    PLATFORM_WARNING = "PLATFORM_WARNING"
+    PLATFORM_HARD_MUTE = "PLATFORM_HARD_MUTE"
+
+
+class RestrictionKind(StrEnum):
+    """`chat_restrictions.kind`: a chat ban or a chat mute in force."""
+
+    BAN = "ban"
+    MUTE = "mute"
 
 
 # ---- limits enforced in more than one layer (request schemas, services, socket handlers) --------------

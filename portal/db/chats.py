@@ -13,7 +13,7 @@ from portal.db.base import MAX_ID as MAX_ID  # still read by services/admin_chat
 from portal.db.base import valid_id
 from portal.db.conflicts import insert_unless_taken, raise_on_clash
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, User
-from portal.domain import LISTED, ChatType, Visibility
+from portal.domain import LISTED, ChatType, JoinMethod, Visibility
 
 
 class SlugTaken(Exception):
@@ -152,7 +152,8 @@ async def remove_member(session: AsyncSession, chat_id: int, user_id: int) -> bo
 async def remove_uninvited_members(session: AsyncSession, chat_id: int) -> list[int]:
     """Drop the memberships not made by an invite (direct / vanity joins of a listed chat)."""
     query = delete(ChatMember).where(
-        ChatMember.chat_id == chat_id, or_(ChatMember.method.is_(None), ChatMember.method != "invite")
+        ChatMember.chat_id == chat_id,
+        or_(ChatMember.method.is_(None), ChatMember.method != JoinMethod.INVITE),
     )
     result = await session.execute(query.returning(ChatMember.user_id))
     return list(result.scalars().all())

@@ -155,7 +155,7 @@ class ModerationAction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    action_type: Mapped[str] = mapped_column(String(32))
+    action_type: Mapped[str] = mapped_column(String(32))  # a `ModerationKind`
     reason: Mapped[str | None] = mapped_column(String(500))
     chat_id: Mapped[int | None] = mapped_column(Integer, index=True)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -277,7 +277,7 @@ class ChatMember(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    method: Mapped[str | None] = mapped_column(String(16))  # direct | vanity | invite
+    method: Mapped[str | None] = mapped_column(String(16))  # a `JoinMethod`
     invite_code: Mapped[str | None] = mapped_column(String(32))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest join
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -305,7 +305,7 @@ class ChatActivity(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(8))  # an `ActivityAction`
     method: Mapped[str | None] = mapped_column(String(16))
     invite_code: Mapped[str | None] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -375,7 +375,7 @@ class ChatRestriction(Base):
 
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # ban | mute
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # a `RestrictionKind`
     reason: Mapped[str | None] = mapped_column(String(500))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.models import ChatRestriction, HardMute
+from portal.domain import RestrictionKind
 
 
 def _in_force(now: datetime) -> ColumnElement[bool]:
@@ -45,7 +46,7 @@ async def banned_among(
         return set()
     query = select(ChatRestriction.user_id).where(
         ChatRestriction.chat_id == chat_id,
-        ChatRestriction.kind == "ban",
+        ChatRestriction.kind == RestrictionKind.BAN,
         ChatRestriction.user_id.in_(ids),
         _in_force(now),
     )
@@ -57,7 +58,7 @@ async def take_expired_bans(session: AsyncSession, now: datetime, *, limit: int)
     query = (
         select(ChatRestriction.chat_id, ChatRestriction.user_id)
         .where(
-            ChatRestriction.kind == "ban",
+            ChatRestriction.kind == RestrictionKind.BAN,
             ChatRestriction.expires_at.is_not(None),
             ChatRestriction.expires_at <= now,
         )
@@ -69,7 +70,7 @@ async def take_expired_bans(session: AsyncSession, now: datetime, *, limit: int)
             delete(ChatRestriction).where(
                 ChatRestriction.chat_id == chat_id,
                 ChatRestriction.user_id == user_id,
-                ChatRestriction.kind == "ban",
+                ChatRestriction.kind == RestrictionKind.BAN,
                 ChatRestriction.expires_at <= now,
             )
         )

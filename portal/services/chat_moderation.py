@@ -19,7 +19,7 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import AfterCommit, on_commit
-from portal.domain import MAX_PUNISHMENT_SECONDS
+from portal.domain import MAX_PUNISHMENT_SECONDS, ActivityAction, ModerationKind, RestrictionKind
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import (
     Event,
@@ -116,7 +116,7 @@ class ChatModerationService(Service):
         self,
         session: AsyncSession,
         target: Target,
-        action: str,
+        action: ModerationKind,
         reason: str | None,
         *,
         seconds: int | None = None,
@@ -159,8 +159,10 @@ class ChatModerationService(Service):
             target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
             chat = target.ctx.chat
             await chats_db.remove_member(session, chat_id, target.user.id)
-            await self.c.chats.add_activity(session, chat_id, target.user.id, "kick", actor_id=actor.id)
-            await self._record(session, target, "CHAT_KICK", reason)
+            await self.c.chats.add_activity(
+                session, chat_id, target.user.id, ActivityAction.KICK, actor_id=actor.id
+            )
+            await self._record(session, target, ModerationKind.CHAT_KICK, reason)
             await self.c.messages.post_system(session, chat, f"{target.user.username} was kicked")
             await self.c.e2ee.rotate(session, chat_id, leaving_user=target.user.id)  # they must not read on
             on_commit(
@@ -211,8 +213,10 @@ class ChatModerationService(Service):
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
-            expires = await self._restrict(session, actor, target, "mute", duration, reason, now)
-            await self._record(session, target, "CHAT_MUTE", reason, seconds=duration or None)
+            expires = await self._restrict(
+                session, actor, target, RestrictionKind.MUTE, duration, reason, now
+            )
+            await self._record(session, target, ModerationKind.CHAT_MUTE, reason, seconds=duration or None)
             muted = UserMuted(
                 chat_id=chat_id, user_id=target.user.id, ttl=ttl_seconds(expires, now), reason=reason
             )
@@ -222,9 +226,9 @@ class ChatModerationService(Service):
         """Idempotent; a hard mute is not touched."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
-            await restrictions_db.lift(session, chat_id, target.user.id, "mute")
+            await restrictions_db.lift(session, chat_id, target.user.id, RestrictionKind.MUTE)
             await history_db.lift_open(
-                session, target.user.id, "CHAT_MUTE", self.c.clock.now(), chat_id=chat_id
+                session, target.user.id, ModerationKind.CHAT_MUTE, self.c.clock.now(), chat_id=chat_id
             )
             self._emit_after(session, UserUnmuted(chat_id=chat_id, user_id=target.user.id), chat_id)
 
@@ -251,10 +255,12 @@ class ChatModerationService(Service):
                 session, actor, chat_id, target_id, link="inside" if remove_now else None
             )
             chat = target.ctx.chat
-            await self._restrict(session, actor, target, "ban", duration, reason, now)
+            await self._restrict(session, actor, target, RestrictionKind.BAN, duration, reason, now)
             await chats_db.remove_member(session, chat_id, target.user.id)
-            await self.c.chats.add_activity(session, chat_id, target.user.id, "ban", actor_id=actor.id)
-            await self._record(session, target, "CHAT_BAN", reason, seconds=duration or None)
+            await self.c.chats.add_activity(
+                session, chat_id, target.user.id, ActivityAction.BAN, actor_id=actor.id
+            )
+            await self._record(session, target, ModerationKind.CHAT_BAN, reason, seconds=duration or None)
             if target.joined:
                 await self.c.messages.post_system(session, chat, f"{target.user.username} was banned")
             if target.inside:
@@ -279,9 +285,9 @@ class ChatModerationService(Service):
         """Idempotent; membership is not restored."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id)
-            lifted = await restrictions_db.lift(session, chat_id, target.user.id, "ban")
+            lifted = await restrictions_db.lift(session, chat_id, target.user.id, RestrictionKind.BAN)
             await history_db.lift_open(
-                session, target.user.id, "CHAT_BAN", self.c.clock.now(), chat_id=chat_id
+                session, target.user.id, ModerationKind.CHAT_BAN, self.c.clock.now(), chat_id=chat_id
             )
             await self.c.audit.record(
                 session,
@@ -330,7 +336,7 @@ class ChatModerationService(Service):
         session: AsyncSession,
         actor: User,
         target: Target,
-        kind: str,
+        kind: RestrictionKind,
         duration: int,
         reason: str | None,
         now: datetime,

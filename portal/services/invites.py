@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db.models import ChatInvite, ChatMember, User
 from portal.db.uow import on_commit
-from portal.domain import Visibility
+from portal.domain import ActivityAction, JoinMethod, Visibility
 from portal.errors import BadRequest, Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus
 from portal.schemas.chats import ChatOut, InviteIn, InviteOut, InvitesOut
@@ -117,7 +117,7 @@ class InviteService(Service):
             ChatMember(
                 chat_id=invite.chat_id,
                 user_id=user_id,
-                method="invite",
+                method=JoinMethod.INVITE,
                 invite_code=invite.code,
                 joined_at=now,
                 created_at=now,
@@ -128,6 +128,11 @@ class InviteService(Service):
         if not await chats_db.use_invite(session, invite.code, now):
             raise coded(ErrorCode.INVITE_INVALID, 404)  # exhausted by a concurrent redeem
         await self.c.chats.add_activity(
-            session, invite.chat_id, user_id, "join", method="invite", invite_code=invite.code
+            session,
+            invite.chat_id,
+            user_id,
+            ActivityAction.JOIN,
+            method=JoinMethod.INVITE,
+            invite_code=invite.code,
         )
         return True

@@ -22,6 +22,7 @@ from portal.domain import (
     MAX_PUNISHMENT_SECONDS,
     MAX_REASON_LENGTH,
     MIN_TIMEOUT_SECONDS,
+    ModerationKind,
     SessionEnd,
     UserState,
 )
@@ -64,7 +65,7 @@ class PunishmentService(Service):
         self,
         session: AsyncSession,
         target: User,
-        action: str,
+        action: ModerationKind,
         event: AuditEvent,
         actor: User | None,
         reason: str | None,
@@ -121,7 +122,7 @@ class PunishmentService(Service):
         record = await self._log(
             session,
             target,
-            "PLATFORM_TIMEOUT",
+            ModerationKind.PLATFORM_TIMEOUT,
             AuditEvent.USER_TIMEOUT,
             actor,
             reason,
@@ -146,7 +147,7 @@ class PunishmentService(Service):
         record = await self._log(
             session,
             target,
-            "PLATFORM_WARNING",
+            ModerationKind.PLATFORM_WARNING,
             AuditEvent.USER_WARN,
             actor,
             reason,
@@ -184,7 +185,7 @@ class PunishmentService(Service):
             record = await self._log(
                 session,
                 target,
-                "PLATFORM_HARD_MUTE",
+                ModerationKind.PLATFORM_HARD_MUTE,
                 AuditEvent.USER_HARD_MUTE,
                 actor,
                 reason,
@@ -205,7 +206,7 @@ class PunishmentService(Service):
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, target_id, strangers=True)
             lifted = await restrictions_db.lift_hard_mute(session, target.id)
-            await history_db.lift_open(session, target.id, "PLATFORM_HARD_MUTE", now)
+            await history_db.lift_open(session, target.id, ModerationKind.PLATFORM_HARD_MUTE, now)
             user_id = target.id
 
             async def announce() -> None:

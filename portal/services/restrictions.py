@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import restrictions as restrictions_db
+from portal.domain import RestrictionKind
 from portal.errors import ErrorCode, coded
 from portal.services.base import Service
 
@@ -25,7 +26,9 @@ class RestrictionService(Service):
         return await restrictions_db.banned_among(session, chat_id, user_ids, self.c.clock.now())
 
     async def refuse_banned(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        if await restrictions_db.restriction(session, chat_id, user_id, "ban", self.c.clock.now()):
+        if await restrictions_db.restriction(
+            session, chat_id, user_id, RestrictionKind.BAN, self.c.clock.now()
+        ):
             raise coded(ErrorCode.BANNED, 403)
 
     async def refuse_silenced(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
@@ -33,12 +36,12 @@ class RestrictionService(Service):
         in two queries: the user's chat restrictions at once, then the platform hard mute."""
         now = self.c.clock.now()
         chat_restrictions = await restrictions_db.restrictions_of(session, chat_id, user_id, now)
-        if "ban" in chat_restrictions:
+        if RestrictionKind.BAN in chat_restrictions:
             raise coded(ErrorCode.BANNED, 403)
         hard = await restrictions_db.hard_mute(session, user_id, now)
         if hard is not None:
             raise coded(ErrorCode.HARD_MUTED, 403, ttl=ttl_seconds(hard.expires_at, now))
-        mute = chat_restrictions.get("mute")
+        mute = chat_restrictions.get(RestrictionKind.MUTE)
         if mute is not None:
             raise coded(ErrorCode.MUTED, 403, ttl=ttl_seconds(mute.expires_at, now))
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
-from portal.domain import LISTED
+from portal.domain import LISTED, ActivityAction, JoinMethod
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.events import ChatStatus, MemberEntry, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
@@ -207,7 +207,7 @@ class RoomService:
             # UPDATE itself (no row: it went in the meantime, and the user joins as a newcomer).
             member = ctx.is_member and await chats_db.touch_membership(session, chat.id, user.id, now)
             if not member and chat.visibility in LISTED and chat.owner_id != user.id:
-                method = "vanity" if via_slug else "direct"
+                method = JoinMethod.VANITY if via_slug else JoinMethod.DIRECT
                 added = await chats_db.add_member(
                     session,
                     ChatMember(
@@ -224,7 +224,7 @@ class RoomService:
                         session,
                         chat.id,
                         user.id,
-                        "join",
+                        ActivityAction.JOIN,
                         method=method,
                         invite_code=chat.slug if via_slug else None,
                     )
