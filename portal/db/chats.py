@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.db.base import MAX_ID as MAX_ID  # still read by services/admin_chats.py (transfer)
 from portal.db.base import valid_id
 from portal.db.conflicts import insert_unless_taken, raise_on_clash
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, User

@@ -224,9 +224,7 @@ class AdminChatService(Service):
             chat = await load_chat(session, chat_id, lock=True)  # Owner-only: every rule would allow it
             if chat.chat_type != ChatType.GROUP:
                 raise NotFound("Chat")
-            new_owner = (
-                await users_db.get(session, new_owner_id) if 1 <= new_owner_id <= chats_db.MAX_ID else None
-            )
+            new_owner = await users_db.get(session, new_owner_id)
             if new_owner is None or new_owner.is_stranger:
                 raise NotFound("User")
             if chat.owner_id == new_owner.id:

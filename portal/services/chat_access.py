@@ -132,13 +132,6 @@ def can_see(ctx: ChatContext) -> bool:
     return ctx.actor.permission_level >= Level.ADMIN
 
 
-def can_list(ctx: ChatContext) -> bool:
-    """Appears in the caller's `GET /v1/portal/chats`: no rank-based listing of private chats."""
-    if ctx.actor.is_stranger or ctx.chat.chat_type == ChatType.DIRECT:
-        return ctx.is_member
-    return ctx.is_listed or ctx.is_owner or ctx.is_member
-
-
 def can_manage(ctx: ChatContext) -> bool:
     """Config, invites, clipboard (`can_manage_chat`): private → owner only; listed → owner or rank."""
     if ctx.is_owner:

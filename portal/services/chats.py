@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.browser.base import DEFAULT_SIZE
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatActivity, User
 from portal.db.uow import on_commit
-from portal.domain import LISTED, ChatType, Visibility
+from portal.domain import LISTED, ActivityAction, ChatType, JoinMethod, Visibility
 from portal.errors import Conflict, ErrorCode, NotFound, coded
 from portal.events import ChatStatus, RoomDestroyed
 from portal.schemas.chats import BrowserConfigIn, ChatOut, CreateChatIn
@@ -99,9 +100,9 @@ class ChatService(Service):
             locked_controls=False,
             implicit_hosting=False,
             inactive_cursors=False,
-            screen_width=1280,
-            screen_height=720,
-            screen_rate=30,
+            screen_width=DEFAULT_SIZE[0],
+            screen_height=DEFAULT_SIZE[1],
+            screen_rate=DEFAULT_SIZE[2],
             epoch=0,
             last_message_ms=0,
             last_message_seq=0,
@@ -118,18 +119,7 @@ class ChatService(Service):
                 raise Conflict("Chat owner cannot leave")
             if not await chats_db.remove_member(session, chat_id, actor.id):
                 raise NotFound("Member")
-            await chats_db.add_activity(
-                session,
-                ChatActivity(
-                    chat_id=chat_id,
-                    user_id=actor.id,
-                    action="leave",
-                    method=None,
-                    invite_code=None,
-                    actor_id=None,
-                    created_at=self.now,
-                ),
-            )
+            await self.add_activity(session, chat_id, actor.id, ActivityAction.LEAVE)
             await self.c.messages.post_system(session, ctx.chat, f"{actor.username} left the chat")
 
             async def announce() -> None:
@@ -191,9 +181,9 @@ class ChatService(Service):
         session: AsyncSession,
         chat_id: int,
         user_id: int,
-        action: str,
+        action: ActivityAction,
         *,
-        method: str | None = None,
+        method: JoinMethod | None = None,
         invite_code: str | None = None,
         actor_id: int | None = None,
     ) -> None:
