@@ -65,3 +65,38 @@ async def test_members_keep_history_and_delete_mine(portal: Portal) -> None:
         assert await history(member, chat_id) == []
         deleted = await call(member, chat_id, "POST", "/messages/delete-mine", None)
         assert deleted == {"deleted": 0}
+
+
+# (method, path under /v1/admin/chats/{id}, body): the admin chat actions that change a chat.
+ADMIN_GROUP_ONLY: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("POST", "/update", {"name": "renamed"}),
+    ("POST", "/kick", {"user_id": 0}),
+    ("POST", "/start", None),
+    ("POST", "/stop", None),
+    ("POST", "/delete", None),
+]
+
+
+async def test_admin_chat_actions_answer_409_on_a_direct_chat_to_everyone(portal: Portal) -> None:
+    """The admin routes have no visibility gate (their Admin+ gate came first), so an Admin or Owner who is
+    not in the direct chat gets 409 ERR_DIRECT_CHAT too; a transfer says the chat is not a group chat (404);
+    nothing changes."""
+    a, b = await portal.login(), await portal.login()
+    chat_id = await portal.direct_chat(a, b)
+    for level in ("admin", "owner"):
+        staff = await portal.login(level)
+        for method, path, body in ADMIN_GROUP_ONLY:
+            if body is not None and "user_id" in body:
+                body = {"user_id": a.id}
+            kwargs = {"json": body} if body is not None else {}
+            call = staff.client.call(method, f"/v1/admin/chats/{chat_id}{path}", **kwargs)
+            await expect_error(call, 409, "ERR_DIRECT_CHAT")
+    owner = await portal.login("owner")
+    transfer = owner.client.call("POST", f"/v1/admin/chats/{chat_id}/transfer", json={"new_owner_id": a.id})
+    await expect_error(transfer, 404, "Chat not found")
+    moderator = await portal.login("moderator")  # the route's level gate answers first
+    await expect_error(moderator.client.call("POST", f"/v1/admin/chats/{chat_id}/start"), 403)
+
+    async with portal.container.db.read() as session:
+        chat = await session.get(Chat, chat_id)
+    assert chat is not None and chat.name == "neon-wanderers" and chat.owner_id is None
