@@ -41,7 +41,7 @@ class RoomState:
     """A room's member list and viewer count, read once for the events and the ack of one join, with the
     users (and their linked platforms) that were loaded for it."""
 
-    members: list[dict[str, Any]]
+    members: list[MemberEntry]
     viewer_count: int
     users: dict[int, User]
     platforms: dict[int, list[Any]]
@@ -260,9 +260,8 @@ class RoomService:
         """`room:members` to the room: sent whenever the list changes."""
         await self._emit_members(chat_id, await self.members(chat_id))
 
-    async def _emit_members(self, chat_id: int, members: list[dict[str, Any]]) -> None:
-        entries = [MemberEntry.model_validate(member) for member in members]
-        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=entries), room=chat_room(chat_id))
+    async def _emit_members(self, chat_id: int, members: list[MemberEntry]) -> None:
+        await self.c.notifier.send(RoomMembers(chat_id=chat_id, members=members), room=chat_room(chat_id))
 
     async def _ack(
         self,
@@ -287,7 +286,7 @@ class RoomService:
             "chat": view.model_dump(mode="json"),
             "epoch": e2ee["epoch"],
             "history_visible": chat.history_visible,
-            "members": room.members,
+            "members": [member.model_dump(mode="json") for member in room.members],
             "public_keys": e2ee["public_keys"],
             "key": e2ee["key"],
             "distributor": e2ee["distributor"],
@@ -296,7 +295,7 @@ class RoomService:
             "control": await self.c.control.state(chat.id),
         }
 
-    async def members(self, chat_id: int) -> list[dict[str, Any]]:
+    async def members(self, chat_id: int) -> list[MemberEntry]:
         """`room:members`: private → owner and members with `online`; listed → users in the room."""
         in_room = await self.presence.user_ids_in(chat_id)
         async with self.c.db.read() as session:
@@ -336,9 +335,9 @@ class RoomService:
     @staticmethod
     def _member_list(
         ids: list[int], users: dict[int, User], platforms: dict[int, list[Any]], in_room: set[int]
-    ) -> list[dict[str, Any]]:
+    ) -> list[MemberEntry]:
         return [
-            {"user": member_user(users[uid], platforms.get(uid, [])).model_dump(), "online": uid in in_room}
+            MemberEntry(user=member_user(users[uid], platforms.get(uid, [])), online=uid in in_room)
             for uid in ids
             if uid in users
         ]
