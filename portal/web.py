@@ -169,11 +169,9 @@ class WebClient:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = get_route_path(scope)
-        if scope["type"] != "http" or _is_server_path(path):
-            await self.not_found(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or _is_server_path(path):
+            await self.not_found(scope, receive, send)  # the API's JSON 404 (pages are only read)
             return
-        if scope["method"] not in ("GET", "HEAD"):
-            raise HTTPException(405, headers={"Allow": "GET, HEAD"})
         send = _with_security_headers(scope, send)
         if path == FALLBACK_CSS_PATH:
             response = _text(FALLBACK_CSS, "text/css", cache=REVALIDATE)

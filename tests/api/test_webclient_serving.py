@@ -253,11 +253,12 @@ async def test_head_answers_headers_without_a_body(built: TestServer) -> None:
             assert_security_headers(head, host_of(built))
 
 
-async def test_other_methods_on_client_routes_are_refused(built: TestServer) -> None:
+async def test_other_methods_outside_the_api_stay_the_json_404(built: TestServer) -> None:
     async with client(built) as http:
         response = await http.post("/settings", json={})
-    assert response.status_code == 405
-    assert response.json()["error"] == "Method not allowed"
+    assert response.status_code == 404
+    assert response.json()["error"] == "Not found"
+    assert "content-security-policy" not in response.headers
 
 
 # ---- the API is never shadowed -------------------------------------------------------------------------
