@@ -39,6 +39,10 @@ const WORDS: Record<string, string> = {
   "Account restricted": "Your account is restricted (timed out or banned).",
   "Authentication required": "You are signed out. Sign in again.",
   "Access denied": "You are not allowed to do that.",
+  // Sign in and settings
+  "Too many requests": "Too many attempts from this network. Wait a moment and try again.",
+  "Session not found": "That session has already ended.",
+  "Cannot destroy the current session; use logout": "To end this device's session, use Log out.",
 };
 
 /** A sentence for any error: a known code or text, else the server's own text. */
