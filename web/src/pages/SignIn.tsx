@@ -491,7 +491,6 @@ function CodeStep(props: { via: PlatformRef | null; expiresAt: string | null; on
             name="code"
             autocomplete="one-time-code"
             autocapitalize="off"
-            autocorrect="off"
             spellcheck={false}
             value={code}
             aria-invalid={error ? "true" : undefined}
