@@ -42,7 +42,7 @@ log = logging.getLogger("portal.web")
 
 # Paths that belong to the server, never to the client (exactly, or as a prefix followed by "/").
 SERVER_PATHS = ("/v1", "/socket.io", "/health", "/docs", "/redoc", "/openapi.json")
-FALLBACK_CSS_PATH = "/_portal/fallback.css"
+OWN_PREFIX = "/_portal/"  # the server's own files (the fallback page's stylesheet and icon)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -173,8 +173,8 @@ class WebClient:
             await self.not_found(scope, receive, send)  # the API's JSON 404 (pages are only read)
             return
         send = _with_security_headers(scope, send)
-        if path == FALLBACK_CSS_PATH:
-            response = _text(FALLBACK_CSS, "text/css", cache=REVALIDATE)
+        if path.startswith(OWN_PREFIX):
+            response = _own_file(path.removeprefix(OWN_PREFIX))
         elif path in ("/", "/index.html") or not _has_extension(path):
             response = self._page()
         elif any(part.startswith(".") for part in path.split("/")):
@@ -232,6 +232,13 @@ def _text(body: str, media: str, *, cache: str) -> Response:
     return Response(body, media_type=media, headers={"cache-control": cache})
 
 
+def _own_file(name: str) -> Response:
+    if name not in OWN_FILES:
+        return _not_found()
+    body, media = OWN_FILES[name]
+    return _text(body, media, cache=REVALIDATE)
+
+
 def _not_found() -> Response:
     """A missing file is a plain 404, never the client's page (a stale asset URL must fail visibly)."""
     headers = {"cache-control": REVALIDATE}
@@ -271,6 +278,7 @@ FALLBACK_PAGE = """\
 <meta name="color-scheme" content="dark light">
 <title>Portal: the web client is not built</title>
 <link rel="stylesheet" href="/_portal/fallback.css">
+<link rel="icon" href="/_portal/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main>
@@ -278,9 +286,9 @@ FALLBACK_PAGE = """\
 <p>This server serves the web client from its build folder (<code>web/dist</code>, or
 <code>PORTAL_WEB_DIR</code>), and there is nothing there yet. To build it:</p>
 <ol>
-<li>Install <strong>Node.js 20.19 or newer</strong> and <strong>npm</strong>
-(on Debian: <code>sudo apt-get install nodejs npm</code>, or from
-<a href="https://nodejs.org/">nodejs.org</a>).</li>
+<li>Install <strong>Node.js 20.19 or newer</strong> and <strong>npm</strong>: from
+<a href="https://nodejs.org/">nodejs.org</a>, or your system's packages if <code>node --version</code>
+then says 20.19 or newer (Debian 12's own Node.js 18 is too old).</li>
 <li>Then run <code>make run</code>, which builds the client before it starts the server, or build it
 by hand: <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.</li>
 <li>Reload this page.</li>
@@ -308,4 +316,21 @@ code { font: 0.92em ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
   border-radius: 4px; background: rgb(127 127 127 / 15%); overflow-wrap: anywhere; }
 a { color: var(--accent); }
 a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+@media (max-width: 480px) {
+  body { padding: 0.75rem 0.5rem; }
+  main { padding: 1rem 1.1rem; }
+  h1 { font-size: 1.25rem; }
+  ol { padding-left: 1.4rem; }
+}
 """
+
+FAVICON_SVG = """\
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">\
+<circle cx="16" cy="16" r="12" fill="none" stroke="#4b5bdc" stroke-width="5"/>\
+<circle cx="16" cy="16" r="4" fill="#8f9bff"/></svg>
+"""
+
+OWN_FILES = {
+    "fallback.css": (FALLBACK_CSS, "text/css"),
+    "favicon.svg": (FAVICON_SVG, "image/svg+xml"),
+}

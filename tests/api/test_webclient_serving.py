@@ -318,6 +318,8 @@ async def test_without_a_build_the_page_says_how_to_get_it(unbuilt: TestServer, 
     async with client(unbuilt) as http:
         response = await http.get(path)
         css = await http.get("/_portal/fallback.css")
+        icon = await http.get("/_portal/favicon.svg")
+        other = await http.get("/_portal/other.css")
         missing = await http.get("/assets/app-abc.js")
         health = await http.get("/health")
     assert response.status_code == 200
@@ -327,8 +329,11 @@ async def test_without_a_build_the_page_says_how_to_get_it(unbuilt: TestServer, 
         assert words in text
     assert "<script" not in text and "style=" not in text and "<style" not in text
     assert '<link rel="stylesheet" href="/_portal/fallback.css">' in text
+    assert '<link rel="icon" href="/_portal/favicon.svg" type="image/svg+xml">' in text
     assert_security_headers(response, host_of(unbuilt))
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert other.status_code == 404
     assert_security_headers(css, host_of(unbuilt))
     assert missing.status_code == 404
     assert health.status_code == 200
