@@ -2,8 +2,9 @@
 
 The client is the API router's `default` app, the one Starlette runs only when no route matched (not even
 by path with another method, which stays a 405). So it can never shadow `/v1`, `/health`, `/docs`,
-`/redoc` or `/openapi.json`, and `/socket.io/` never reaches FastAPI at all. (A `Mount("/")` after the
-routers would: a full match of the mount beats the partial match that answers 405.)
+`/redoc` or `/openapi.json`; `/socket.io/` is Socket.IO's before FastAPI sees it (on an api-only node it
+falls through to here and gets the API's 404 like any unknown `/v1` path). A `Mount("/")` after the
+routers would shadow them: Starlette prefers the mount's full match to a route's partial (405) match.
 
 - Real files of the build (`/assets/*`, `/favicon.svg`, ...) come from Starlette's `StaticFiles` (its path
   checks keep requests inside the build); hashed `/assets/*` are cached for a year, the rest revalidate.
