@@ -164,7 +164,9 @@ class _UvicornServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(container: Container, backend: str, clock: FakeClock) -> AsyncIterator[TestServer]:
+async def serving(
+    container: Container, backend: str, clock: FakeClock, *, port: int = 0
+) -> AsyncIterator[TestServer]:
     """Serve `container` on a free port in this event loop.
 
     As `portal serve` does, uvicorn's own X-Forwarded-For handling is off, so the client IP comes from
@@ -173,7 +175,7 @@ async def serving(container: Container, backend: str, clock: FakeClock) -> Async
     config = uvicorn.Config(
         create_app(container),
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",
@@ -201,7 +203,9 @@ async def serving(container: Container, backend: str, clock: FakeClock) -> Async
 
 
 @contextlib.asynccontextmanager
-async def running_server(backend: str, tmp: Path, **overrides: Any) -> AsyncIterator[TestServer]:
+async def running_server(
+    backend: str, tmp: Path, *, port: int = 0, **overrides: Any
+) -> AsyncIterator[TestServer]:
     """A server on a fresh backend; its PostgreSQL database and Redis keys are removed afterwards."""
     name = unique_backend_name()
     database_url = (
@@ -213,7 +217,7 @@ async def running_server(backend: str, tmp: Path, **overrides: Any) -> AsyncIter
         settings = build_settings(backend, tmp / "var", database_url, name, **overrides)
         await upgrade_async(database_url)
         clock = FakeClock()
-        async with serving(Container(settings, clock=clock), backend, clock) as running:
+        async with serving(Container(settings, clock=clock), backend, clock, port=port) as running:
             yield running
     finally:
         if backend == "postgres":

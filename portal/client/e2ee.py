@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -102,3 +103,12 @@ def decrypt(chat_key: bytes, content: str) -> str:
         return SecretBox(chat_key).decrypt(sealed).decode()
     except CryptoError as exc:
         raise E2EEError("wrong key for this message") from exc
+
+
+def safety_code(public_key_b64: str) -> str:
+    """A session's safety code, as the web client shows it beside each session: BLAKE2b-256 of the raw public
+    key, its first 8 bytes as a big-endian number, the last 12 decimal digits in groups of four. Two people
+    compare it out of band to check that nobody swapped a key (docs/webclient.md)."""
+    digest = hashlib.blake2b(b64decode(public_key_b64), digest_size=32).digest()
+    digits = f"{int.from_bytes(digest[:8], 'big') % 10**12:012d}"
+    return f"{digits[:4]} {digits[4:8]} {digits[8:]}"

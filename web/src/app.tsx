@@ -1,0 +1,122 @@
+// The app shell: routes, the top bar and the connection banner. Pages live in pages/, one file each.
+import { useEffect } from "preact/hooks";
+import { Notices } from "./components/Notice";
+import { describeError } from "./lib/errors";
+import { currentPath, match, navigate, onLinkClick } from "./lib/router";
+import { loadMe, me } from "./lib/session";
+import { connection } from "./lib/socket";
+import { Avatar } from "./components/Avatar";
+import { SignIn } from "./pages/SignIn";
+import { Lobby } from "./pages/Lobby";
+import { Room } from "./pages/Room";
+import { ManageChat } from "./pages/ManageChat";
+import { Settings } from "./pages/Settings";
+import { JoinBySlug, JoinByInvite } from "./pages/Join";
+import { signal } from "@preact/signals";
+
+const loadError = signal<string | null>(null);
+
+/** Routes that a signed-out visitor may see; every other one sends them to sign in first. */
+const PUBLIC = ["/signin"];
+
+function Page() {
+  const path = currentPath.value;
+  const bare = path.split("?")[0] ?? "/";
+  if (me.value === null && !PUBLIC.includes(bare)) {
+    // Come back here after signing in (an invite or slug link opened while signed out).
+    const next = bare === "/" ? "" : `?next=${encodeURIComponent(path)}`;
+    return <Redirect to={`/signin${next}`} />;
+  }
+  if (bare === "/signin") return <SignIn />;
+  if (bare === "/") return <Lobby />;
+  let params: Record<string, string> | null;
+  if ((params = match("/chat/:id", path))) return <Room chatId={Number(params["id"])} key={params["id"]} />;
+  if ((params = match("/chat/:id/manage", path))) return <ManageChat chatId={Number(params["id"])} />;
+  if ((params = match("/c/:slug", path))) return <JoinBySlug slug={params["slug"] ?? ""} />;
+  if ((params = match("/i/:code", path))) return <JoinByInvite code={params["code"] ?? ""} />;
+  if (bare === "/settings" || bare.startsWith("/settings/")) return <Settings />;
+  return (
+    <main id="main" class="page narrow">
+      <h1>Page not found</h1>
+      <p>
+        There is nothing at <code>{bare}</code>. <a href="/">Go to the lobby</a>.
+      </p>
+    </main>
+  );
+}
+
+/** Replace the current history entry once rendered (navigating during a render would re-enter it). */
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}
+
+function TopBar() {
+  const user = me.value;
+  if (!user) return null;
+  return (
+    <header class="topbar">
+      <a class="brand" href="/" aria-label="Portal, the lobby">
+        <img src="/favicon.svg" alt="" width="24" height="24" />
+        <span>Portal</span>
+      </a>
+      <nav aria-label="Main">
+        <a href="/" aria-current={currentPath.value === "/" ? "page" : undefined}>
+          Lobby
+        </a>
+        <a href="/settings" aria-current={currentPath.value.startsWith("/settings") ? "page" : undefined}>
+          Settings
+        </a>
+      </nav>
+      <a class="me" href="/settings" aria-label={`Signed in as ${user.username}: settings`}>
+        <Avatar user={user} size={28} />
+        <span class="me-name">{user.username}</span>
+      </a>
+    </header>
+  );
+}
+
+function ConnectionBanner() {
+  const state = connection.value;
+  if (!me.value || (state !== "reconnecting" && state !== "connecting")) return null;
+  return (
+    <div class="banner banner-warn" role="status" aria-live="polite">
+      {state === "reconnecting" ? "Connection lost. Reconnecting…" : "Connecting…"}
+    </div>
+  );
+}
+
+export function App() {
+  useEffect(() => {
+    loadMe().catch((error) => (loadError.value = describeError(error)));
+  }, []);
+  if (loadError.value) {
+    return (
+      <main id="main" class="page narrow">
+        <h1>Portal cannot start</h1>
+        <p role="alert">{loadError.value}</p>
+        <button type="button" onClick={() => location.reload()}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (me.value === undefined) {
+    return (
+      <main id="main" class="page narrow" aria-busy="true">
+        <p class="muted">Loading Portal…</p>
+      </main>
+    );
+  }
+  return (
+    <div class="shell" onClick={onLinkClick}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <TopBar />
+      <ConnectionBanner />
+      <Page />
+      <Notices />
+    </div>
+  );
+}

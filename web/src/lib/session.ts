@@ -1,0 +1,81 @@
+// Who is signed in, this browser session's key pair, and signing out. The app shell loads `me` at start;
+// a 401 anywhere or `session:ended` brings the sign-in page back with the reason.
+import { signal } from "@preact/signals";
+import { ApiError, api, unauthorizedListeners } from "./api";
+import type { KeyPair } from "./crypto/e2ee";
+import { toBase64 } from "./crypto/e2ee";
+import { sessionKeyPair, wipeKeys } from "./keystore";
+import { navigate } from "./router";
+import { connect, disconnect, endedReason, onSessionEnd } from "./socket";
+import type { Me } from "./types";
+
+/** undefined while loading, null when signed out. */
+export const me = signal<Me | null | undefined>(undefined);
+let keyPair: Promise<KeyPair> | null = null;
+
+/** The reasons `session:ended` carries, in words for the sign-in page. */
+export const END_REASONS: Record<string, string> = {
+  logout: "You signed out.",
+  revoked: "This session was ended from another device.",
+  expired: "Your session expired. Sign in again.",
+  timeout: "Your account was timed out.",
+  banned: "Your account was banned.",
+  permission_changed: "Your permission level changed: sign in again to continue.",
+  ERR_UNAUTHORIZED: "Your session is no longer valid. Sign in again.",
+  ERR_ACCOUNT_RESTRICTED: "Your account is restricted (timed out or banned).",
+  ERR_ORIGIN_NOT_ALLOWED: "This address is not in the server's PORTAL_ALLOWED_ORIGINS.",
+};
+
+export async function loadMe(): Promise<void> {
+  try {
+    const user = await api.get<Me>("/v1/users/me");
+    await startSession(user);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) me.value = null;
+    else throw error;
+  }
+}
+
+/** After a verified code or a loaded session: keep the user, register this browser's key, connect. */
+export async function startSession(user: Me): Promise<void> {
+  me.value = user;
+  endedReason.value = null;
+  keyPair = registerKey(user.id);
+  connect();
+  await keyPair;
+}
+
+async function registerKey(userId: number): Promise<KeyPair> {
+  const pair = await sessionKeyPair(userId);
+  await api.post("/v1/portal/keys", { public_key: toBase64(pair.publicKey) });
+  return pair;
+}
+
+/** This browser session's key pair, registered with the server. */
+export function sessionKeys(): Promise<KeyPair> {
+  if (!keyPair) throw new Error("not signed in");
+  return keyPair;
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api.post("/v1/authentication/logout");
+  } catch {
+    // Already gone on the server: forget it here all the same.
+  }
+  await forget("logout");
+}
+
+async function forget(reason: string): Promise<void> {
+  disconnect();
+  keyPair = null;
+  me.value = null;
+  endedReason.value = reason;
+  await wipeKeys().catch(() => undefined);
+  navigate("/signin", { replace: true });
+}
+
+onSessionEnd((reason) => void forget(reason));
+unauthorizedListeners.add(() => {
+  if (me.value) void forget("ERR_UNAUTHORIZED");
+});

@@ -1,0 +1,102 @@
+// The one Socket.IO connection of a signed-in tab. The browser's `psession` cookie authenticates the
+// handshake (docs/realtime.md). Rooms re-join themselves after a reconnect through `onReconnect`.
+import { signal } from "@preact/signals";
+import { type Socket, io } from "socket.io-client";
+import { AckError } from "./errors";
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting";
+
+export const connection = signal<ConnectionState>("idle");
+/** Why the server ended this session (`session:ended`), or why the handshake was refused. */
+export const endedReason = signal<string | null>(null);
+
+const ACK_TIMEOUT_MS = 10_000;
+let socket: Socket | null = null;
+let everConnected = false;
+const reconnectHandlers = new Set<() => void>();
+const endHandlers = new Set<(reason: string) => void>();
+
+export function connect(): Socket {
+  if (socket) return socket;
+  connection.value = "connecting";
+  everConnected = false;
+  const s = io({ transports: ["websocket"], withCredentials: true, reconnectionDelayMax: 5000 });
+  socket = s;
+  s.on("connect", () => {
+    const again = everConnected;
+    everConnected = true;
+    connection.value = "connected";
+    if (again) reconnectHandlers.forEach((handler) => handler());
+  });
+  s.on("disconnect", (reason) => {
+    // "io server disconnect": the server closed it (a session ended); it does not come back by itself.
+    if (reason === "io server disconnect") connection.value = "idle";
+    else connection.value = "reconnecting";
+  });
+  s.on("connect_error", (error: Error) => {
+    const code = error.message;
+    if (code === "ERR_UNAUTHORIZED" || code === "ERR_ACCOUNT_RESTRICTED" || code === "ERR_ORIGIN_NOT_ALLOWED") {
+      end(code);
+      return;
+    }
+    connection.value = everConnected ? "reconnecting" : "connecting";
+  });
+  s.on("session:ended", (data: { reason?: string }) => end(data?.reason ?? "revoked"));
+  return s;
+}
+
+function end(reason: string): void {
+  endedReason.value = reason;
+  disconnect();
+  endHandlers.forEach((handler) => handler(reason));
+}
+
+export function disconnect(): void {
+  socket?.removeAllListeners();
+  socket?.disconnect();
+  socket = null;
+  connection.value = "idle";
+}
+
+export function currentSocket(): Socket | null {
+  return socket;
+}
+
+/** Listen to a server event; returns the function that stops listening. */
+export function on<T>(event: string, handler: (data: T) => void): () => void {
+  const s = connect();
+  s.on(event, handler as (...args: unknown[]) => void);
+  return () => {
+    s.off(event, handler as (...args: unknown[]) => void);
+  };
+}
+
+/** Emit with an acknowledgement; a refused ack `{ok: false}` throws an AckError. */
+export async function request<T = Record<string, unknown>>(event: string, payload: unknown): Promise<T> {
+  const s = connect();
+  let ack: { ok?: boolean; error?: string; message?: string; ttl?: number } & Record<string, unknown>;
+  try {
+    ack = await s.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+  } catch {
+    throw new AckError("ERR_TIMEOUT", "Portal did not answer in time. Check your connection.");
+  }
+  if (!ack || ack.ok === false) {
+    throw new AckError(ack?.error ?? "ERR_INTERNAL", ack?.message ?? "", typeof ack?.ttl === "number" ? ack.ttl : null);
+  }
+  return ack as T;
+}
+
+/** Fire and forget (no ack expected), e.g. `typing`. */
+export function emit(event: string, payload: unknown): void {
+  socket?.emit(event, payload);
+}
+
+export function onReconnect(handler: () => void): () => void {
+  reconnectHandlers.add(handler);
+  return () => reconnectHandlers.delete(handler);
+}
+
+export function onSessionEnd(handler: (reason: string) => void): () => void {
+  endHandlers.add(handler);
+  return () => endHandlers.delete(handler);
+}

@@ -1,0 +1,88 @@
+// Wire shapes the web client reads (the server's OpenAPI at /docs and docs/realtime.md are the truth).
+
+export interface UserRef {
+  id: number;
+  username: string;
+  avatar_url: string | null;
+}
+
+export interface LinkedPlatform {
+  platform: string;
+  platform_user_id: string;
+  platform_username?: string | null;
+  platform_avatar_url?: string | null;
+}
+
+export interface Me extends UserRef {
+  subscription_tier: number;
+  state: number;
+  permission_level: number;
+  subscription_expires_at: string | null;
+  avatar_source: string | null;
+  linked_platforms: LinkedPlatform[];
+  created_at: string;
+}
+
+export interface Chat {
+  id: number;
+  chat_type: "group" | "direct" | string;
+  name: string;
+  owner: UserRef | null;
+  visibility: "official" | "public" | "private" | string;
+  label: string | null;
+  slug: string | null;
+  description: string | null;
+  avatar_url: string | null;
+  archived: boolean;
+}
+
+export interface LiveStatus {
+  chat_id: number;
+  running: boolean;
+  viewer_count: number;
+}
+
+export interface MemberEntry {
+  user: UserRef & { permission_level: number };
+  online: boolean;
+}
+
+export interface SessionKey {
+  user_id: number;
+  session_id: string;
+  public_key: string;
+}
+
+export interface Distributor {
+  user_id: number;
+  session_id: string;
+}
+
+export interface HistoryMessage {
+  chat_id: number;
+  chat_name?: string;
+  id: string;
+  sender: UserRef | null;
+  permission_level: number | null;
+  content: string;
+  type: "user" | "system" | string;
+  epoch: string;
+  timestamp: string;
+}
+
+export interface JoinAck {
+  ok: true;
+  chat: Chat;
+  epoch: number;
+  history_visible: boolean;
+  members: MemberEntry[];
+  public_keys: SessionKey[];
+  key: { epoch: number; blob: string } | null;
+  distributor: Distributor | null;
+  live: { running: boolean; viewer_count: number };
+  vm: Record<string, unknown> | null;
+  control: { host_user_id: number | null; queue: number[] } | null;
+}
+
+export const PERMISSION_NAMES = ["User", "Moderator", "Admin", "Owner"] as const;
+export const TIER_NAMES = ["Basic", "Trial", "Premium", "Lifetime"] as const;
