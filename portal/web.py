@@ -32,12 +32,14 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import __version__
 from portal.config import Settings
+from portal.security import SESSION_COOKIE
 
 log = logging.getLogger("portal.web")
 
@@ -103,13 +105,16 @@ def security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode("latin-1")) for name, value in pairs.items()]
 
 
-def runtime_config(settings: Settings) -> dict[str, Any]:
+def runtime_config(settings: Settings, *, has_session: bool = False) -> dict[str, Any]:
     """What the client needs from the server before its first request (the public key is public by design:
-    the client sends it as `X-API-Key` on the sign-in endpoints)."""
+    the client sends it as `X-API-Key` on the sign-in endpoints). `has_session` says whether the request
+    carried a session cookie at all (not whether it is valid): without one the client shows the sign-in
+    page at once instead of asking `/v1/users/me` for a 401 that browsers log as a console error."""
     return {
         "public_api_key": settings.resolved_public_api_key,
         "console_codes": settings.console_codes_enabled,
         "version": __version__,
+        "has_session": has_session,
     }
 
 
@@ -151,7 +156,7 @@ def get_route_path(scope: Scope) -> str:
 @dataclass
 class _Index:
     key: tuple[int, int, int]
-    body: bytes
+    bodies: dict[bool, bytes]  # by "the request carries a session cookie"
 
 
 class WebClient:
@@ -177,7 +182,7 @@ class WebClient:
         if path.startswith(OWN_PREFIX):
             response = _own_file(path.removeprefix(OWN_PREFIX))
         elif path in ("/", "/index.html") or not _has_extension(path):
-            response = self._page()
+            response = self._page(has_session=SESSION_COOKIE in Request(scope).cookies)
         elif any(part.startswith(".") for part in path.split("/")):
             response = _not_found()  # dotfiles (the build stamp) and any leftover "." / ".." segment
         else:
@@ -187,13 +192,13 @@ class WebClient:
                 response = _not_found()
         await _respond(response, scope, receive, send)
 
-    def _page(self) -> Response:
-        index = self._read_index()
+    def _page(self, *, has_session: bool) -> Response:
+        index = self._read_index(has_session=has_session)
         if index is None:
             return _text(FALLBACK_PAGE, "text/html", cache=REVALIDATE)
         return Response(index, media_type="text/html", headers={"cache-control": REVALIDATE})
 
-    def _read_index(self) -> bytes | None:
+    def _read_index(self, *, has_session: bool) -> bytes | None:
         """index.html with the config tag, read once per process and again only if the file changed (a
         rebuild under a running server replaces the hashed asset names it points at)."""
         try:
@@ -205,9 +210,14 @@ class WebClient:
         key = (info.st_ino, info.st_mtime_ns, info.st_size)
         if self._index is None or self._index.key != key:
             page = self.index_path.read_text(encoding="utf-8")
-            body = inject_config(page, runtime_config(self.settings)).encode()
-            self._index = _Index(key, body)
-        return self._index.body
+            self._index = _Index(
+                key,
+                {
+                    flag: inject_config(page, runtime_config(self.settings, has_session=flag)).encode()
+                    for flag in (False, True)
+                },
+            )
+        return self._index.bodies[has_session]
 
 
 def install(api: FastAPI, settings: Settings) -> None:

@@ -227,9 +227,20 @@ async def test_client_routes_get_the_page_with_the_runtime_config(built: TestSer
     page = response.text
     assert '<script type="module" crossorigin src="/assets/app-abc.js"></script>' in page
     config = portal_config(page)
-    assert config == {"public_api_key": PUBLIC_KEY, "console_codes": False, "version": __version__}
+    expected = {"public_api_key": PUBLIC_KEY, "console_codes": False, "version": __version__}
+    assert config == {**expected, "has_session": False}
     assert page.index('name="portal-config"') < page.index("</head>")
     assert_security_headers(response, host_of(built))
+
+
+async def test_the_config_says_whether_a_session_cookie_came(built: TestServer) -> None:
+    """Only the cookie's presence: a signed-out visitor's client skips `/v1/users/me` (and its 401)."""
+    async with client(built) as http:
+        without = portal_config((await http.get("/")).text)
+        http.cookies.set("psession", "whatever")
+        with_cookie = portal_config((await http.get("/c/x")).text)
+    assert without["has_session"] is False
+    assert with_cookie["has_session"] is True
 
 
 async def test_the_config_is_escaped_in_the_attribute(tmp_path: Path) -> None:
@@ -238,7 +249,12 @@ async def test_the_config_is_escaped_in_the_attribute(tmp_path: Path) -> None:
     async with app_client(tmp_path, dist, public_api_key=key, console_codes="on") as http:
         page = (await http.get("/")).text
     assert "<script>alert(1)</script>" not in page
-    assert portal_config(page) == {"public_api_key": key, "console_codes": True, "version": __version__}
+    assert portal_config(page) == {
+        "public_api_key": key,
+        "console_codes": True,
+        "version": __version__,
+        "has_session": False,
+    }
 
 
 async def test_head_answers_headers_without_a_body(built: TestServer) -> None:
