@@ -133,6 +133,7 @@ async def test_errors_are_said_in_words(people: People) -> None:
     user = await people.portal.create_user()
     platform, platform_user_id = identity_of(user)
     person = await people.anonymous()
+    person.expect_refusals(401, 404)  # the unknown username, the wrong code
     page = await open_signin(person)
     alert = page.get_by_role("alert")
 
@@ -164,6 +165,7 @@ async def test_errors_are_said_in_words(people: People) -> None:
     # The code the first person asked for does not work from another network.
     code = await pending_code(people, platform, platform_user_id)
     other = await people.anonymous()
+    other.expect_refusals(401)
     other_page = await open_signin(other)
     await other_page.get_by_role("button", name="I already have a code").click()
     await other_page.get_by_label("Code", exact=True).fill(code)
@@ -174,6 +176,7 @@ async def test_errors_are_said_in_words(people: People) -> None:
 
 async def test_too_many_pending_codes(people: People) -> None:
     person = await people.anonymous()
+    person.expect_refusals(429)
     client = people.portal.client(ip=person.ip)  # the same network as the browser
     for _ in range(5):
         await client.request_code("discord", unique_platform_id())

@@ -139,6 +139,8 @@ function AvatarForm({ user }: { user: Me }) {
   const [busy, setBusy] = useState(false);
   const current = user.avatar_source ?? "";
   const platforms = user.linked_platforms as LinkedPlatformFull[];
+  // The default pictures come from Discord's CDN: fetched only when asked for.
+  const [showDefaults, setShowDefaults] = useState(current.startsWith("discord_"));
 
   async function choose(value: string) {
     if (busy || value === current) return;
@@ -197,7 +199,13 @@ function AvatarForm({ user }: { user: Me }) {
           </label>
         ))}
       </div>
-      <p class="muted small settings-avatar-defaults-title">Or one of the default pictures:</p>
+      <details
+        class="settings-avatar-more"
+        open={showDefaults}
+        onToggle={(event) => setShowDefaults(event.currentTarget.open)}
+      >
+        <summary>Or one of the default pictures</summary>
+        {showDefaults && (
       <div class="settings-avatar-defaults">
         {DEFAULT_AVATARS.map((option, index) => (
           <label key={option.key} class="settings-avatar-default">
@@ -213,6 +221,8 @@ function AvatarForm({ user }: { user: Me }) {
           </label>
         ))}
       </div>
+        )}
+      </details>
       <div aria-live="assertive">
         {error && (
           <p class="error" role="alert">
