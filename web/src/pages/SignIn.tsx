@@ -441,7 +441,14 @@ function CodeStep(props: { via: PlatformRef | null; expiresAt: string | null; on
       return;
     }
     void run(async () => {
-      const user = await api.post<VerifyOut>("/v1/authentication/verify", { code: value });
+      let user: VerifyOut;
+      try {
+        user = await api.post<VerifyOut>("/v1/authentication/verify", { code: value });
+      } catch (cause) {
+        input.current?.focus(); // ready to type it again
+        input.current?.select();
+        throw cause;
+      }
       const { user_created: created, ...profile } = user;
       await startSession(profile);
       navigate(created ? "/settings/profile?welcome=1" : nextPath(), { replace: true });

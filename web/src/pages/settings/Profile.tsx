@@ -137,6 +137,7 @@ function UsernameForm({ user, autoFocus }: { user: Me; autoFocus: boolean }) {
 function AvatarForm({ user }: { user: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<string | null>(null);
   const current = user.avatar_source ?? "";
   const platforms = user.linked_platforms as LinkedPlatformFull[];
   // The default pictures come from Discord's CDN: fetched only when asked for.
@@ -145,6 +146,7 @@ function AvatarForm({ user }: { user: Me }) {
   async function choose(value: string) {
     if (busy || value === current) return;
     setBusy(true);
+    setPending(value);
     setError(null);
     try {
       const out = await update({ avatar_source: value });
@@ -155,8 +157,10 @@ function AvatarForm({ user }: { user: Me }) {
       setError(describeError(cause));
     } finally {
       setBusy(false);
+      setPending(null);
     }
   }
+  const shown = pending ?? current;
 
   const options: { value: string; label: string; preview: string | null }[] = [
     {
@@ -172,7 +176,7 @@ function AvatarForm({ user }: { user: Me }) {
   ];
 
   return (
-    <fieldset class="settings-block settings-avatar" aria-busy={busy} disabled={busy}>
+    <fieldset class="settings-block settings-avatar" aria-busy={busy}>
       <legend>
         <h3>Avatar</h3>
       </legend>
@@ -187,7 +191,7 @@ function AvatarForm({ user }: { user: Me }) {
               type="radio"
               name="avatar_source"
               value={option.value}
-              checked={current === option.value}
+              checked={shown === option.value}
               onChange={() => void choose(option.value)}
             />
             {option.preview ? (
@@ -213,7 +217,7 @@ function AvatarForm({ user }: { user: Me }) {
               type="radio"
               name="avatar_source"
               value={option.key}
-              checked={current === option.key}
+              checked={shown === option.key}
               onChange={() => void choose(option.key)}
             />
             <img src={option.url} alt="" width={40} height={40} class="avatar" referrerpolicy="no-referrer" />
