@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.helpers import identity_of, unique_platform_id
 from tests.web.conftest import People, Person, assert_accessible, shoot
+
+
+def signed_in_link(page: Page, username: str) -> Locator:
+    """The top bar's account link, named "Signed in as <name>: settings"."""
+    return page.get_by_role("link", name=re.compile(rf"^Signed in as {re.escape(username)}\s?: settings$"))
 
 
 async def open_signin(person: Person, path: str = "/signin") -> Page:
@@ -77,7 +82,7 @@ async def test_returning_user_signs_in_and_lands_where_they_wanted(people: Peopl
     await code_input.fill(f"  {code} ")  # pasted with spaces: trimmed
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"/settings/sessions$"))
-    await expect(page.get_by_role("link", name=f"Signed in as {user['username']}: settings")).to_be_visible()
+    await expect(signed_in_link(page, user["username"])).to_be_visible()
     cookies = {c["name"]: c for c in await person.context.cookies()}
     assert "psession" in cookies and cookies["psession"]["httpOnly"]
 
@@ -126,7 +131,7 @@ async def test_i_already_have_a_code_from_the_bot(people: People) -> None:
     await page.get_by_label("Code", exact=True).fill(str(sent["code"]))
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"/$"))
-    await expect(page.get_by_role("link", name=f"Signed in as {user['username']}: settings")).to_be_visible()
+    await expect(signed_in_link(page, user["username"])).to_be_visible()
 
 
 async def test_errors_are_said_in_words(people: People) -> None:

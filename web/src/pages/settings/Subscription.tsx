@@ -77,7 +77,7 @@ export function Subscription({ user }: { user: Me }) {
 
       <div class="settings-block">
         <h3>Group chats</h3>
-        <p class="settings-slots" aria-label="Chat slots">
+        <p class="settings-slots" id="settings-slots">
           {slots === null ? (
             <>
               You own <strong>{owned}</strong> group {owned === 1 ? "chat" : "chats"}; as {PERMISSION_NAMES[3]} you
