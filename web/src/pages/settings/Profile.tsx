@@ -99,7 +99,6 @@ function UsernameForm({ user, autoFocus }: { user: Me; autoFocus: boolean }) {
 
   return (
     <form class="settings-block" onSubmit={(event) => void submit(event)} noValidate>
-      <h3>Username</h3>
       <div class="field">
         <label for="settings-username">Username</label>
         <div class="settings-inline">
