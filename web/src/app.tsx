@@ -68,12 +68,9 @@ function TopBar() {
           Settings
         </a>
       </nav>
-      {/* The name is visible text inside the accessible name (axe: label-content-name-mismatch). */}
-      <a class="me" href="/settings">
+      <a class="me" href="/settings" aria-label={`Signed in as ${user.username}: settings`}>
         <Avatar user={user} size={28} />
-        <span class="visually-hidden">Signed in as </span>
         <span class="me-name">{user.username}</span>
-        <span class="visually-hidden">: settings</span>
       </a>
     </header>
   );

@@ -7,8 +7,11 @@ export function Avatar({ user, size = 32 }: { user: Pick<UserRef, "id" | "userna
     return <img class="avatar" src={user.avatar_url} alt="" width={size} height={size} referrerpolicy="no-referrer" />;
   }
   return (
-    <span class="avatar avatar-initial" aria-hidden="true" style={{ width: `${size}px`, height: `${size}px`, backgroundColor: `hsl(${hue} 45% 40%)` }}>
-      {(user.username[0] ?? "?").toUpperCase()}
-    </span>
+    <span
+      class="avatar avatar-initial"
+      aria-hidden="true"
+      data-initial={(user.username[0] ?? "?").toUpperCase()}
+      style={{ width: `${size}px`, height: `${size}px`, backgroundColor: `hsl(${hue} 45% 40%)` }}
+    />
   );
 }
