@@ -2,8 +2,9 @@
 
 The client is the API router's `default` app, the one Starlette runs only when no route matched (not even
 by path with another method, which stays a 405). So it can never shadow `/v1`, `/health`, `/docs`,
-`/redoc` or `/openapi.json`, and `/socket.io/` never reaches FastAPI at all. (A `Mount("/")` after the
-routers would: a full match of the mount beats the partial match that answers 405.)
+`/redoc` or `/openapi.json`; `/socket.io/` is Socket.IO's before FastAPI sees it (on an api-only node it
+falls through to here and gets the API's 404 like any unknown `/v1` path). A `Mount("/")` after the
+routers would shadow them: Starlette prefers the mount's full match to a route's partial (405) match.
 
 - Real files of the build (`/assets/*`, `/favicon.svg`, ...) come from Starlette's `StaticFiles` (its path
   checks keep requests inside the build); hashed `/assets/*` are cached for a year, the rest revalidate.
@@ -31,18 +32,20 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import __version__
 from portal.config import Settings
+from portal.security import SESSION_COOKIE
 
 log = logging.getLogger("portal.web")
 
 # Paths that belong to the server, never to the client (exactly, or as a prefix followed by "/").
 SERVER_PATHS = ("/v1", "/socket.io", "/health", "/docs", "/redoc", "/openapi.json")
-FALLBACK_CSS_PATH = "/_portal/fallback.css"
+OWN_PREFIX = "/_portal/"  # the server's own files (the fallback page's stylesheet and icon)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -102,13 +105,16 @@ def security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode("latin-1")) for name, value in pairs.items()]
 
 
-def runtime_config(settings: Settings) -> dict[str, Any]:
+def runtime_config(settings: Settings, *, has_session: bool = False) -> dict[str, Any]:
     """What the client needs from the server before its first request (the public key is public by design:
-    the client sends it as `X-API-Key` on the sign-in endpoints)."""
+    the client sends it as `X-API-Key` on the sign-in endpoints). `has_session` says whether the request
+    carried a session cookie at all (not whether it is valid): without one the client shows the sign-in
+    page at once instead of asking `/v1/users/me` for a 401 that browsers log as a console error."""
     return {
         "public_api_key": settings.resolved_public_api_key,
         "console_codes": settings.console_codes_enabled,
         "version": __version__,
+        "has_session": has_session,
     }
 
 
@@ -150,7 +156,7 @@ def get_route_path(scope: Scope) -> str:
 @dataclass
 class _Index:
     key: tuple[int, int, int]
-    body: bytes
+    bodies: dict[bool, bytes]  # by "the request carries a session cookie"
 
 
 class WebClient:
@@ -173,10 +179,10 @@ class WebClient:
             await self.not_found(scope, receive, send)  # the API's JSON 404 (pages are only read)
             return
         send = _with_security_headers(scope, send)
-        if path == FALLBACK_CSS_PATH:
-            response = _text(FALLBACK_CSS, "text/css", cache=REVALIDATE)
+        if path.startswith(OWN_PREFIX):
+            response = _own_file(path.removeprefix(OWN_PREFIX))
         elif path in ("/", "/index.html") or not _has_extension(path):
-            response = self._page()
+            response = self._page(has_session=SESSION_COOKIE in Request(scope).cookies)
         elif any(part.startswith(".") for part in path.split("/")):
             response = _not_found()  # dotfiles (the build stamp) and any leftover "." / ".." segment
         else:
@@ -186,13 +192,13 @@ class WebClient:
                 response = _not_found()
         await _respond(response, scope, receive, send)
 
-    def _page(self) -> Response:
-        index = self._read_index()
+    def _page(self, *, has_session: bool) -> Response:
+        index = self._read_index(has_session=has_session)
         if index is None:
             return _text(FALLBACK_PAGE, "text/html", cache=REVALIDATE)
         return Response(index, media_type="text/html", headers={"cache-control": REVALIDATE})
 
-    def _read_index(self) -> bytes | None:
+    def _read_index(self, *, has_session: bool) -> bytes | None:
         """index.html with the config tag, read once per process and again only if the file changed (a
         rebuild under a running server replaces the hashed asset names it points at)."""
         try:
@@ -204,9 +210,14 @@ class WebClient:
         key = (info.st_ino, info.st_mtime_ns, info.st_size)
         if self._index is None or self._index.key != key:
             page = self.index_path.read_text(encoding="utf-8")
-            body = inject_config(page, runtime_config(self.settings)).encode()
-            self._index = _Index(key, body)
-        return self._index.body
+            self._index = _Index(
+                key,
+                {
+                    flag: inject_config(page, runtime_config(self.settings, has_session=flag)).encode()
+                    for flag in (False, True)
+                },
+            )
+        return self._index.bodies[has_session]
 
 
 def install(api: FastAPI, settings: Settings) -> None:
@@ -230,6 +241,13 @@ def _has_extension(path: str) -> bool:
 
 def _text(body: str, media: str, *, cache: str) -> Response:
     return Response(body, media_type=media, headers={"cache-control": cache})
+
+
+def _own_file(name: str) -> Response:
+    if name not in OWN_FILES:
+        return _not_found()
+    body, media = OWN_FILES[name]
+    return _text(body, media, cache=REVALIDATE)
 
 
 def _not_found() -> Response:
@@ -271,6 +289,7 @@ FALLBACK_PAGE = """\
 <meta name="color-scheme" content="dark light">
 <title>Portal: the web client is not built</title>
 <link rel="stylesheet" href="/_portal/fallback.css">
+<link rel="icon" href="/_portal/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main>
@@ -278,9 +297,9 @@ FALLBACK_PAGE = """\
 <p>This server serves the web client from its build folder (<code>web/dist</code>, or
 <code>PORTAL_WEB_DIR</code>), and there is nothing there yet. To build it:</p>
 <ol>
-<li>Install <strong>Node.js 20.19 or newer</strong> and <strong>npm</strong>
-(on Debian: <code>sudo apt-get install nodejs npm</code>, or from
-<a href="https://nodejs.org/">nodejs.org</a>).</li>
+<li>Install <strong>Node.js 20.19 or newer</strong> and <strong>npm</strong>: from
+<a href="https://nodejs.org/">nodejs.org</a>, or your system's packages if <code>node --version</code>
+then says 20.19 or newer (Debian 12's own Node.js 18 is too old).</li>
 <li>Then run <code>make run</code>, which builds the client before it starts the server, or build it
 by hand: <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.</li>
 <li>Reload this page.</li>
@@ -308,4 +327,21 @@ code { font: 0.92em ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
   border-radius: 4px; background: rgb(127 127 127 / 15%); overflow-wrap: anywhere; }
 a { color: var(--accent); }
 a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+@media (max-width: 480px) {
+  body { padding: 0.75rem 0.5rem; }
+  main { padding: 1rem 1.1rem; }
+  h1 { font-size: 1.25rem; }
+  ol { padding-left: 1.4rem; }
+}
 """
+
+FAVICON_SVG = """\
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">\
+<circle cx="16" cy="16" r="12" fill="none" stroke="#4b5bdc" stroke-width="5"/>\
+<circle cx="16" cy="16" r="4" fill="#8f9bff"/></svg>
+"""
+
+OWN_FILES = {
+    "fallback.css": (FALLBACK_CSS, "text/css"),
+    "favicon.svg": (FAVICON_SVG, "image/svg+xml"),
+}

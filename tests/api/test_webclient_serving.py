@@ -227,9 +227,20 @@ async def test_client_routes_get_the_page_with_the_runtime_config(built: TestSer
     page = response.text
     assert '<script type="module" crossorigin src="/assets/app-abc.js"></script>' in page
     config = portal_config(page)
-    assert config == {"public_api_key": PUBLIC_KEY, "console_codes": False, "version": __version__}
+    expected = {"public_api_key": PUBLIC_KEY, "console_codes": False, "version": __version__}
+    assert config == {**expected, "has_session": False}
     assert page.index('name="portal-config"') < page.index("</head>")
     assert_security_headers(response, host_of(built))
+
+
+async def test_the_config_says_whether_a_session_cookie_came(built: TestServer) -> None:
+    """Only the cookie's presence: a signed-out visitor's client skips `/v1/users/me` (and its 401)."""
+    async with client(built) as http:
+        without = portal_config((await http.get("/")).text)
+        http.cookies.set("psession", "whatever")
+        with_cookie = portal_config((await http.get("/c/x")).text)
+    assert without["has_session"] is False
+    assert with_cookie["has_session"] is True
 
 
 async def test_the_config_is_escaped_in_the_attribute(tmp_path: Path) -> None:
@@ -238,7 +249,12 @@ async def test_the_config_is_escaped_in_the_attribute(tmp_path: Path) -> None:
     async with app_client(tmp_path, dist, public_api_key=key, console_codes="on") as http:
         page = (await http.get("/")).text
     assert "<script>alert(1)</script>" not in page
-    assert portal_config(page) == {"public_api_key": key, "console_codes": True, "version": __version__}
+    assert portal_config(page) == {
+        "public_api_key": key,
+        "console_codes": True,
+        "version": __version__,
+        "has_session": False,
+    }
 
 
 async def test_head_answers_headers_without_a_body(built: TestServer) -> None:
@@ -318,6 +334,8 @@ async def test_without_a_build_the_page_says_how_to_get_it(unbuilt: TestServer, 
     async with client(unbuilt) as http:
         response = await http.get(path)
         css = await http.get("/_portal/fallback.css")
+        icon = await http.get("/_portal/favicon.svg")
+        other = await http.get("/_portal/other.css")
         missing = await http.get("/assets/app-abc.js")
         health = await http.get("/health")
     assert response.status_code == 200
@@ -327,8 +345,11 @@ async def test_without_a_build_the_page_says_how_to_get_it(unbuilt: TestServer, 
         assert words in text
     assert "<script" not in text and "style=" not in text and "<style" not in text
     assert '<link rel="stylesheet" href="/_portal/fallback.css">' in text
+    assert '<link rel="icon" href="/_portal/favicon.svg" type="image/svg+xml">' in text
     assert_security_headers(response, host_of(unbuilt))
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert other.status_code == 404
     assert_security_headers(css, host_of(unbuilt))
     assert missing.status_code == 404
     assert health.status_code == 200

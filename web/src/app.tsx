@@ -25,8 +25,7 @@ function Page() {
   if (me.value === null && !PUBLIC.includes(bare)) {
     // Come back here after signing in (an invite or slug link opened while signed out).
     const next = bare === "/" ? "" : `?next=${encodeURIComponent(path)}`;
-    navigate(`/signin${next}`, { replace: true });
-    return null;
+    return <Redirect to={`/signin${next}`} />;
   }
   if (bare === "/signin") return <SignIn />;
   if (bare === "/") return <Lobby />;
@@ -44,6 +43,12 @@ function Page() {
       </p>
     </main>
   );
+}
+
+/** Replace the current history entry once rendered (navigating during a render would re-enter it). */
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
 }
 
 function TopBar() {

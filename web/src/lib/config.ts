@@ -5,10 +5,17 @@ export interface PortalConfig {
   /** The server logs each new login code to its console (a local install). */
   console_codes: boolean;
   version: string;
+  /** The page request carried a session cookie (maybe stale): only then ask who is signed in. */
+  has_session: boolean;
 }
 
 function readConfig(): PortalConfig {
-  const fallback: PortalConfig = { public_api_key: "", console_codes: false, version: "dev" };
+  const fallback: PortalConfig = {
+    public_api_key: "",
+    console_codes: false,
+    version: "dev",
+    has_session: true,
+  };
   const tag = document.querySelector<HTMLMetaElement>('meta[name="portal-config"]');
   if (!tag) return fallback;
   try {

@@ -2,6 +2,7 @@
 // a 401 anywhere or `session:ended` brings the sign-in page back with the reason.
 import { signal } from "@preact/signals";
 import { ApiError, api, unauthorizedListeners } from "./api";
+import { config } from "./config";
 import type { KeyPair } from "./crypto/e2ee";
 import { toBase64 } from "./crypto/e2ee";
 import { sessionKeyPair, wipeKeys } from "./keystore";
@@ -27,6 +28,10 @@ export const END_REASONS: Record<string, string> = {
 };
 
 export async function loadMe(): Promise<void> {
+  if (!config.has_session) {
+    me.value = null; // no cookie: nothing to ask (a 401 would show in the console)
+    return;
+  }
   try {
     const user = await api.get<Me>("/v1/users/me");
     await startSession(user);
