@@ -160,7 +160,7 @@ function ChatCard({ chat, me: user }: { chat: Chat; me: Me }) {
       {chat.description ? <p class="chat-card-description">{chat.description}</p> : null}
       <div class="chat-card-meta">
         {live.running ? <span class="badge live">Browser live</span> : <span class="muted">Browser off</span>}
-        <span class="watching" data-testid="watching">
+        <span class={`watching${live.viewer_count > 0 ? " some" : ""}`} data-testid="watching">
           {live.viewer_count === 0 ? "Nobody here" : `${live.viewer_count} watching`}
         </span>
         {role ? <span class="muted">{role}</span> : chat.owner ? <span class="muted">by {chat.owner.username}</span> : null}
@@ -253,6 +253,7 @@ function CreateChatDialog({ open, onClose, user }: { open: boolean; onClose: () 
               minLength={2}
               maxLength={64}
               autoComplete="off"
+              autoFocus
               value={name}
               onInput={(event) => setName(event.currentTarget.value)}
               aria-describedby="create-name-hint"
