@@ -157,7 +157,7 @@ export function ConfigPanel({ chat, onSaved }: { chat: ChatDetail; onSaved: () =
                 required
                 minLength={2}
                 maxLength={32}
-                pattern="[a-z0-9-]{2,32}"
+                pattern={"[a-z0-9\\-]{2,32}"}
                 autoComplete="off"
                 spellcheck={false}
                 value={slug}

@@ -184,7 +184,7 @@ function InviteRow(props: { invite: Invite; highlight: boolean; onDelete: (code:
           onFocus={(event) => event.currentTarget.select()}
           class="mono"
         />
-        <button type="button" onClick={copy} aria-label={`Copy invite link ${invite.code}`}>
+        <button type="button" onClick={copy} aria-label={`Copy link of invite ${invite.code}`}>
           Copy link
         </button>
         <button
