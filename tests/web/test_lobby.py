@@ -99,7 +99,9 @@ async def test_creating_a_chat_through_the_dialog_lands_in_it(people: People) ->
 
     # Back in the lobby it is among my chats.
     await page.goto("/")
-    await expect(page.get_by_role("region", name=re.compile("My chats")).get_by_role("link", name="Movie night")).to_be_visible()
+    await expect(
+        page.get_by_role("region", name=re.compile("My chats")).get_by_role("link", name="Movie night")
+    ).to_be_visible()
 
 
 async def test_creating_beyond_the_slots_is_explained(people: People) -> None:

@@ -4,6 +4,7 @@ delete), the activity log, clearing and deleting with confirmation, and a plain 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.async_api import expect
 
@@ -11,7 +12,7 @@ from portal.client import PortalAPIError
 from tests.web.conftest import People, Person, assert_accessible, shoot
 
 
-async def owner_with_chat(people: People, name: str) -> tuple[Person, dict[str, object]]:
+async def owner_with_chat(people: People, name: str) -> tuple[Person, dict[str, Any]]:
     owner = await people.signed_in(tier=2)
     assert owner.login is not None
     chat = await people.portal.private_chat(owner.login, name=name, description="Our little corner")
@@ -36,6 +37,8 @@ async def test_settings_change_name_slug_wipe_and_history(people: People) -> Non
     await page.get_by_label("Auto-wipe").select_option("1h")
     await page.get_by_label("Newcomers can read earlier messages").uncheck()
     await page.get_by_label("Lock control").check()
+    await expect(page.get_by_text(f"Opens at {people.web.origin}/c/{slug}")).to_be_visible()
+    await page.evaluate("window.scrollTo(0, 0)")
     await shoot(page, "manage-config")
     await assert_accessible(page, context="manage settings")
     await save.click()
@@ -125,7 +128,7 @@ async def test_activity_log_shows_joins_and_leaves(people: People) -> None:
     owner, chat = await owner_with_chat(people, "Busy place")
     assert owner.login is not None
     guest = await people.portal.login()
-    await people.portal.invite_into(owner.login, int(chat["id"]), guest)  # type: ignore[arg-type]
+    await people.portal.invite_into(owner.login, chat["id"], guest)
     await guest.client.call("POST", f"/v1/portal/chats/{chat['id']}/leave")
     page = owner.page
     await page.goto(f"/chat/{chat['id']}/manage?tab=activity")

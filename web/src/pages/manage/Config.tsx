@@ -149,7 +149,7 @@ export function ConfigPanel({ chat, onSaved }: { chat: ChatDetail; onSaved: () =
             <label for="config-slug">Link name</label>
             <div class="slug-input">
               <span class="slug-prefix" aria-hidden="true">
-                {location.host}/c/
+                /c/
               </span>
               <input
                 id="config-slug"
@@ -168,6 +168,12 @@ export function ConfigPanel({ chat, onSaved }: { chat: ChatDetail; onSaved: () =
             </div>
             <span id="config-slug-hint" class="hint">
               2 to 32 characters: lowercase letters, digits and hyphens.
+              {slugOk && slug.trim() ? (
+                <>
+                  {" "}
+                  Opens at <span class="mono-inline">{`${location.origin}/c/${slug.trim()}`}</span>
+                </>
+              ) : null}
             </span>
           </div>
         )}
