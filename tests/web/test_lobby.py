@@ -100,8 +100,12 @@ async def test_creating_a_chat_through_the_dialog_lands_in_it(people: People) ->
     # Back in the lobby it is among my chats.
     await page.goto("/")
     await expect(
-        page.get_by_role("region", name=re.compile("My chats")).get_by_role("link", name="Movie night")
+        page.get_by_role("region", name=re.compile("My chats")).get_by_role("link", name="Movie night", exact=True)
     ).to_be_visible()
+    # Its owner finds the way to manage it from the card.
+    await page.get_by_role("link", name="Manage Movie night").click()
+    await expect(page).to_have_url(re.compile(rf"/chat/{chat_id}/manage$"))
+    await expect(page.get_by_role("heading", name="Manage Movie night")).to_be_visible()
 
 
 async def test_creating_beyond_the_slots_is_explained(people: People) -> None:

@@ -39,6 +39,12 @@ const WORDS: Record<string, string> = {
   "Account restricted": "Your account is restricted (timed out or banned).",
   "Authentication required": "You are signed out. Sign in again.",
   "Access denied": "You are not allowed to do that.",
+  "Chat not found": "That chat does not exist (any more).",
+  "Member not found": "You are not a member of that chat.",
+  "Chat owner cannot leave": "The owner cannot leave their own chat: delete it instead.",
+  "Invites are for private and public chats": "Official chats take no invites: everyone can join them.",
+  "slug is required for public chats": "An official chat keeps a link name: it cannot be made private here.",
+  "expires_at must be in the future": "Pick an expiry in the future.",
 };
 
 /** A sentence for any error: a known code or text, else the server's own text. */

@@ -164,6 +164,11 @@ function ChatCard({ chat, me: user }: { chat: Chat; me: Me }) {
           {live.viewer_count === 0 ? "Nobody here" : `${live.viewer_count} watching`}
         </span>
         {role ? <span class="muted">{role}</span> : chat.owner ? <span class="muted">by {chat.owner.username}</span> : null}
+        {chat.owner?.id === user.id && (
+          <a class="chat-card-manage" href={`/chat/${chat.id}/manage`} aria-label={`Manage ${chat.name}`}>
+            Manage
+          </a>
+        )}
       </div>
     </li>
   );
