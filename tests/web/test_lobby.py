@@ -100,7 +100,9 @@ async def test_creating_a_chat_through_the_dialog_lands_in_it(people: People) ->
     # Back in the lobby it is among my chats.
     await page.goto("/")
     await expect(
-        page.get_by_role("region", name=re.compile("My chats")).get_by_role("link", name="Movie night", exact=True)
+        page.get_by_role("region", name=re.compile("My chats")).get_by_role(
+            "link", name="Movie night", exact=True
+        )
     ).to_be_visible()
     # Its owner finds the way to manage it from the card.
     await page.get_by_role("link", name="Manage Movie night").click()
