@@ -43,6 +43,12 @@ const WORDS: Record<string, string> = {
   "Too many requests": "Too many attempts from this network. Wait a moment and try again.",
   "Session not found": "That session has already ended.",
   "Cannot destroy the current session; use logout": "To end this device's session, use Log out.",
+  "Chat not found": "That chat does not exist (any more).",
+  "Member not found": "You are not a member of that chat.",
+  "Chat owner cannot leave": "The owner cannot leave their own chat: delete it instead.",
+  "Invites are for private and public chats": "Official chats take no invites: everyone can join them.",
+  "slug is required for public chats": "An official chat keeps a link name: it cannot be made private here.",
+  "expires_at must be in the future": "Pick an expiry in the future.",
 };
 
 /** A sentence for any error: a known code or text, else the server's own text. */

@@ -15,6 +15,8 @@ let socket: Socket | null = null;
 let everConnected = false;
 const reconnectHandlers = new Set<() => void>();
 const endHandlers = new Set<(reason: string) => void>();
+/** Listeners that outlive sockets (`listen`): attached to every socket `connect` makes. */
+const lasting = new Map<string, Set<(...args: unknown[]) => void>>();
 
 export function connect(): Socket {
   if (socket) return socket;
@@ -22,6 +24,7 @@ export function connect(): Socket {
   everConnected = false;
   const s = io({ transports: ["websocket"], withCredentials: true, reconnectionDelayMax: 5000 });
   socket = s;
+  for (const [event, handlers] of lasting) handlers.forEach((handler) => s.on(event, handler));
   s.on("connect", () => {
     const again = everConnected;
     everConnected = true;
@@ -99,4 +102,18 @@ export function onReconnect(handler: () => void): () => void {
 export function onSessionEnd(handler: (reason: string) => void): () => void {
   endHandlers.add(handler);
   return () => endHandlers.delete(handler);
+}
+
+/** Listen to a server event on this and every later socket, without connecting: for events sent right at
+ * connect (`chat:list`) that a page mounted later would miss. Returns the function that stops listening. */
+export function listen<T>(event: string, handler: (data: T) => void): () => void {
+  const fn = handler as (...args: unknown[]) => void;
+  let handlers = lasting.get(event);
+  if (!handlers) lasting.set(event, (handlers = new Set()));
+  handlers.add(fn);
+  socket?.on(event, fn);
+  return () => {
+    handlers.delete(fn);
+    socket?.off(event, fn);
+  };
 }

@@ -86,3 +86,61 @@ export interface JoinAck {
 
 export const PERMISSION_NAMES = ["User", "Moderator", "Admin", "Owner"] as const;
 export const TIER_NAMES = ["Basic", "Trial", "Premium", "Lifetime"] as const;
+
+// ---- lobby and chat management (issue 10, lobby part) ----
+
+/** `GET /v1/users/me/chats`: the group chats you own (they take your chat slots). */
+export interface OwnedChat {
+  id: number;
+  name: string;
+  is_public: boolean;
+  visibility: string;
+  created_at: string;
+}
+
+export const WIPE_PRESETS = ["1m", "15m", "1h", "4h", "24h"] as const;
+
+/** The config fields `GET /v1/portal/chats/{id}` adds for those who may manage the chat. */
+export interface ChatConfig {
+  wipe_preset: string | null;
+  history_visible: boolean;
+  allow_control_requests: boolean;
+  locked_controls: boolean;
+  implicit_hosting: boolean;
+  inactive_cursors: boolean;
+  browser_config: { browser: string; start_url: string | null; kiosk: boolean };
+}
+
+export interface ChatDetail extends Chat, Partial<ChatConfig> {
+  live: { running: boolean; viewer_count: number };
+}
+
+export interface Invite {
+  code: string;
+  chat_id: number;
+  created_by_id: number | null;
+  created_at: string;
+  expires_at: string | null;
+  uses: number;
+  max_uses: number | null;
+}
+
+export interface ActivityEvent {
+  user: UserRef;
+  action: "join" | "leave" | "kick" | "ban" | string;
+  method: string | null;
+  invite_code: string | null;
+  created_at: string;
+  actor: UserRef | null;
+}
+
+export interface ActivityPage {
+  events: ActivityEvent[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export interface InvitesOut {
+  invites: Invite[];
+}
