@@ -21,6 +21,7 @@ from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
 from portal.realtime.server import PresenceKeeper, create_socket_server, stop_socket_server
 from portal.tasks import run_bounded
+from portal.web import install as install_web_client
 
 log = logging.getLogger("portal")
 SHUTDOWN_STEP_SECONDS = 10.0  # each step of a node's shutdown; a stuck one is logged and left behind
@@ -96,6 +97,8 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         ]
     for router in routers:
         api.include_router(router)
+    if role in ("all", "api"):
+        install_web_client(api, container.settings)  # only where no route answers: never shadows the API
     api_errors.install(api)
     api.add_middleware(
         CORSMiddleware,

@@ -15,6 +15,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ORIGINS = "http://127.0.0.1:8080,http://localhost:8080"
+# The web client's build (`make run` builds it there), found from the package in a source checkout.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     console_codes: Literal["on", "off"] | None = None
     geoip_db: str = ""
+    web_dir: Path = DEFAULT_WEB_DIR  # the built web client served at `/` (portal/web.py)
 
     browser_backend: Literal["auto", "chromium", "neko-docker", "none"] = "auto"
     vm_idle_timeout: int = 300

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: correlation ids, body size limit, rate-limit headers and the last-resort 500.
+"""Pure ASGI middleware: correlation ids, nosniff, body size limit, rate-limit headers, the last-resort 500.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming and exceptions keep their normal behaviour. This is the
 outermost layer of the FastAPI app, so every response, errors included, carries `X-Correlation-ID`.
@@ -63,6 +63,8 @@ class RequestContextMiddleware:
                 headers.append((b"x-correlation-id", cid.encode()))
                 for name, value in (state.get("rate_limit_headers") or {}).items():
                     headers.append((name.lower().encode(), value.encode()))
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))  # JSON is never a script
                 message = {**message, "headers": headers}
             await send(message)
 
