@@ -63,9 +63,11 @@ function TopBar() {
           Settings
         </a>
       </nav>
-      <a class="me" href="/settings" aria-label={`Signed in as ${user.username}: settings`}>
+      <a class="me" href="/settings">
         <Avatar user={user} size={28} />
+        <span class="visually-hidden">Signed in as </span>
         <span class="me-name">{user.username}</span>
+        <span class="visually-hidden">: settings</span>
       </a>
     </header>
   );

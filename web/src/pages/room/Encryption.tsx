@@ -36,7 +36,7 @@ export function EncryptionPanel({ model, open, onClose }: { model: RoomModel; op
         <dt>Epoch</dt>
         <dd data-testid="e2ee-epoch">{epoch}</dd>
         <dt>This browser</dt>
-        <dd class={holds ? "success" : "error"}>{holds ? "You hold the key of this epoch." : "Waiting for the key of this epoch…"}</dd>
+        <dd class={`key-state ${holds ? "state-holds" : "state-waiting"}`}>{holds ? "You hold the key of this epoch." : "Waiting for the key of this epoch…"}</dd>
         <dt>Distributor</dt>
         <dd>
           {distributor

@@ -75,16 +75,16 @@ export class RoomModel {
       on<{ chat_id: number; user_id: number; ttl: number; reason: string | null }>(
         "user:muted",
         mine((d) => {
-          const who = this.nameOf(d.user_id);
+          const who = d.user_id === this.me.id ? "You were" : `${this.nameOf(d.user_id)} was`;
           const span = d.ttl > 0 ? ` for ${formatSpan(d.ttl)}` : " until unmuted";
-          this.notice(`${who} was muted${span}${d.reason ? ` (${d.reason})` : ""}.`, "warn");
+          this.notice(`${who} muted${span}${d.reason ? ` (${d.reason})` : ""}.`, "warn");
           if (d.user_id === this.me.id) this.mutedUntil.value = d.ttl > 0 ? Date.now() + d.ttl * 1000 : Infinity;
         }),
       ),
       on<{ chat_id: number; user_id: number }>(
         "user:unmuted",
         mine((d) => {
-          this.notice(`${this.nameOf(d.user_id)} was unmuted.`, "info");
+          this.notice(`${d.user_id === this.me.id ? "You were" : `${this.nameOf(d.user_id)} was`} unmuted.`, "info");
           if (d.user_id === this.me.id) this.mutedUntil.value = null;
         }),
       ),
