@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.web.conftest import People, assert_accessible, shoot
 from tests.web.test_room_e2ee import message_text, open_room, say
@@ -35,7 +35,8 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     await shoot(alice.page, "room")
 
     # Bob deletes his messages: gone on both pages, Alice's stays.
-    await bob.page.get_by_role("button", name="Delete my messages").click()
+    await bob.page.get_by_role("button", name="Chat actions").click()
+    await bob.page.get_by_role("menuitem", name="Delete my messages").click()
     await bob.page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
     for page in (alice.page, bob.page):
         await expect(message_text(page, "bob one")).to_have_count(0)
@@ -46,7 +47,8 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     await say(alice.page, "alice two")
     await say(alice.page, "alice three")
     await expect(message_text(bob.page, "alice three")).to_be_visible()
-    await alice.page.get_by_role("button", name="Delete last…").click()
+    await alice.page.get_by_role("button", name="Chat actions").click()
+    await alice.page.get_by_role("menuitem", name="Delete last messages…").click()
     dialog = alice.page.get_by_role("dialog")
     await dialog.get_by_label("How many").fill("2")
     await dialog.get_by_role("button", name="Delete", exact=True).click()
@@ -97,7 +99,7 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     await shoot(alice.page, "room-members")
 
 
-async def say_refused(page, text: str) -> None:  # type: ignore[no-untyped-def]
+async def say_refused(page: Page, text: str) -> None:
     box = page.get_by_label("Message (encrypted end to end)")
     await expect(box).to_be_enabled()
     await box.fill(text)

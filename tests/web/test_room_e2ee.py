@@ -58,7 +58,9 @@ async def browser_chat_keys(page: Page, user_id: int, chat_id: int) -> dict[int,
                 const values = store.getAll(IDBKeyRange.bound(prefix, prefix + "\\uffff"));
                 values.onsuccess = () => {
                     const out = {};
-                    keys.result.forEach((k, i) => out[String(k).slice(prefix.length)] = Array.from(values.result[i]));
+                    keys.result.forEach((k, i) => {
+                        out[String(k).slice(prefix.length)] = Array.from(values.result[i]);
+                    });
                     resolve(out);
                 };
             };
@@ -131,9 +133,8 @@ async def test_two_people_talk_encrypted_reload_and_a_kick_rotates_the_key(peopl
     assert len(newest) == 1
     assert not any(word in r.content for r in rows for word in words)
     async with people.web.server.container.db.read() as session:
-        blobs = (
-            await session.execute(select(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat["id"], ChatKeyBlob.epoch == 1))
-        ).scalars()
+        query = select(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat["id"], ChatKeyBlob.epoch == 1)
+        blobs = (await session.execute(query)).scalars()
         assert bob.id not in {b.user_id for b in blobs}
     bob_keys = await browser_chat_keys(bob.page, bob.id, chat["id"])
     assert 0 in bob_keys and 1 not in bob_keys

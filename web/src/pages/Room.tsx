@@ -4,11 +4,13 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { Dialog } from "../components/Dialog";
 import { notify } from "../components/Notice";
 import { describeError } from "../lib/errors";
+import { navigate } from "../lib/router";
 import { me } from "../lib/session";
 import "./Room.css";
 import { Composer } from "./room/Composer";
 import { EncryptionPanel } from "./room/Encryption";
 import { Members } from "./room/Members";
+import { Menu } from "./room/Menu";
 import { RoomModel } from "./room/model";
 import { ChatRights } from "./room/permissions";
 import { Timeline } from "./room/Timeline";
@@ -77,10 +79,10 @@ export function Room({ chatId }: { chatId: number }) {
             aria-controls="room-members"
             onClick={() => setShowMembers(!showMembers)}
           >
-            <span aria-hidden="true">👥</span> Members
+            <span aria-hidden="true">👥</span> <span class="label">Members</span>
             <span class="count">{model.members.value.filter((m) => m.online).length}</span>
           </button>
-          <ChatActions model={model} canModerate={!!rights?.canModerate} />
+          <ChatActions model={model} canModerate={!!rights?.canModerate} canManage={!!rights?.canManage} />
           {rights?.canManage && (
             <a class="button" href={`/chat/${chatId}/manage`}>
               Manage
@@ -112,7 +114,7 @@ function visibilityWords(visibility: string): string {
 }
 
 /** "Delete my messages" for everyone; "Delete last N" for those who moderate. */
-function ChatActions({ model, canModerate }: { model: RoomModel; canModerate: boolean }) {
+function ChatActions({ model, canModerate, canManage }: { model: RoomModel; canModerate: boolean; canManage: boolean }) {
   const [dialog, setDialog] = useState<"mine" | "last" | null>(null);
   const [count, setCount] = useState(10);
   const [busy, setBusy] = useState(false);
@@ -134,16 +136,14 @@ function ChatActions({ model, canModerate }: { model: RoomModel; canModerate: bo
       setBusy(false);
     }
   };
+  const items = [{ label: "Delete my messages", danger: true, onSelect: () => open("mine") }];
+  if (canModerate) items.push({ label: "Delete last messages…", danger: true, onSelect: () => open("last") });
+  if (canManage) items.push({ label: "Manage chat", danger: false, onSelect: () => navigate(`/chat/${model.chatId}/manage`) });
   return (
     <>
-      <button type="button" onClick={() => open("mine")}>
-        Delete my messages
-      </button>
-      {canModerate && (
-        <button type="button" onClick={() => open("last")}>
-          Delete last…
-        </button>
-      )}
+      <Menu label="Chat actions" items={items} class="chat-actions">
+        ⋯
+      </Menu>
       <Dialog
         title={dialog === "last" ? "Delete the last messages" : "Delete my messages"}
         open={dialog !== null}

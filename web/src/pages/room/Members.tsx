@@ -1,6 +1,6 @@
 // The member list (online dots, permission badges) with a menu per member for those who may moderate:
 // kick, mute, ban, timeout, warn — each through a dialog asking duration and reason.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { Avatar } from "../../components/Avatar";
 import { Dialog } from "../../components/Dialog";
 import { notify } from "../../components/Notice";
@@ -8,6 +8,7 @@ import { describeError } from "../../lib/errors";
 import { type MemberEntry, PERMISSION_NAMES } from "../../lib/types";
 import type { ModAction, RoomModel } from "./model";
 import type { ChatRights } from "./permissions";
+import { Menu } from "./Menu";
 
 const ACTIONS: { action: ModAction; label: string }[] = [
   { action: "kick", label: "Kick" },
@@ -35,81 +36,36 @@ export function Members({ model, rights }: { model: RoomModel; rights: ChatRight
               <Avatar user={m.user} size={28} />
               <span class={`dot ${m.online ? "online" : "offline"}`} title={m.online ? "Online" : "Offline"} />
             </span>
-            <span class="member-name">
-              {m.user.username}
-              {m.user.id === model.me.id && <span class="muted"> (you)</span>}
-              <span class="visually-hidden">{m.online ? ", online" : ", offline"}</span>
+            <span class="member-info">
+              <span class="member-name">
+                {m.user.username}
+                {m.user.id === model.me.id && <span class="muted"> (you)</span>}
+                <span class="visually-hidden">{m.online ? ", online" : ", offline"}</span>
+              </span>
+              {(m.user.id === ownerId || m.user.permission_level > 0) && (
+                <span class="member-badges">
+                  {m.user.id === ownerId && <span class="badge">Chat owner</span>}
+                  {m.user.permission_level > 0 && <span class="badge">{PERMISSION_NAMES[m.user.permission_level]}</span>}
+                </span>
+              )}
             </span>
-            {m.user.id === ownerId && <span class="badge">Chat owner</span>}
-            {m.user.permission_level > 0 && <span class="badge">{PERMISSION_NAMES[m.user.permission_level]}</span>}
             {rights?.mayTarget({ id: m.user.id, permission_level: m.user.permission_level }) && (
-              <MemberMenu member={m} onPick={(action) => setTarget({ member: m, action })} />
+              <Menu
+                label={`Moderate ${m.user.username}`}
+                items={ACTIONS.map(({ action, label }) => ({
+                  label,
+                  danger: action === "ban" || action === "kick",
+                  onSelect: () => setTarget({ member: m, action }),
+                }))}
+              >
+                ⋯
+              </Menu>
             )}
           </li>
         ))}
       </ul>
       <ModerateDialog model={model} target={target} onClose={() => setTarget(null)} />
     </section>
-  );
-}
-
-function MemberMenu({ member, onPick }: { member: MemberEntry; onPick: (action: ModAction) => void }) {
-  const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const outside = (event: MouseEvent) => {
-      if (!root.current?.contains(event.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", outside);
-    root.current?.querySelector<HTMLButtonElement>("[role=menuitem]")?.focus();
-    return () => document.removeEventListener("mousedown", outside);
-  }, [open]);
-  const id = `member-menu-${member.user.id}`;
-  return (
-    <div
-      class="menu-root"
-      ref={root}
-      onKeyDown={(event) => {
-        if (event.key === "Escape" && open) {
-          event.stopPropagation();
-          setOpen(false);
-          button.current?.focus();
-        }
-      }}
-    >
-      <button
-        type="button"
-        ref={button}
-        class="icon-button"
-        aria-label={`Moderate ${member.user.username}`}
-        aria-haspopup="menu"
-        aria-expanded={open}
-        aria-controls={id}
-        onClick={() => setOpen(!open)}
-      >
-        ⋯
-      </button>
-      {open && (
-        <div class="menu" role="menu" id={id} aria-label={`Moderate ${member.user.username}`}>
-          {ACTIONS.map(({ action, label }) => (
-            <button
-              key={action}
-              type="button"
-              role="menuitem"
-              class={action === "ban" || action === "kick" ? "menu-danger" : ""}
-              onClick={() => {
-                setOpen(false);
-                onPick(action);
-              }}
-            >
-              {label}
-            </button>
-          ))}
-        </div>
-      )}
-    </div>
   );
 }
 
