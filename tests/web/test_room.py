@@ -38,6 +38,7 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     await bob.page.get_by_role("button", name="Chat actions").click()
     await bob.page.get_by_role("menuitem", name="Delete my messages").click()
     await bob.page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
+    await expect(bob.page.get_by_role("dialog")).to_be_hidden()
     for page in (alice.page, bob.page):
         await expect(message_text(page, "bob one")).to_have_count(0)
         await expect(message_text(page, "bob two")).to_have_count(0)
@@ -52,6 +53,7 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     dialog = alice.page.get_by_role("dialog")
     await dialog.get_by_label("How many").fill("2")
     await dialog.get_by_role("button", name="Delete", exact=True).click()
+    await expect(dialog).to_be_hidden()
     for page in (alice.page, bob.page):
         await expect(message_text(page, "alice three")).to_have_count(0)
         await expect(message_text(page, "alice two")).to_have_count(0)
@@ -72,6 +74,7 @@ async def test_typing_deletes_mute_countdown_and_a_look_at_the_room(people: Peop
     await shoot(alice.page, "room-moderation")
     await assert_accessible(alice.page, context="moderation dialog")
     await dialog.get_by_role("button", name="Mute").click()
+    await expect(dialog).to_be_hidden()
     await expect(alice.page.get_by_text(f"{bob_name} was muted for 5 min (calm down).")).to_be_visible()
     await expect(bob.page.get_by_text("You were muted for 5 min (calm down).")).to_be_visible()
     countdown = bob.page.get_by_text(re.compile(r"You are muted for [45] min( \d+ s)?"))

@@ -118,6 +118,7 @@ async def test_two_people_talk_encrypted_reload_and_a_kick_rotates_the_key(peopl
     dialog = alice.page.get_by_role("dialog")
     await dialog.get_by_label("Reason").fill("testing the key change")
     await dialog.get_by_role("button", name="Kick").click()
+    await expect(dialog).to_be_hidden()  # closes once the kick is acknowledged
     await expect(bob.page).to_have_url(re.compile(r"/$"))
     await expect(bob.page.get_by_text("You were removed from")).to_be_visible()
     await expect(alice.page.get_by_text("Encryption key changed (epoch 1)")).to_be_visible()

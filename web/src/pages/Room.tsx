@@ -124,6 +124,7 @@ function ChatActions({ model, canModerate, canManage }: { model: RoomModel; canM
     setDialog(which);
   };
   const run = async () => {
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {

@@ -128,7 +128,7 @@ function ModerateDialog({
       <form
         onSubmit={async (event) => {
           event.preventDefault();
-          if (!target) return;
+          if (!target || busy) return;
           setBusy(true);
           setError(null);
           try {
