@@ -50,6 +50,7 @@ async def crypto_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "vite.crypto.config.ts",
         "--logLevel",
         "error",
+        "--bypass-lock",  # each xdist worker builds into its own folder; Vite's lock is per project
         cwd=REPO / "web",
         env={**os.environ, "PORTAL_CRYPTO_OUT": str(out)},
         stdout=asyncio.subprocess.PIPE,

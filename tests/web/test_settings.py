@@ -112,6 +112,7 @@ async def test_sessions_list_and_end_another(people: People) -> None:
 
 async def test_this_session_ended_elsewhere_returns_to_sign_in(people: People) -> None:
     person = await people.signed_in()
+    person.expect_refusals(401)  # a request still on its way when the session ends is refused, rightly
     platform, platform_user_id = identity_of(person.user)
     page = await open_settings(person, "sessions")
     await expect(page.get_by_text("This device")).to_be_visible()
@@ -178,6 +179,7 @@ async def test_punishments_empty_then_listed(people: People) -> None:
 
 async def test_log_out(people: People) -> None:
     person = await people.signed_in()
+    person.expect_refusals(401)  # a request still on its way when the session ends is refused, rightly
     page = await open_settings(person, "profile")
     token = person.login.client.session_token  # type: ignore[union-attr]
     await page.get_by_role("button", name="Log out").click()

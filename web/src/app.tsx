@@ -1,5 +1,5 @@
 // The app shell: routes, the top bar and the connection banner. Pages live in pages/, one file each.
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { Notices } from "./components/Notice";
 import { describeError } from "./lib/errors";
 import { currentPath, match, navigate, onLinkClick } from "./lib/router";
@@ -91,7 +91,25 @@ function ConnectionBanner() {
   );
 }
 
+/**
+ * After a route change whose page took the focused element away (the button that navigated), put focus at
+ * the top of the shell, so the next Tab reaches the skip link instead of wherever the old element was.
+ * A page that focused something itself (the room's composer) keeps it.
+ */
+function useFocusTopOnNavigation(shell: { current: HTMLDivElement | null }) {
+  const path = currentPath.value;
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => {
+      const active = document.activeElement;
+      if (!active || active === document.body) shell.current?.focus({ preventScroll: true });
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [path]);
+}
+
 export function App() {
+  const shell = useRef<HTMLDivElement>(null);
+  useFocusTopOnNavigation(shell);
   useEffect(() => {
     loadMe().catch((error) => (loadError.value = describeError(error)));
   }, []);
@@ -114,7 +132,7 @@ export function App() {
     );
   }
   return (
-    <div class="shell" onClick={onLinkClick}>
+    <div class="shell" ref={shell} tabIndex={-1} onClick={onLinkClick}>
       <a class="skip-link" href="#main">
         Skip to content
       </a>
