@@ -33,6 +33,14 @@ export function Composer({ model }: { model: RoomModel }) {
   const state = model.sending.value;
   const disabled = offline || archived || muted || model.hardMuted.value;
 
+  // Entering the room (or getting the composer back after a reconnect) puts the cursor here, unless the
+  // person is already somewhere else on the page.
+  useEffect(() => {
+    const active = document.activeElement;
+    const idle = !active || active === document.body || active.classList.contains("shell");
+    if (!disabled && idle) box.current?.focus({ preventScroll: true });
+  }, [disabled]);
+
   const send = async () => {
     const value = text.trim();
     if (!value || tooLong || disabled || state !== "idle") return;
