@@ -144,16 +144,7 @@ export class ChatKeys {
       if (key) return { key, epoch: this.epoch.value };
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new E2EEError("no key for the current epoch yet");
-      await new Promise<void>((resolve) => {
-        const timer = window.setTimeout(done, remaining);
-        const waiters = this.waiters;
-        function done() {
-          window.clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        waiters.add(done);
-      });
+      await this.nextChange(remaining);
     }
   }
 
@@ -161,17 +152,22 @@ export class ChatKeys {
   async waitForEpochAfter(epoch: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.epoch.value <= epoch && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = window.setTimeout(done, deadline - Date.now());
-        const waiters = this.waiters;
-        function done() {
-          window.clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        waiters.add(done);
-      });
+      await this.nextChange(deadline - Date.now());
     }
+  }
+
+  /** Resolves at the next key or epoch change (the waiters are woken), or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = window.setTimeout(done, ms);
+      const waiters = this.waiters;
+      function done() {
+        window.clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
   }
 
   /** Plain text of a history / `message:new` object; null when this browser lacks its epoch's key. */

@@ -90,9 +90,9 @@ export class RoomModel {
       ),
       on<{ chat_id: number; user_id: number }>(
         "user:banned",
+        // The server posts "{name} was banned" to the timeline itself; only the banned person acts.
         mine((d) => {
           if (d.user_id === this.me.id) this.leaveToLobby("You were banned from this chat.");
-          else this.notice(`${this.nameOf(d.user_id)} was banned.`, "warn");
         }),
       ),
       on<{ chat_id: number; user_id: number }>(

@@ -9,6 +9,7 @@ import { me } from "../../lib/session";
 import type { LinkedPlatform, Me } from "../../lib/types";
 import { USERNAME_RE, platformName } from "../SignIn";
 import { DateText } from "./common";
+import { ErrorAlert } from "../../components/ErrorAlert";
 
 interface UpdateMeOut {
   user: Me;
@@ -226,13 +227,7 @@ function AvatarForm({ user }: { user: Me }) {
       </div>
         )}
       </details>
-      <div aria-live="assertive">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <ErrorAlert error={error} />
     </fieldset>
   );
 }

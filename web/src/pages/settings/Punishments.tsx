@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "../../lib/api";
 import { describeError } from "../../lib/errors";
 import { DateText, LoadState, useLoad } from "./common";
+import { ErrorAlert } from "../../components/ErrorAlert";
 
 interface ModerationAction {
   id: number;
@@ -119,13 +120,7 @@ export function Punishments() {
           </tbody>
         </table>
       </div>
-      <div aria-live="assertive">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <ErrorAlert error={error} />
       {hasMore && (
         <button type="button" onClick={() => void loadMore()} disabled={busy} aria-busy={busy}>
           {busy ? "Loading…" : "Show older"}

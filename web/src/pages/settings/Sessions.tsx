@@ -4,6 +4,7 @@ import { notify } from "../../components/Notice";
 import { api } from "../../lib/api";
 import { describeError } from "../../lib/errors";
 import { DateText, LoadState, useLoad } from "./common";
+import { ErrorAlert } from "../../components/ErrorAlert";
 
 interface Geo {
   city?: string | null;
@@ -115,13 +116,7 @@ export function Sessions() {
         Everywhere you are signed in. End a session you do not recognise: that device is signed out at once.
       </p>
       <LoadState state={state} what="your sessions" />
-      <div aria-live="assertive">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <ErrorAlert error={error} />
       {data && (
         <>
           <h3>Active sessions ({active.length})</h3>
