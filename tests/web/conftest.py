@@ -126,11 +126,12 @@ class People:
         self.portal = portal
         self.everyone: list[Person] = []
 
-    async def anonymous(self, *, width: int = 1280, height: int = 800) -> Person:
+    async def anonymous(self, *, width: int = 1280, height: int = 800, dark: bool = False) -> Person:
         ip = fresh_ip()
         context = await self.browser.new_context(
             base_url=self.web.origin,
             viewport={"width": width, "height": height},
+            color_scheme="dark" if dark else "light",
             extra_http_headers={"X-Forwarded-For": ip},
         )
         context.set_default_timeout(TIMEOUT_MS)
@@ -142,9 +143,11 @@ class People:
         self.everyone.append(person)
         return person
 
-    async def signed_in(self, level: str = "user", *, tier: int | str | None = None, **size: int) -> Person:
+    async def signed_in(
+        self, level: str = "user", *, tier: int | str | None = None, dark: bool = False, **size: int
+    ) -> Person:
         """A new user signed in through the API, whose session cookie the browser context carries."""
-        person = await self.anonymous(**size)
+        person = await self.anonymous(dark=dark, **size)
         person.login = await self.portal.login(level, tier=tier, ip=person.ip)
         token = person.login.client.session_token
         assert token is not None
