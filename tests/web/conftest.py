@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
 
 from portal.browser.chromium import chromium_path
 from tests.helpers import LoggedIn, Portal
@@ -99,6 +99,7 @@ class Person:
     page: Page
     ip: str
     login: LoggedIn | None = None
+    account: dict[str, Any] | None = None  # the user, when signed in through the page (no API client)
     problems: list[str] = field(default_factory=list)
     # HTTP statuses this test provokes on purpose (a wrong code, a refused action): Chromium logs every
     # 4xx/5xx fetch as a console error "Failed to load resource", which is then not a problem.
@@ -109,8 +110,10 @@ class Person:
 
     @property
     def user(self) -> dict[str, Any]:
-        assert self.login is not None, "not signed in through the API"
-        return self.login.user
+        if self.login is not None:
+            return self.login.user
+        assert self.account is not None, "not signed in"
+        return self.account
 
     @property
     def id(self) -> int:
@@ -154,9 +157,35 @@ class People:
         await person.context.add_cookies([{"name": "psession", "value": token, "url": self.web.origin}])
         return person
 
+    async def signed_in_by_code(self, level: str = "user", *, tier: int | str | None = None) -> Person:
+        """A new user who signs in on the sign-in page through the real code flow: username → platform →
+        the Portal bot fetches the pending code (as it would to DM it) → the code typed in → the lobby."""
+        account = await self.portal.create_user(level)
+        if tier is not None:
+            await self.portal.container.subscriptions.grant(
+                actor=None, user_id=account["id"], tier=tier, duration_days=30 if str(tier) == "2" else None
+            )
+        person = await self.anonymous()
+        person.account = account
+        page = person.page
+        await page.goto("/signin")
+        await page.get_by_label("Username").fill(account["username"])
+        await page.get_by_role("button", name="Continue").click()
+        identity = account["linked_platforms"][0]
+        await page.get_by_role("button", name=f"Send code via {identity['platform'].title()}").click()
+        code_field = page.get_by_label("Code", exact=True)
+        await expect(code_field).to_be_focused()
+        bot = await self.portal.default_bot()
+        fetched = await bot.login_code(identity["platform"], identity["platform_user_id"], "tester")
+        assert fetched["code"], "no pending code"
+        await code_field.fill(str(fetched["code"]))
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="Lobby")).to_be_visible()
+        return person
+
     async def close(self) -> list[str]:
         problems = [
-            f"{p.user['username'] if p.login else 'anonymous'}: {problem}"
+            f"{p.user['username'] if p.login or p.account else 'anonymous'}: {problem}"
             for p in self.everyone
             for problem in p.problems
         ]

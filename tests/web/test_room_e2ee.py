@@ -70,6 +70,27 @@ async def browser_chat_keys(page: Page, user_id: int, chat_id: int) -> dict[int,
     return {int(epoch): bytes(key) for epoch, key in raw.items()}
 
 
+async def create_chat_in_the_lobby(page: Page, name: str) -> dict[str, Any]:
+    await page.goto("/")
+    await page.get_by_role("button", name="Create a chat").click()
+    dialog = page.get_by_role("dialog", name="Create a chat")
+    await dialog.get_by_label("Name").fill(name)
+    await dialog.get_by_role("button", name="Create chat").click()
+    await expect(page).to_have_url(re.compile(r"/chat/\d+$"))
+    return {"id": int(page.url.rsplit("/", 1)[1]), "name": name}
+
+
+async def make_invite_link(page: Page, chat_id: int) -> str:
+    """An invite made on the chat's manage page; its link as the page shows it."""
+    await page.goto(f"/chat/{chat_id}/manage?tab=invites")
+    await page.get_by_role("button", name="Create invite").click()
+    field = page.get_by_role("textbox", name=re.compile(r"^Invite link "))
+    await expect(field).to_have_count(1)
+    link = await field.input_value()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/i/[\w-]+", link), link
+    return link
+
+
 def opens(key: bytes, content: str) -> bool:
     sealed = base64.b64decode(json.loads(content)["ct"])
     try:
@@ -81,14 +102,19 @@ def opens(key: bytes, content: str) -> bool:
 
 @pytest.mark.parametrize("web_server", ["sqlite", "postgres"], indirect=True)
 async def test_two_people_talk_encrypted_reload_and_a_kick_rotates_the_key(people: People) -> None:
-    alice = await people.signed_in(tier=2)
-    bob = await people.signed_in()
-    chat = await people.portal.private_chat(alice.login)  # type: ignore[arg-type]
-    await people.portal.invite_into(alice.login, chat["id"], bob.login)  # type: ignore[arg-type]
+    # Everything through the pages: both sign in with a code, Alice creates the chat in the lobby and makes
+    # an invite on its manage page, Bob opens the link and joins.
+    alice = await people.signed_in_by_code(tier=2)
+    bob = await people.signed_in_by_code()
+    chat = await create_chat_in_the_lobby(alice.page, "Two of us")
+    link = await make_invite_link(alice.page, chat["id"])
+    await bob.page.goto(link)
+    await bob.page.get_by_role("button", name="Join the chat").click()
+    await expect(bob.page).to_have_url(re.compile(rf"/chat/{chat['id']}$"))
+    await expect(bob.page.get_by_label("Message (encrypted end to end)")).to_be_enabled()
     words = [f"{w}{secrets.token_hex(3)}" for w in ("narwhal", "pumpkin", "lighthouse")]
 
     await open_room(alice.page, chat["id"])
-    await open_room(bob.page, chat["id"])
     await say(alice.page, f"hello bob, the {words[0]} sings")
     await expect(message_text(bob.page, f"the {words[0]} sings")).to_be_visible()
     await say(bob.page, f"hi alice, a {words[1]} https://example.org/x?y=1.")
