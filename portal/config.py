@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # A node refreshes its liveness key every node_ttl/3 s; others clean up its sockets once it lapses.
     node_ttl: float = 30
 
+    # Matchmaking and direct chats (docs/configuration.md).
+    match_disconnect_grace: int = Field(default=60, ge=0)  # a direct chat's and a queue entry's grace
+    match_queue_ttl: int = Field(default=600, ge=1)  # a queue entry's life after its last refresh
+    direct_chat_ttl: int = Field(default=86400, ge=1)  # a direct chat's life until its expires_at
+    direct_archive_ttl: int = Field(default=86400, ge=0)  # how long an archived direct chat is kept
+
     login_code_ttl: int = 600
     max_pending_codes_per_ip: int = 5
     db_pool_size: int = 10

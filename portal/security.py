@@ -43,3 +43,29 @@ def new_login_code() -> str:
 def new_bot_key() -> str:
     """`hbot_` + 32 random URL-safe characters."""
     return BOT_KEY_PREFIX + secrets.token_urlsafe(24)[:32]
+
+
+# ---- match tokens ----------------------------------------------------------------------------------------
+# A direct chat member's bearer credential for `room:join {token}`: "<chat_id>.<HMAC of chat and member>".
+# Derived, not stored: the chat id says where to look, the MAC proves the server issued it for that member,
+# and the chat's own state (active, not archived) decides whether it still admits anyone
+# (docs/decisions.md, "Matchmaking and direct chats").
+MATCH_TOKEN_PURPOSE = "portal-match-token-v1"
+
+
+def match_token(secret: str, chat_id: int, user_id: int) -> str:
+    mac = hmac.new(secret.encode(), f"{MATCH_TOKEN_PURPOSE}:{chat_id}:{user_id}".encode(), hashlib.sha256)
+    return f"{chat_id}.{mac.hexdigest()}"
+
+
+def match_token_chat(token: str) -> int | None:
+    """The chat a token names (not yet proof of anything), or None for a malformed token."""
+    chat, dot, mac = token.partition(".")
+    if not dot or not chat.isdigit() or len(chat) > 19 or len(mac) != 64:
+        return None
+    return int(chat)
+
+
+def match_token_admits(secret: str, token: str, chat_id: int, user_id: int) -> bool:
+    """The token was issued for this member of this chat (constant-time)."""
+    return constant_time_equals(token, match_token(secret, chat_id, user_id))
