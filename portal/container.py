@@ -25,11 +25,14 @@ from portal.services.chat_moderation import ChatModerationService
 from portal.services.chat_views import ChatViews
 from portal.services.chats import ChatService
 from portal.services.control import ControlService
+from portal.services.direct_chats import DirectChats
+from portal.services.direct_lifecycle import DirectLifecycle
 from portal.services.e2ee import E2EEService
 from portal.services.geo import GeoLookup, create_geo_lookup
 from portal.services.health import HealthService
 from portal.services.invites import InviteService
 from portal.services.janitor import Janitor
+from portal.services.matchmaking import Matchmaking
 from portal.services.messages import MessageService
 from portal.services.messaging import MessagingService
 from portal.services.notifications import NotificationService
@@ -39,6 +42,7 @@ from portal.services.ratelimit import RateLimiter
 from portal.services.restrictions import RestrictionService
 from portal.services.rooms import RoomService
 from portal.services.sessions import SessionService
+from portal.services.strangers import Strangers
 from portal.services.subscriptions import SubscriptionService
 from portal.services.users import UserService
 from portal.services.vms import VmService
@@ -170,6 +174,22 @@ class Container:
     @cached_property
     def punishments(self) -> PunishmentService:
         return PunishmentService(self)
+
+    @cached_property
+    def matchmaking(self) -> Matchmaking:
+        return Matchmaking(self)
+
+    @cached_property
+    def direct_chats(self) -> DirectChats:
+        return DirectChats(self)
+
+    @cached_property
+    def direct_lifecycle(self) -> DirectLifecycle:
+        return DirectLifecycle(self)
+
+    @cached_property
+    def strangers(self) -> Strangers:
+        return Strangers(self)
 
     @cached_property
     def control(self) -> ControlService:
