@@ -22,6 +22,7 @@ from portal.client.types import (
     Destroyed,
     Health,
     Lookup,
+    MatchStatus,
     ModerationAction,
     OwnedChat,
     Sessions,
@@ -139,6 +140,26 @@ class PortalClient(_BaseClient):
 
     async def stranger(self) -> Stranger:
         return cast(Stranger, await self.call("POST", "/v1/authentication/stranger"))
+
+    # ---- matchmaking (05-match; the events arrive on Socket.IO: `match:found`, `room:peer_left`, …) ------
+
+    async def match(self, *interests: str) -> MatchStatus:
+        """Queue on 1–3 interest tags; answers `searching` (pairing may happen at once: see `match_status`
+        or wait for `match:found`)."""
+        return cast(
+            MatchStatus, await self.call("POST", "/v1/portal/match", json={"interests": list(interests)})
+        )
+
+    async def match_status(self) -> MatchStatus:
+        return cast(MatchStatus, await self.call("GET", "/v1/portal/match/status"))
+
+    async def match_dequeue(self) -> MatchStatus:
+        return cast(MatchStatus, await self.call("POST", "/v1/portal/match/dequeue"))
+
+    async def match_leave(self, chat_id: int | None = None) -> dict[str, str]:
+        """End a direct chat at once (the newest active one without `chat_id`)."""
+        body = {} if chat_id is None else {"chat_id": chat_id}
+        return cast(dict[str, str], await self.call("POST", "/v1/portal/match/leave", json=body))
 
     # ---- users ----------------------------------------------------------------------------------------
 

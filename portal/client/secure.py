@@ -78,8 +78,14 @@ class SecureChat:
 
     # ---- rooms ------------------------------------------------------------------------------------
 
-    async def join(self, chat_id: int, *, wait_for_key: bool = True) -> dict[str, Any]:
-        ack = await self.rt.join(chat_id=chat_id)
+    async def join(
+        self, chat_id: int | None = None, *, token: str | None = None, wait_for_key: bool = True
+    ) -> dict[str, Any]:
+        """Join a chat by id, or a direct chat by the match `token` of `match:found` / the match status."""
+        if (chat_id is None) == (token is None):
+            raise ValueError("join by chat_id or by token")
+        ack = await (self.rt.join(chat_id=chat_id) if token is None else self.rt.join(token=token))
+        chat_id = int(ack["chat"]["id"])
         self._see_epoch(chat_id, ack["epoch"])
         if ack.get("key"):
             self._store(chat_id, ack["key"]["epoch"], ack["key"]["blob"])

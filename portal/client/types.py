@@ -68,6 +68,22 @@ class Stranger(TypedDict):
     expires_at: str
 
 
+class ActiveMatch(TypedDict):
+    chat_id: int
+    token: str
+    expires_at: str
+
+
+class MatchStatus(TypedDict, total=False):
+    """`state` is always there; the rest as 05-match §5.2 and 08 §29 say."""
+
+    state: str  # idle | searching | matched
+    interests: list[str]  # while searching
+    token: str  # the newest active chat's match token
+    expires_at: str  # the queue deadline while searching, else the newest chat's expiry
+    chats: list[ActiveMatch]  # every active direct chat, whenever there are any
+
+
 class UpdateMeResult(TypedDict):
     user: UserPrivate
     errors: dict[str, str] | None
