@@ -23,7 +23,7 @@ from portal.services.base import Service
 class Strangers(Service):
     def block_key(self, token_hash: str) -> str:
         """The block list's key for the session whose token hashes to `token_hash`."""
-        return keyed_hash(self.c.settings.resolved_secret_key, token_hash)
+        return keyed_hash(self.c.settings.resolved_secret_key, "stranger-block:" + token_hash)
 
     async def is_blocked(self, token_hash: str) -> bool:
         """Whether the stranger session with this token hash is blocked from matchmaking."""

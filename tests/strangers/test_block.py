@@ -68,7 +68,9 @@ async def test_the_level_gate(portal: Portal) -> None:
     level text), a User 403 "Moderator access required"."""
     target = await portal.stranger()
     anonymous = portal.client()
-    await expect_error(anonymous.call("POST", BLOCK, json={"user_id": target.id}), 401, "Authentication required")
+    await expect_error(
+        anonymous.call("POST", BLOCK, json={"user_id": target.id}), 401, "Authentication required"
+    )
     other_stranger = await portal.stranger()
     await expect_error(block(other_stranger, target.id), 403, "Access denied")
     user = await portal.login("user")
