@@ -16,6 +16,7 @@ from portal import __version__
 from portal.api import authentication, chats, messages, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
 from portal.api.admin import chats as admin_chats
+from portal.api.admin import strangers as admin_strangers
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
@@ -93,6 +94,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             messages.router,
             moderation.router,
             admin_chats.router,
+            admin_strangers.router,
             statistics.router,
         ]
     for router in routers:

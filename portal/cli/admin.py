@@ -25,13 +25,17 @@ from portal.services.permissions import LEVELS_BY_NAME
 T = TypeVar("T")
 log = logging.getLogger("portal.cli")
 
-admin_app = typer.Typer(help="Operator commands (users, bots, subscriptions).", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Operator commands (users, bots, subscriptions, strangers).", no_args_is_help=True
+)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 bots_app = typer.Typer(help="Platform bots and their API keys.", no_args_is_help=True)
 subscriptions_app = typer.Typer(help="Subscription tiers.", no_args_is_help=True)
+strangers_app = typer.Typer(help="Anonymous matchmaking sessions.", no_args_is_help=True)
 admin_app.add_typer(users_app, name="users")
 admin_app.add_typer(bots_app, name="bots")
 admin_app.add_typer(subscriptions_app, name="subscriptions")
+admin_app.add_typer(strangers_app, name="strangers")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="print the REST answer as JSON")]
 
@@ -173,3 +177,16 @@ def subscriptions_grant(
         )
     )
     emit({"message": grant.message}, as_json, grant.message)
+
+
+# ---- strangers --------------------------------------------------------------------------------------
+
+
+@strangers_app.command("block")
+def strangers_block(
+    user_id: Annotated[int, typer.Option(help="the stranger to block (must have a live session)")],
+    as_json: JsonOption = False,
+) -> None:
+    """Block a stranger's session from matchmaking until it expires (POST /v1/admin/strangers/block)."""
+    message = run(lambda c: c.strangers.block(user_id, actor=None))
+    emit({"message": message}, as_json, message)

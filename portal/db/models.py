@@ -392,3 +392,20 @@ class HardMute(Base):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StrangerBlock(Base):
+    """A moderator's block of one stranger session from matchmaking (00 §3.3, 08 §33).
+
+    `block_key` is HMAC-SHA256(secret key, SHA-256 of the session token): the server never holds the
+    token itself, and the key stays unguessable without the secret. The block lasts until the blocked
+    session's own expiry (`expires_at`).
+    """
+
+    __tablename__ = "stranger_blocks"
+
+    block_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

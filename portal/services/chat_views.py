@@ -109,7 +109,9 @@ class ChatViews(Service):
     async def list_for(self, *, actor: User) -> list[ChatOut]:
         """`GET /v1/portal/chats`: official first, then by last activity."""
         async with self.c.db.read() as session:
-            chats = [] if actor.is_stranger else await chats_db.listed_for(session, actor.id)
+            chats = await chats_db.listed_for(session, actor.id)
+            if actor.is_stranger:  # 08 §32: their direct chats only
+                chats = [chat for chat in chats if chat.chat_type == ChatType.DIRECT]
             return await self.views(session, chats)
 
     async def directory(self) -> list[ChatOut]:

@@ -96,4 +96,5 @@ class Janitor(Service):
             ids = await sessions_db.expired_open_ids(session, now, limit=BATCH)
         if ids:
             await self.c.sessions.end_sessions(ids, reason=SessionEnd.EXPIRED)
+        await self.c.strangers.purge_expired()  # a block lasts as long as the blocked session
         return len(ids)
