@@ -51,6 +51,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
     sio = create_socket_server(container)
     notifier = SocketNotifier(sio, container.live)
     notifier.on_forget = container.rooms.forget
+    notifier.on_seat = container.rooms.seat
     presence = PresenceKeeper(container)
 
     @asynccontextmanager

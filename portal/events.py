@@ -131,8 +131,28 @@ class RoomKicked(Event):
 
 
 class RoomDestroyed(Event):
+    """`archived` is sent only when a direct chat ended (08 §28): its history stays readable."""
+
     name: ClassVar[str] = "room:destroyed"
+    omit_unset: ClassVar[bool] = True
     chat_id: int
+    archived: bool = False
+
+
+class RoomPeerLeft(Event):
+    """To the other member of a direct chat: `grace_until_ms` is the absolute Unix time (ms) at which the
+    chat ends unless `user_id` comes back; 0 = it has ended (a leave or a grace that ran out)."""
+
+    name: ClassVar[str] = "room:peer_left"
+    chat_id: int
+    user_id: int
+    grace_until_ms: int
+
+
+class RoomPeerBack(Event):
+    name: ClassVar[str] = "room:peer_back"
+    chat_id: int
+    user_id: int
 
 
 class RoomConfig(Event):
@@ -345,6 +365,8 @@ CATALOGUE: dict[str, type[Event]] = _catalogue(
     RoomMembers,
     RoomKicked,
     RoomDestroyed,
+    RoomPeerLeft,
+    RoomPeerBack,
     RoomConfig,
     RoomEpochChanged,
     KeyNeeded,

@@ -68,9 +68,9 @@ def _checked(name: str, payload: Any) -> None:
 @contextlib.asynccontextmanager
 async def capture_events(container: Container) -> AsyncIterator[SentEvents]:
     """Record, in order, what `container`'s notifier sends while the block runs (it is still sent): room
-    emits (`send` goes through `emit`), evictions that carry an event and `session:ended`. Not recorded:
-    frames, the `chat:list` a connecting socket gets, and markers. Events that other nodes send are theirs
-    to capture. Each payload is checked against its catalogue model."""
+    emits (`send` goes through `emit`), evictions that carry an event, bus deliveries (`deliver`) and
+    `session:ended`. Not recorded: frames, the `chat:list` a connecting socket gets, and markers. Events
+    that other nodes send are theirs to capture. Each payload is checked against its catalogue model."""
     notifier = container.notifier
     sent = SentEvents()
 
@@ -80,7 +80,7 @@ async def capture_events(container: Container) -> AsyncIterator[SentEvents]:
         _checked(name, payload)
         sent.append(SentEvent(name, payload, rooms, user_id))
 
-    emit, evict, end_session = notifier.emit, notifier.evict, notifier.end_session
+    emit, evict, end_session, deliver = notifier.emit, notifier.evict, notifier.end_session, notifier.deliver
 
     async def emitting(event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         record(event, data, _rooms(room))
@@ -97,11 +97,15 @@ async def capture_events(container: Container) -> AsyncIterator[SentEvents]:
             record(event.name, event.payload(), (chat_room(chat_id), *(also_rooms or [])), user_id)
         await evict(chat_id, event=event, user_id=user_id, also_rooms=also_rooms)
 
+    async def delivering(event: Event, *, room: Rooms) -> None:
+        record(event.name, event.payload(), _rooms(room))
+        await deliver(event, room=room)
+
     async def ending(token_hash: str, reason: str) -> None:
         record(SessionEnded.name, SessionEnded(reason=reason).payload(), (session_room(token_hash),))
         await end_session(token_hash, reason)
 
-    replaced = {"emit": emitting, "evict": evicting, "end_session": ending}
+    replaced = {"emit": emitting, "evict": evicting, "end_session": ending, "deliver": delivering}
     shadowed = {name: vars(notifier)[name] for name in replaced if name in vars(notifier)}  # a nested capture
     for name, method in replaced.items():
         setattr(notifier, name, method)

@@ -197,7 +197,7 @@ class Portal:
             now=now,
         )
         chat.chat_type = "direct"
-        chat.expires_at = now + timedelta(days=1)
+        chat.expires_at = now + timedelta(seconds=self.server.settings.direct_chat_ttl)
         async with self.container.db.transaction() as session:
             session.add(chat)
             await session.flush()

@@ -42,6 +42,7 @@ class SocketProbe:
         self.base_url = base_url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.received: list[tuple[str, Any]] = []  # every event, in arrival order (across names)
         self.connect_error: Any = None
         self.disconnected = asyncio.Event()
         self.chat_list: Any = None
@@ -50,6 +51,7 @@ class SocketProbe:
         self.sio.on("disconnect", self._on_disconnect)
 
     async def _record(self, event: str, data: Any = None) -> None:
+        self.received.append((event, data))
         await self.events[event].put(data)
 
     async def _on_connect_error(self, data: Any) -> None:

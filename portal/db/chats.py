@@ -64,13 +64,29 @@ def _listing_order() -> tuple[ColumnElement[Any], ...]:
     return (official_first, Chat.last_activity_at.desc(), Chat.id.desc())
 
 
-async def listed_for(session: AsyncSession, user_id: int | None) -> Sequence[Chat]:
-    """Official and public group chats, plus the private ones `user_id` owns or is a member of."""
-    visible: ColumnElement[bool] = Chat.visibility.in_(LISTED)
-    if user_id is not None:
-        member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
-        visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
-    query = select(Chat).where(Chat.chat_type == ChatType.GROUP, visible).order_by(*_listing_order())
+async def listed_for(
+    session: AsyncSession,
+    user_id: int | None,
+    *,
+    groups: bool = True,
+    archived_since: datetime | None = None,
+) -> Sequence[Chat]:
+    """Official and public group chats, plus the private ones `user_id` owns or is a member of (unless
+    `groups` is off: strangers), plus — when `archived_since` is given — `user_id`'s direct chats that are
+    active or were archived after it (00 §3.8)."""
+    clauses: list[ColumnElement[bool]] = []
+    member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
+    if groups:
+        visible: ColumnElement[bool] = Chat.visibility.in_(LISTED)
+        if user_id is not None:
+            visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
+        clauses.append(and_(Chat.chat_type == ChatType.GROUP, visible))
+    if archived_since is not None and user_id is not None:
+        recent = or_(Chat.archived_at.is_(None), Chat.archived_at > archived_since)
+        clauses.append(and_(Chat.chat_type == ChatType.DIRECT, Chat.id.in_(member_of), recent))
+    if not clauses:
+        return []
+    query = select(Chat).where(or_(*clauses)).order_by(*_listing_order())
     return (await session.execute(query)).scalars().all()
 
 

@@ -92,3 +92,8 @@ async def drop_epoch_blobs(session: AsyncSession, chat_id: int, epoch: int) -> N
 async def drop_blobs_of(session: AsyncSession, session_pk: int) -> None:
     """Every blob of one session (it registered a new key: the old blobs are sealed for the old one)."""
     await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.session_pk == session_pk))
+
+
+async def drop_chat_blobs(session: AsyncSession, chat_id: int) -> None:
+    """Every blob of a chat (a direct chat that ended: its keys are purged, 05 §5.4)."""
+    await session.execute(delete(ChatKeyBlob).where(ChatKeyBlob.chat_id == chat_id))

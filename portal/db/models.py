@@ -226,8 +226,9 @@ class AuditLog(Base):
 
 
 class Chat(Base):
-    """A chat of a `ChatType`: a group chat has a `Visibility`; direct and secret chats are not built yet
-    ."""
+    """A chat of a `ChatType`: a group chat has a `Visibility`; a direct chat (owner NULL, two members) has
+    `expires_at` and, once ended, `archived_at` (services/direct_lifecycle.py); secret chats are not built
+    yet."""
 
     __tablename__ = "chats"
 
@@ -281,6 +282,9 @@ class ChatMember(Base):
     invite_code: Mapped[str | None] = mapped_column(String(32))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest join
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A direct chat's disconnect grace (08 §54): set when this member's last socket left the room, cleared
+    # when one comes back; the chat is archived once it passes (the janitor's guarantee, any node).
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("chat_id", "user_id", name="uq_chat_members_chat_user"),)
 

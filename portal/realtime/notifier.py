@@ -17,7 +17,7 @@ import socketio
 
 from portal.events import Event, SessionEnded, VmFrame
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import Rooms, chat_room, screen_room, session_room
+from portal.services.notifier import Rooms, chat_room, screen_room, session_room, user_room
 from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
@@ -25,6 +25,7 @@ BUS_CHANNEL = "bus:sockets"
 FRAMES_CHANNEL = "bus:frames"
 FRAME_BACKLOG = 2  # packets a viewer's socket may have queued before frames are skipped for it
 ForgetHook = Callable[[str, int], Awaitable[None]]
+SeatHook = Callable[[str, int, dict[str, Any]], Awaitable[None]]  # sid, chat id, the socket's session
 NAMESPACE = "/"
 
 
@@ -70,6 +71,15 @@ class BusOperations:
             BUS_CHANNEL, {"type": "screen", "chat_id": chat_id, "user_id": user_id, "visible": visible}
         )
 
+    async def deliver(self, event: Event, *, room: Rooms) -> None:
+        rooms = [room] if isinstance(room, str) else list(room)
+        await self.live.publish(
+            BUS_CHANNEL, {"type": "deliver", "event": event.name, "payload": event.payload(), "rooms": rooms}
+        )
+
+    async def seat(self, chat_id: int, user_ids: list[int]) -> None:
+        await self.live.publish(BUS_CHANNEL, {"type": "seat", "chat_id": chat_id, "user_ids": user_ids})
+
 
 class SocketNotifier(BusOperations):
     def __init__(self, sio: socketio.AsyncServer, live: LiveStore) -> None:
@@ -78,6 +88,7 @@ class SocketNotifier(BusOperations):
         self.on_forget: ForgetHook | None = (
             None  # set by the server: presence bookkeeping of an evicted socket
         )
+        self.on_seat: SeatHook | None = None  # set by the server: `room:join` on behalf of a socket
         self._subscription: Subscription | None = None
         self._frames: Subscription | None = None
         self._retry: asyncio.Task[None] | None = None
@@ -155,6 +166,10 @@ class SocketNotifier(BusOperations):
             await self._evict_local(message)
         elif message.get("type") == "screen":
             await self._set_local_screen_access(message)
+        elif message.get("type") == "deliver":
+            await self._deliver_local(message)
+        elif message.get("type") == "seat":
+            await self._seat_local(message)
 
     def _local(self, room: Rooms) -> list[str]:
         return [sid for sid, _eio in self.sio.manager.get_participants(NAMESPACE, room)]
@@ -181,6 +196,27 @@ class SocketNotifier(BusOperations):
             await self.sio.leave_room(sid, screen_room(chat_id))
             if self.on_forget is not None:
                 await self.on_forget(sid, chat_id)
+
+    async def _deliver_local(self, message: dict[str, Any]) -> None:
+        rooms = list(message.get("rooms") or [])
+        for sid in dict.fromkeys(self._local(rooms) if rooms else []):
+            await self.sio.emit(message["event"], message.get("payload"), to=sid)
+
+    async def _seat_local(self, message: dict[str, Any]) -> None:
+        """Each local socket of the users joins the room; one that fails (it went away meanwhile, the chat
+        ended) does not keep the others out."""
+        chat_id = int(message["chat_id"])
+        rooms = [user_room(int(user_id)) for user_id in message.get("user_ids") or []]
+        for sid in dict.fromkeys(self._local(rooms) if rooms else []):
+            try:
+                session = await self.sio.get_session(sid)
+            except KeyError:
+                continue  # disconnected meanwhile
+            if self.on_seat is not None:
+                try:
+                    await self.on_seat(sid, chat_id, session)
+                except Exception:
+                    log.warning("seating socket %s in chat %s failed", sid, chat_id, exc_info=True)
 
     async def _set_local_screen_access(self, message: dict[str, Any]) -> None:
         chat_id, user_id = int(message["chat_id"]), message.get("user_id")

@@ -321,7 +321,8 @@ class PresenceKeeper:
             return 0
 
     async def _loop(self) -> None:
-        """The heartbeat every node_ttl/3 s; key-distributor deadlines at least every second."""
+        """The heartbeat every node_ttl/3 s; key-distributor and direct-chat grace deadlines at least every
+        second."""
         beat_every = self.c.settings.node_ttl / 3
         step = min(1.0, beat_every)
         last_beat = float("-inf")
@@ -335,8 +336,9 @@ class PresenceKeeper:
                     log.warning("presence heartbeat failed", exc_info=True)
             try:
                 await self.c.e2ee.check_deadlines()
+                await self.c.direct_lifecycle.check_due()
                 await self.c.vms.stop_idle()
                 await self.c.vms.check_memory()
             except Exception:
-                log.warning("a periodic check failed (key distributors, idle VMs)", exc_info=True)
+                log.warning("a periodic check failed (key distributors, graces, idle VMs)", exc_info=True)
             await asyncio.sleep(step)

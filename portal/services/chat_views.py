@@ -6,7 +6,7 @@ Each view that is about one chat goes through `access_chat` (docs/architecture.m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,10 +109,14 @@ class ChatViews(Service):
     async def list_for(self, *, actor: User) -> list[ChatOut]:
         """`GET /v1/portal/chats`: official first, then by last activity."""
         async with self.c.db.read() as session:
-            chats = await chats_db.listed_for(session, actor.id)
-            if actor.is_stranger:  # 08 §32: their direct chats only
-                chats = [chat for chat in chats if chat.chat_type == ChatType.DIRECT]
+            chats = await chats_db.listed_for(
+                session, actor.id, groups=not actor.is_stranger, archived_since=self.archive_cutoff()
+            )
             return await self.views(session, chats)
+
+    def archive_cutoff(self) -> datetime:
+        """Direct chats archived after this are still listed (`archived: true`, 08 §55)."""
+        return self.now - timedelta(seconds=self.c.settings.direct_archive_ttl)
 
     async def directory(self) -> list[ChatOut]:
         async with self.c.db.read() as session:

@@ -36,6 +36,8 @@ class JanitorReport:
     chat_bans_lifted: int
     sessions_expired: int
     chats_wiped: int
+    direct_chats_archived: int
+    direct_chats_purged: int
 
 
 class Janitor(Service):
@@ -70,6 +72,8 @@ class Janitor(Service):
             chat_bans_lifted=await self.c.chat_moderation.lift_expired_bans(limit=BATCH),
             sessions_expired=await self.expire_sessions(),
             chats_wiped=await self.c.messaging.run_wipes(),
+            direct_chats_archived=await self.c.direct_lifecycle.archive_overdue(),
+            direct_chats_purged=await self.c.direct_lifecycle.purge_archived(),
         )
 
     async def expire_subscriptions(self) -> int:

@@ -50,8 +50,12 @@ def message_view(
 
 
 class MessageService(Service):
-    async def post_system(self, session: AsyncSession, chat: Chat, text: str) -> Message:
-        """Store a plain-text system message and announce it (`message:new`) once the transaction commits."""
+    async def post_system(
+        self, session: AsyncSession, chat: Chat, text: str, *, announce: bool = True
+    ) -> Message:
+        """Store a plain-text system message and announce it (`message:new`) once the transaction commits.
+        With `announce=False` the caller sends it (an archive sends it over the bus, in order with the
+        rest)."""
         now = self.c.clock.now()
         ms, seq = await messages_db.next_id(session, chat, now)
         message = await messages_db.add(
@@ -68,10 +72,12 @@ class MessageService(Service):
                 created_at=now,
             ),
         )
+        if not announce:
+            return message
         event = MessageNew.model_validate(message_view(message, chat, None))
 
-        async def announce() -> None:
+        async def send() -> None:
             await self.c.notifier.send(event, room=chat_room(chat.id))
 
-        on_commit(session, announce)
+        on_commit(session, send)
         return message

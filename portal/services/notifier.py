@@ -49,6 +49,15 @@ class Notifier(Protocol):
         """On every node: send `event` (if any) to the chat room's sockets (only `user_id`'s, when given)
         and to the sockets of `also_rooms`, once each, then remove those chat-room sockets from the room."""
 
+    async def deliver(self, event: Event, *, room: Rooms) -> None:
+        """`send` over the LiveStore bus instead of the Socket.IO manager: it reaches the sockets in the
+        same order as evictions and seats published before and after it (an archive's system message, its
+        `room:peer_left` and its `room:destroyed` arrive in that order, then the sockets leave)."""
+
+    async def seat(self, chat_id: int, user_ids: list[int]) -> None:
+        """On every node: join each connected socket of these users to the chat's room, as if each had
+        sent `room:join {chat_id}` (presence, members, keys); a socket already in the room is left alone."""
+
     async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
         """On every node: put `user_id`'s sockets in the chat room into (or out of) the chat's screen room,
         the sockets `vm:frame` goes to (a REST-banned user still in the room sees no screen)."""
@@ -76,6 +85,12 @@ class NullNotifier:
         return None
 
     async def set_screen_access(self, chat_id: int, user_id: int, *, visible: bool) -> None:
+        return None
+
+    async def deliver(self, event: Event, *, room: Rooms) -> None:
+        return None
+
+    async def seat(self, chat_id: int, user_ids: list[int]) -> None:
         return None
 
     async def emit_frame(self, frame: VmFrame) -> None:

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
-from portal.domain import LISTED, ActivityAction, JoinMethod
-from portal.errors import AccessDenied, ErrorCode, NotFound, coded
+from portal.domain import LISTED, ActivityAction, ChatType, JoinMethod
+from portal.errors import AccessDenied, ErrorCode, NotFound, PortalError, coded
 from portal.events import ChatStatus, MemberEntry, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
+from portal.security import match_token_admits, match_token_chat
 from portal.services.chat_access import ChatContext, access_chat
 from portal.services.chat_views import ChatViews, member_user, user_ref
 from portal.services.e2ee import KeyState
@@ -81,7 +82,12 @@ class RoomService:
 
     async def chat_list(self, who: SocketUser) -> list[dict[str, Any]]:
         async with self.c.db.read() as session:
-            chats = [] if who.is_stranger else await chats_db.listed_for(session, who.user_id)
+            chats = await chats_db.listed_for(
+                session,
+                who.user_id,
+                groups=not who.is_stranger,
+                archived_since=self.c.chat_views.archive_cutoff(),
+            )
         return [await self.status(chat.id) for chat in chats]
 
     async def status(self, chat_id: int, *, viewers: int | None = None) -> dict[str, Any]:
@@ -136,17 +142,23 @@ class RoomService:
         chat_id: int | None = None,
         slug: str | None = None,
         token: str | None = None,
+        ack: bool = True,
     ) -> dict[str, Any]:
-        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack.
+        """`room:join`: the join rules, membership bookkeeping, E2EE and the ack (`ack=False`: a join the
+        server makes for a socket, which answers nobody).
 
         Rows read by one step are handed to the next (the chat, the user and their context, the member
         list and viewer count, the keys the election read), so a join reads each of them once."""
-        if token is not None:
-            raise NotFound("Chat")  # direct chats via match tokens are not built yet
         async with self.c.db.read() as session:
-            user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
+            if token is not None:
+                user, ctx = await self._joinable_by_token(session, who, token, chat_id=chat_id)
+            else:
+                user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
             await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
         chat = ctx.chat
+        direct = chat.chat_type == ChatType.DIRECT
+        if direct:
+            await self.c.direct_lifecycle.refuse_ended(chat.id)
         await self.c.notifier.enter_room(sid, chat_room(chat.id))
         await self.c.notifier.enter_room(sid, screen_room(chat.id))
         joined = await self.presence.join(chat.id, sid, user.id, who.token_hash, self._now_ms())
@@ -159,6 +171,8 @@ class RoomService:
             raise
         room: RoomState | None = None
         if joined is not None and joined.user_first:
+            if direct:
+                await self.c.direct_lifecycle.member_back(chat.id, user.id)
             room = await self._announce_arrival(user, chat)
             await self.c.control.joined(chat, user)
         if joined is not None:
@@ -166,7 +180,39 @@ class RoomService:
         keys: KeyState | None = None
         if joined is not None and joined.session_first:
             keys = await self.c.e2ee.ensure_distribution(chat.id)
+        if not ack:
+            return {"ok": True}
         return await self._ack(ctx, chat, who.token_hash, room=room, keys=keys)
+
+    async def seat(self, sid: str, chat_id: int, session: dict[str, Any]) -> None:
+        """The server joins a socket (this node's) to a room, as its `room:join {chat_id}` would: a new
+        direct chat seats both members' sockets (08 §54). A refusal (the chat ended meanwhile) is logged."""
+        who = SocketUser(
+            user_id=session["user_id"], token_hash=session["token_hash"], is_stranger=session["is_stranger"]
+        )
+        try:
+            await self.join(who, sid, chat_id=chat_id, ack=False)
+        except PortalError as exc:
+            log.info("socket %s not seated in chat %s: %s", sid, chat_id, exc.ack_code())
+
+    async def _joinable_by_token(
+        self, session: AsyncSession, who: SocketUser, token: str, *, chat_id: int | None
+    ) -> tuple[User, ChatContext]:
+        """`room:join {token}` (08 §31): a token that names no direct chat or was issued for none of its
+        members → 404; one issued for another member → 403; only then the chat's own state counts."""
+        named = match_token_chat(token)
+        chat = await chats_db.get(session, named) if named is not None else None
+        if chat is None or chat.chat_type != ChatType.DIRECT or (chat_id is not None and chat_id != chat.id):
+            raise NotFound("Chat")
+        secret = self.c.settings.resolved_secret_key
+        members = await chats_db.member_user_ids(session, chat.id)
+        holder = next((m for m in members if match_token_admits(secret, token, chat.id, m)), None)
+        if holder is None:
+            raise NotFound("Chat")
+        user = (await chats_db.users_by_id(session, [who.user_id])).get(who.user_id)
+        if user is None or holder != user.id:
+            raise AccessDenied()
+        return user, await access_chat(session, user, chat.id)
 
     async def _joinable(
         self, session: AsyncSession, who: SocketUser, *, chat_id: int | None, slug: str | None
@@ -230,7 +276,8 @@ class RoomService:
                     )
                 else:  # a concurrent join (an invite) made the membership first
                     await chats_db.touch_membership(session, chat.id, user.id, now)
-            await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
+            if chat.chat_type != ChatType.DIRECT:  # a direct chat's presence shows as room:peer_* instead
+                await self.c.messages.post_system(session, chat, f"{user.username} joined the chat")
             if not chat.history_visible:
                 # A newcomer must not read what was said before: a new epoch.
                 await self.c.e2ee.rotate(session, chat.id)
@@ -373,9 +420,14 @@ class RoomService:
             user = await users_db.get(session, left.record.user_id)
             if chat is None or user is None:
                 return
-            if announce:
+            direct = chat.chat_type == ChatType.DIRECT
+            if direct and chat.archived_at is not None:
+                return  # ended: its sockets are being removed and nobody is left to tell
+            if announce and not direct:
                 await self.c.messages.post_system(session, chat, f"{user.username} left the chat")
         await self.announce_left(chat_id, user)
+        if direct:
+            await self.c.direct_lifecycle.member_away(chat_id, user.id)
 
     async def announce_left(self, chat_id: int, user: User) -> None:
         """`room:member_left` and the new member list (last socket out, or a `/leave` with none in)."""
