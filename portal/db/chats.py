@@ -64,13 +64,27 @@ def _listing_order() -> tuple[ColumnElement[Any], ...]:
     return (official_first, Chat.last_activity_at.desc(), Chat.id.desc())
 
 
-async def listed_for(session: AsyncSession, user_id: int | None) -> Sequence[Chat]:
-    """Official and public group chats, plus the private ones `user_id` owns or is a member of."""
+async def listed_for(
+    session: AsyncSession,
+    user_id: int | None,
+    *,
+    groups: bool = True,
+    direct_archived_since: datetime | None = None,
+) -> Sequence[Chat]:
+    """Official and public group chats, plus the private ones `user_id` owns or is a member of (none of
+    them without `groups`); with `direct_archived_since`, also the user's direct chats that are active or
+    were archived after that time."""
     visible: ColumnElement[bool] = Chat.visibility.in_(LISTED)
+    member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
     if user_id is not None:
-        member_of = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
         visible = or_(visible, Chat.owner_id == user_id, Chat.id.in_(member_of))
-    query = select(Chat).where(Chat.chat_type == ChatType.GROUP, visible).order_by(*_listing_order())
+    wanted: list[ColumnElement[bool]] = [and_(Chat.chat_type == ChatType.GROUP, visible)] if groups else []
+    if user_id is not None and direct_archived_since is not None:
+        recent = or_(Chat.archived_at.is_(None), Chat.archived_at > direct_archived_since)
+        wanted.append(and_(Chat.chat_type == ChatType.DIRECT, Chat.id.in_(member_of), recent))
+    if not wanted:
+        return []
+    query = select(Chat).where(or_(*wanted)).order_by(*_listing_order())
     return (await session.execute(query)).scalars().all()
 
 

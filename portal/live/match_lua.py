@@ -175,7 +175,8 @@ return remaining
 REAP = (
     _COMMON
     + """
-local due = redis.call('ZRANGEBYSCORE', P .. ':match:deadlines', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local deadlines = P .. ':match:deadlines'
+local due = redis.call('ZRANGEBYSCORE', deadlines, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, uid in ipairs(due) do
     drop(uid)
 end

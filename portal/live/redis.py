@@ -299,7 +299,7 @@ class RedisLiveStore:
         return [(_text(member), float(score)) for member, score in pairs]
 
     # ---- match queues (one Lua script each: portal/live/match_lua.py) -----------------------------
-    async def _match(self, script: str, *args: object) -> Any:
+    async def _match(self, script: str, *args: str | int) -> Any:
         return await self._match_scripts[script](keys=[], args=[self.prefix, *args])
 
     async def match_generation(self, user_id: int) -> int:

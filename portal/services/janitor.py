@@ -36,6 +36,7 @@ class JanitorReport:
     chat_bans_lifted: int
     sessions_expired: int
     chats_wiped: int
+    match_entries_reaped: int = 0
 
 
 class Janitor(Service):
@@ -70,6 +71,7 @@ class Janitor(Service):
             chat_bans_lifted=await self.c.chat_moderation.lift_expired_bans(limit=BATCH),
             sessions_expired=await self.expire_sessions(),
             chats_wiped=await self.c.messaging.run_wipes(),
+            match_entries_reaped=await self.c.matchmaking.reap(),
         )
 
     async def expire_subscriptions(self) -> int:
