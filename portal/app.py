@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
-from portal.api import authentication, chats, messages, moderation, monitoring, statistics, users
+from portal.api import authentication, chats, match, messages, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
 from portal.api.admin import chats as admin_chats
 from portal.api.admin import strangers as admin_strangers
@@ -97,6 +97,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             admin_chats.router,
             admin_strangers.router,
             statistics.router,
+            match.router,
         ]
     for router in routers:
         api.include_router(router)

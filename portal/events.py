@@ -15,6 +15,7 @@ when it and docs/realtime.md disagree.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -347,6 +348,28 @@ class NotificationNew(NotificationOut, Event):
     name: ClassVar[str] = "notification:new"
 
 
+# ---- matchmaking ---------------------------------------------------------------------------------------
+
+
+class MatchPeer(Shape):
+    id: int
+    username: str
+    avatar_url: str | None
+    is_stranger: bool
+    country_code: str | None  # stranger peers only (geo lookup of their session's IP); null otherwise
+
+
+class MatchFound(Event):
+    """To each user of a new pair (`user:{id}`): their direct chat, their own token and the other user."""
+
+    name: ClassVar[str] = "match:found"
+    chat_id: int
+    token: str
+    matched_on: list[str]
+    expires_at: datetime
+    peer: MatchPeer
+
+
 def _catalogue(*events: type[Event]) -> dict[str, type[Event]]:
     catalogue: dict[str, type[Event]] = {}
     for event in events:
@@ -389,4 +412,5 @@ CATALOGUE: dict[str, type[Event]] = _catalogue(
     Typing,
     SessionEnded,
     NotificationNew,
+    MatchFound,
 )

@@ -38,6 +38,31 @@ class LiveStats:
     latency_ms: float | None
 
 
+@dataclass(frozen=True)
+class MatchEntry:
+    """A user's match-queue entry: the tags it waits on (in the order given), its place in the queues
+    (`seq`, FIFO across every tag) and when it lapses (`deadline_ms`, application-clock Unix ms)."""
+
+    user_id: int
+    tags: list[str]
+    seq: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class MatchOutcome:
+    """What `match_enqueue` did. `kind`:
+    - "queued": no compatible user was waiting; the caller now waits on its tags;
+    - "paired": `peer` (who queued first, with its `peer_tags`) was taken out of every queue for the caller;
+    - "searching": the caller already has a live entry (nothing changed);
+    - "slots": no free direct-chat slot once pairings not yet settled are counted (nothing changed);
+    - "stale": the caller's match generation moved since it was read (re-read and try again)."""
+
+    kind: str
+    peer: int | None = None
+    peer_tags: list[str] | None = None
+
+
 class Subscription(Protocol):
     async def close(self) -> None: ...
 
@@ -114,6 +139,53 @@ class LiveStore(Protocol):
         self, key: str, min_score: float, max_score: float, *, limit: int | None = None
     ) -> list[tuple[str, float]]:
         """Members with min <= score <= max, lowest score first (ties by member)."""
+
+    # ---- match queues (portal/services/matchmaking.py) --------------------------------------------
+    # One FIFO queue per interest tag plus one entry per user; each operation below is one atomic step
+    # (a Lua script on Redis, a step without `await` in memory). Times are application-clock Unix ms.
+    async def match_generation(self, user_id: int) -> int:
+        """A counter that moves whenever the user is paired or a pairing of theirs settles."""
+
+    async def match_enqueue(
+        self,
+        user_id: int,
+        tags: list[str],
+        *,
+        now_ms: int,
+        deadline_ms: int,
+        excluded: list[int],
+        free_slots: int,
+        generation: int,
+        pending_ttl_ms: int,
+    ) -> MatchOutcome:
+        """Atomically: refuse when the generation moved ("stale"), when the user already has a live entry
+        ("searching"), or when `free_slots` minus their unsettled pairings is not positive ("slots"); else
+        take the earliest live waiting user on any of `tags` who is neither the user nor in `excluded` nor
+        an unsettled pairing of theirs, remove it from every queue, mark the pair unsettled on both sides
+        and bump both generations ("paired"); else put the user on every tag ("queued"). Lapsed entries
+        met on the way are removed; unsettled pairings older than `pending_ttl_ms` no longer count."""
+
+    async def match_settled(self, first: int, second: int) -> None:
+        """The pair's direct chat is written (or failed): forget the unsettled mark, bump both generations."""
+
+    async def match_entry(self, user_id: int) -> MatchEntry | None:
+        """The user's entry as stored (the caller compares `deadline_ms` with now); a pure read."""
+
+    async def match_remove(self, user_id: int) -> bool:
+        """Take the user off every queue; False when they had no entry."""
+
+    async def match_refresh(self, user_id: int, *, now_ms: int, deadline_ms: int) -> bool:
+        """Move a live entry's deadline to `deadline_ms`; False (nothing changed) without a live entry."""
+
+    async def match_sockets(
+        self, user_id: int, delta: int, *, now_ms: int, refresh_ms: int, grace_ms: int
+    ) -> int:
+        """Count a socket of the user in (+1) or out (-1) and answer how many remain. A socket in moves a
+        live entry's deadline to `refresh_ms`; the last socket out brings it forward to `grace_ms` (if
+        that is sooner)."""
+
+    async def match_reap(self, now_ms: int, *, limit: int = 500) -> list[int]:
+        """Remove up to `limit` entries whose deadline has passed; answer their users."""
 
     # ---- locks -----------------------------------------------------------------------------------
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 5.0) -> AbstractAsyncContextManager[None]:

@@ -23,7 +23,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from portal.clock import Clock
-from portal.live.base import BusHandler, LiveStats, LockTimeout
+from portal.live import match_keys as mk
+from portal.live.base import BusHandler, LiveStats, LockTimeout, MatchEntry, MatchOutcome
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 logger = logging.getLogger("portal.live")
@@ -314,6 +315,148 @@ class MemoryLiveStore:
         # Python compares str by code point, which is UTF-8 byte order: the same tie-break as Redis.
         hits = sorted((item for item in values.items() if min_score <= item[1] <= max_score), key=_by_score)
         return hits if limit is None else hits[:limit]
+
+    # ---- match queues ----------------------------------------------------------------------------
+    # Each method runs without an `await`, so it is one atomic step for every task of this process.
+    async def match_generation(self, user_id: int) -> int:
+        return int((self._lookup(mk.GENERATIONS, dict) or {}).get(str(user_id), 0))
+
+    async def match_enqueue(
+        self,
+        user_id: int,
+        tags: list[str],
+        *,
+        now_ms: int,
+        deadline_ms: int,
+        excluded: list[int],
+        free_slots: int,
+        generation: int,
+        pending_ttl_ms: int,
+    ) -> MatchOutcome:
+        uid = str(user_id)
+        if await self.match_generation(user_id) != generation:
+            return MatchOutcome("stale")
+        mine = self._lookup(mk.entry(uid), dict)
+        if mine is not None:
+            if int(mine["deadline"]) > now_ms:
+                return MatchOutcome("searching")
+            self._match_drop(uid)
+        pending = self._lookup(mk.pending(uid), _ZSet)
+        if pending is not None:
+            for peer, paired_ms in list(pending.items()):
+                if paired_ms <= now_ms - pending_ttl_ms:
+                    del pending[peer]
+            self._drop_if_empty(mk.pending(uid), pending)
+        unsettled = set(pending or ())
+        if free_slots - len(unsettled) <= 0:
+            return MatchOutcome("slots")
+        skip = {uid, *map(str, excluded), *unsettled}
+        best: tuple[float, str] | None = None
+        lapsed: list[str] = []
+        for tag in tags:
+            for candidate, seq in sorted((self._lookup(mk.queue(tag), _ZSet) or {}).items(), key=_by_score):
+                if best is not None and seq >= best[0]:
+                    break
+                entry = self._lookup(mk.entry(candidate), dict)
+                if entry is None or int(entry["deadline"]) <= now_ms:
+                    lapsed.append(candidate)
+                    continue
+                if candidate not in skip:
+                    best = (seq, candidate)
+                    break
+        for candidate in lapsed:
+            self._match_drop(candidate, tag_hint=tags)
+        if best is None:
+            seq = int(self._lookup(mk.SEQUENCE, str) or "0") + 1
+            self._values[mk.SEQUENCE] = str(seq)
+            self._container(mk.entry(uid), dict).update(
+                {"tags": ",".join(tags), "seq": str(seq), "deadline": str(deadline_ms)}
+            )
+            for tag in tags:
+                self._container(mk.queue(tag), _ZSet)[uid] = float(seq)
+            self._container(mk.DEADLINES, _ZSet)[uid] = float(deadline_ms)
+            return MatchOutcome("queued")
+        peer = best[1]
+        peer_tags = self._match_drop(peer)
+        self._container(mk.pending(uid), _ZSet)[peer] = float(now_ms)
+        self._container(mk.pending(peer), _ZSet)[uid] = float(now_ms)
+        generations = self._container(mk.GENERATIONS, dict)
+        for who in (uid, peer):
+            generations[who] = str(int(generations.get(who, 0)) + 1)
+        return MatchOutcome("paired", peer=int(peer), peer_tags=peer_tags)
+
+    def _match_drop(self, uid: str, tag_hint: list[str] | None = None) -> list[str]:
+        """Take `uid` off every queue (and the ones in `tag_hint`, for a queue member without an entry)."""
+        entry = self._lookup(mk.entry(uid), dict)
+        tags = entry["tags"].split(",") if entry else []
+        for tag in {*tags, *(tag_hint or ())}:
+            queue = self._lookup(mk.queue(tag), _ZSet)
+            if queue is not None:
+                queue.pop(uid, None)
+                self._drop_if_empty(mk.queue(tag), queue)
+        self._drop(mk.entry(uid))
+        deadlines = self._lookup(mk.DEADLINES, _ZSet)
+        if deadlines is not None:
+            deadlines.pop(uid, None)
+            self._drop_if_empty(mk.DEADLINES, deadlines)
+        return tags
+
+    async def match_settled(self, first: int, second: int) -> None:
+        generations = self._container(mk.GENERATIONS, dict)
+        for me, other in ((str(first), str(second)), (str(second), str(first))):
+            pending = self._lookup(mk.pending(me), _ZSet)
+            if pending is not None:
+                pending.pop(other, None)
+                self._drop_if_empty(mk.pending(me), pending)
+            generations[me] = str(int(generations.get(me, 0)) + 1)
+
+    async def match_entry(self, user_id: int) -> MatchEntry | None:
+        entry = self._lookup(mk.entry(str(user_id)), dict)
+        if entry is None:
+            return None
+        return MatchEntry(user_id, entry["tags"].split(","), int(entry["seq"]), int(entry["deadline"]))
+
+    async def match_remove(self, user_id: int) -> bool:
+        existed = self._lookup(mk.entry(str(user_id)), dict) is not None
+        self._match_drop(str(user_id))
+        return existed
+
+    async def match_refresh(self, user_id: int, *, now_ms: int, deadline_ms: int) -> bool:
+        return self._match_move(str(user_id), now_ms, deadline_ms, sooner_only=False)
+
+    def _match_move(self, uid: str, now_ms: int, deadline_ms: int, *, sooner_only: bool) -> bool:
+        entry = self._lookup(mk.entry(uid), dict)
+        if entry is None or int(entry["deadline"]) <= now_ms:
+            return False
+        if sooner_only:
+            deadline_ms = min(deadline_ms, int(entry["deadline"]))
+        entry["deadline"] = str(deadline_ms)
+        self._container(mk.DEADLINES, _ZSet)[uid] = float(deadline_ms)
+        return True
+
+    async def match_sockets(
+        self, user_id: int, delta: int, *, now_ms: int, refresh_ms: int, grace_ms: int
+    ) -> int:
+        uid = str(user_id)
+        counts = self._container(mk.SOCKETS, dict)
+        remaining = int(counts.get(uid, 0)) + delta
+        if remaining > 0:
+            counts[uid] = str(remaining)
+        else:
+            counts.pop(uid, None)
+        self._drop_if_empty(mk.SOCKETS, counts)
+        if delta > 0:
+            self._match_move(uid, now_ms, refresh_ms, sooner_only=False)
+        elif remaining <= 0:
+            self._match_move(uid, now_ms, grace_ms, sooner_only=True)
+        return max(remaining, 0)
+
+    async def match_reap(self, now_ms: int, *, limit: int = 500) -> list[int]:
+        deadlines = self._lookup(mk.DEADLINES, _ZSet) or _ZSet()
+        due = sorted((item for item in deadlines.items() if item[1] <= now_ms), key=_by_score)[:limit]
+        for uid, _ in due:
+            self._match_drop(uid)
+        return [int(uid) for uid, _ in due]
 
     # ---- locks -----------------------------------------------------------------------------------
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 5.0) -> AbstractAsyncContextManager[None]:

@@ -30,7 +30,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from portal.live.base import BusHandler, LiveStats, LockTimeout
+from portal.live import match_lua
+from portal.live.base import BusHandler, LiveStats, LockTimeout, MatchEntry, MatchOutcome
 from portal.live.memory import HandlerQueue
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
@@ -133,6 +134,10 @@ class RedisLiveStore:
         self._client = client
         self._incr_script = client.register_script(_INCR_LUA)
         self._release_script = client.register_script(_RELEASE_LUA)
+        self._match_scripts = {
+            name: client.register_script(getattr(match_lua, name))
+            for name in ("ENQUEUE", "SETTLED", "REMOVE", "REFRESH", "SOCKETS", "REAP")
+        }
         self._pubsub = client.pubsub()
         self._listener = asyncio.create_task(self._listen(self._pubsub), name=f"live-listener:{self.prefix}")
 
@@ -292,6 +297,64 @@ class RedisLiveStore:
         # With `withscores` the rows are (member, score) pairs; redis-py's return type ignores the flag.
         pairs = cast("list[tuple[bytes | str, float]]", rows)
         return [(_text(member), float(score)) for member, score in pairs]
+
+    # ---- match queues (one Lua script each: portal/live/match_lua.py) -----------------------------
+    async def _match(self, script: str, *args: str | int) -> Any:
+        return await self._match_scripts[script](keys=[], args=[self.prefix, *args])
+
+    async def match_generation(self, user_id: int) -> int:
+        return int(await self._redis.hget(self._k("match:gen"), str(user_id)) or 0)
+
+    async def match_enqueue(
+        self,
+        user_id: int,
+        tags: list[str],
+        *,
+        now_ms: int,
+        deadline_ms: int,
+        excluded: list[int],
+        free_slots: int,
+        generation: int,
+        pending_ttl_ms: int,
+    ) -> MatchOutcome:
+        reply = await self._match(
+            "ENQUEUE",
+            user_id,
+            now_ms,
+            deadline_ms,
+            free_slots,
+            generation,
+            pending_ttl_ms,
+            ",".join(map(str, excluded)),
+            *tags,
+        )
+        kind = _text(reply[0])
+        if kind != "paired":
+            return MatchOutcome(kind)
+        return MatchOutcome(kind, peer=int(reply[1]), peer_tags=[t for t in _text(reply[2]).split(",") if t])
+
+    async def match_settled(self, first: int, second: int) -> None:
+        await self._match("SETTLED", first, second)
+
+    async def match_entry(self, user_id: int) -> MatchEntry | None:
+        entry = await self.hgetall(f"match:e:{user_id}")
+        if not entry:
+            return None
+        return MatchEntry(user_id, entry["tags"].split(","), int(entry["seq"]), int(entry["deadline"]))
+
+    async def match_remove(self, user_id: int) -> bool:
+        return bool(await self._match("REMOVE", user_id))
+
+    async def match_refresh(self, user_id: int, *, now_ms: int, deadline_ms: int) -> bool:
+        return bool(await self._match("REFRESH", user_id, now_ms, deadline_ms))
+
+    async def match_sockets(
+        self, user_id: int, delta: int, *, now_ms: int, refresh_ms: int, grace_ms: int
+    ) -> int:
+        return int(await self._match("SOCKETS", user_id, delta, now_ms, refresh_ms, grace_ms))
+
+    async def match_reap(self, now_ms: int, *, limit: int = 500) -> list[int]:
+        return [int(_text(uid)) for uid in await self._match("REAP", now_ms, limit)]
 
     # ---- locks -----------------------------------------------------------------------------------
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 5.0) -> AbstractAsyncContextManager[None]:

@@ -291,6 +291,7 @@ class Handlers:
         return None
 
     async def presence_ping(self, who: SocketUser, sid: str, payload: EmptyIn) -> dict[str, Any]:
+        await self.c.matchmaking.refresh(who.user_id)
         return {"ok": True}
 
 

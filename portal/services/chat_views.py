@@ -107,7 +107,8 @@ class ChatViews(Service):
         )
 
     async def list_for(self, *, actor: User) -> list[ChatOut]:
-        """`GET /v1/portal/chats`: official first, then by last activity."""
+        """`GET /v1/portal/chats`: official first, then by last activity; the caller's direct chats that are
+        active or archived less than `PORTAL_DIRECT_ARCHIVE_TTL` ago among them (strangers: only those)."""
         async with self.c.db.read() as session:
             chats = await chats_db.listed_for(
                 session, actor.id, groups=not actor.is_stranger, archived_since=self.archive_cutoff()

@@ -75,7 +75,7 @@ class ChatService(Service):
     def new_chat(
         *,
         name: str,
-        owner_id: int,
+        owner_id: int | None,
         visibility: str,
         slug: str | None,
         description: str | None,

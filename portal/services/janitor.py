@@ -38,6 +38,7 @@ class JanitorReport:
     chats_wiped: int
     direct_chats_archived: int
     direct_chats_purged: int
+    match_entries_reaped: int
 
 
 class Janitor(Service):
@@ -74,6 +75,7 @@ class Janitor(Service):
             chats_wiped=await self.c.messaging.run_wipes(),
             direct_chats_archived=await self.c.direct_lifecycle.archive_overdue(),
             direct_chats_purged=await self.c.direct_lifecycle.purge_archived(),
+            match_entries_reaped=await self.c.matchmaking.reap(),
         )
 
     async def expire_subscriptions(self) -> int:

@@ -78,6 +78,7 @@ class RoomService:
         that nothing would ever remove."""
         chat_list = await self.chat_list(who)
         await self.presence.connected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
+        await self.c.matchmaking.socket_connected(who.user_id)  # keeps a match-queue entry alive (08 §53)
         return chat_list
 
     async def chat_list(self, who: SocketUser) -> list[dict[str, Any]]:
@@ -131,6 +132,7 @@ class RoomService:
                     log.exception("leaving chat %s on disconnect failed", chat_id)
         finally:
             await self.presence.disconnected(self.c.node_id, sid, None if who.is_stranger else who.user_id)
+            await self.c.matchmaking.socket_disconnected(who.user_id)  # the match-queue grace (08 §53)
 
     # ---- join -------------------------------------------------------------------------------------
 
@@ -478,6 +480,8 @@ class RoomService:
                 for chat_id in await self.presence.chats_of_socket(sid):
                     await self._left(chat_id, sid, announce=True)
                 await self.presence.disconnected(node_id, sid, user_id)
+                if user_id is not None:  # strangers' queue entries keep their plain TTL here
+                    await self.c.matchmaking.socket_disconnected(user_id)
                 swept += 1
             await self.presence.forget_node(node_id)
         return swept

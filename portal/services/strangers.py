@@ -8,8 +8,6 @@ session row) and when the stranger enqueues (from the request's session). See do
 
 from __future__ import annotations
 
-import contextlib
-
 from portal.db import sessions as sessions_db
 from portal.db import strangers as strangers_db
 from portal.db import users as users_db
@@ -60,9 +58,7 @@ class Strangers(Service):
                     on=("user", target.id),
                     expires_at=max(row.expires_at for row in blocked).isoformat(),
                 )
-        # TODO(merge): the match queue arrives with issue 11's matchmaking branch; until then it is a stub.
-        with contextlib.suppress(NotImplementedError):
-            await self.c.matchmaking.remove_everywhere(user_id)
+        await self.c.matchmaking.remove_everywhere(user_id)
         return f"Stranger {user_id} blocked"
 
     async def purge_expired(self) -> int:

@@ -108,3 +108,8 @@ NOUNS = (
 
 def stranger_name() -> str:
     return f"{secrets.choice(ADJECTIVES)}-{secrets.choice(NOUNS)}"
+
+
+def direct_chat_name() -> str:
+    """A direct chat's name, shared by both members (08 §31)."""
+    return f"{secrets.choice(ADJECTIVES)}-{secrets.choice(NOUNS)}"
