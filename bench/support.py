@@ -59,6 +59,62 @@ async def serving(**overrides: Any) -> AsyncIterator[tuple[Container, str]]:
             await task
 
 
+@contextlib.asynccontextmanager
+async def portal_processes(settings: Settings, count: int, var_root: Path) -> AsyncIterator[list[str]]:
+    """`count` `portal serve` processes sharing `settings`' database, Redis and keys; answers base URLs."""
+    import socket
+    import sys
+
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
+    env = {
+        **inherited,
+        "PORTAL_DATABASE_URL": settings.database_url,
+        "PORTAL_REDIS_URL": settings.redis_url or "",
+        "PORTAL_REDIS_PREFIX": settings.redis_prefix,
+        "PORTAL_PUBLIC_API_KEY": settings.resolved_public_api_key,
+        "PORTAL_SECRET_KEY": settings.resolved_secret_key,
+        "PORTAL_RATE_LIMITS": "off",
+        "PORTAL_BROWSER_BACKEND": "none",
+        "PORTAL_LOG_LEVEL": "WARNING",
+    }
+    processes, bases = [], []
+    for n in range(count):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        var_dir = var_root / f"node{n}"
+        var_dir.mkdir(parents=True, exist_ok=True)
+        processes.append(
+            await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "portal"),
+                "serve",
+                "--port",
+                str(port),
+                env={**env, "PORTAL_VAR_DIR": str(var_dir)},
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+        )
+        bases.append(f"http://127.0.0.1:{port}")
+    try:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=2) as client:
+            for base in bases:
+                for _ in range(300):
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await client.get(f"{base}/health")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(f"portal serve at {base} did not start")
+        yield bases
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await process.wait()
+
+
 async def sign_in(container: Container, n: int) -> list[str]:
     """`n` users made with the CLI action, each with a session made by the service (no HTTP for set-up)."""
     tokens = []
