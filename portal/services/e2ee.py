@@ -487,11 +487,13 @@ class E2EEService:
             chat = await chats_db.get(session, chat_id)
             if chat is None:
                 raise NotFound("Chat")
-            if epoch != chat.epoch:
-                raise coded(ErrorCode.EPOCH_MISMATCH, 403)
-            leaving = await self._leaving(chat_id, epoch)
+            leaving = await self._leaving(chat_id, chat.epoch)
             joined = {s.session_id: s for s in await self.joined_sessions(session, chat_id, leaving=leaving)}
             sender = next((s for s in joined.values() if s.token_hash == token_hash), None)
+            if sender is None:  # before the epoch check: a session outside the room learns nothing of it
+                raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
+            if epoch != chat.epoch:
+                raise coded(ErrorCode.EPOCH_MISMATCH, 403)
             current = await self._current(chat_id, epoch)
             named = current is not None and current["token_hash"] == token_hash
             holders = await e2ee_db.holders(session, chat_id, epoch)

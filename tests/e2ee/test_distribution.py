@@ -226,6 +226,10 @@ async def test_a_session_outside_the_room_is_not_the_distributor(portal: Portal,
     ack = await outsider.distribute(chat["id"], 0, wrapped_for(key, first))
 
     assert ack["ok"] is False and ack["error"] == "ERR_NOT_DISTRIBUTOR"
+    # Whatever epoch it names: a session outside the room cannot probe the chat's epoch.
+    for epoch in (1, 7):
+        ack = await outsider.distribute(chat["id"], epoch, wrapped_for(key, first))
+        assert ack["ok"] is False and ack["error"] == "ERR_NOT_DISTRIBUTOR"
 
 
 async def test_the_named_distributor_that_left_is_no_longer_accepted(portal: Portal, sockets) -> None:
