@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from portal.db.models import Chat, ChatMember, UserSession
+from portal.db.models import Chat, ChatMember
 from portal.domain import ChatType
 
 
@@ -30,14 +30,3 @@ async def active_direct(session: AsyncSession, user_id: int, now: datetime) -> l
         .order_by(Chat.created_at.desc(), Chat.id.desc())
     )
     return [(chat, int(peer_id)) for chat, peer_id in (await session.execute(query)).all()]
-
-
-async def newest_live_session(session: AsyncSession, user_id: int, now: datetime) -> UserSession | None:
-    """The user's most recent session that has not ended (a stranger has one)."""
-    query = (
-        select(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.expires_at > now)
-        .order_by(UserSession.created_at.desc(), UserSession.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(query)).scalar_one_or_none()

@@ -83,8 +83,8 @@ class DirectChats(Service):
             # One message both read: it greets the user who was waiting with the newcomer's name.
             await self.c.messages.post_system(session, chat, opening_text(second.username, matched_on))
             peers = {
-                first.id: await self._peer(session, second, now),
-                second.id: await self._peer(session, first, now),
+                first.id: await self._peer(session, second),
+                second.id: await self._peer(session, first),
             }
             chat_id = chat.id
 
@@ -103,13 +103,10 @@ class DirectChats(Service):
             on_commit(session, announce)
         return chat_id
 
-    async def _peer(self, session: AsyncSession, user: User, now: datetime) -> MatchPeer:
+    async def _peer(self, session: AsyncSession, user: User) -> MatchPeer:
         """How a matched user is shown to the other; strangers with a country from their session's IP."""
         platforms = await users_db.platforms_of(session, user.id)
-        country = None
-        if user.is_stranger:
-            live = await match_db.newest_live_session(session, user.id, now)
-            country = self.c.geo.lookup(live.client_ip if live else None).country_code
+        country = await self.c.strangers.country_in(session, user)
         return MatchPeer(
             id=user.id,
             username=user.username,

@@ -8,6 +8,8 @@ session row) and when the stranger enqueues (from the request's session). See do
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from portal.db import sessions as sessions_db
 from portal.db import strangers as strangers_db
 from portal.db import users as users_db
@@ -70,12 +72,15 @@ class Strangers(Service):
         """The ISO 3166-1 alpha-2 country of a stranger's current session IP (for the `match:found` peer),
         or None: for registered users (08 §31), without a live session, or when the geo lookup knows
         nothing. The raw IP never leaves the server."""
-        now = self.c.clock.now()
         async with self.c.db.read() as session:
             user = await users_db.get(session, user_id)
-            if user is None or not user.is_stranger:
-                return None
-            live = await sessions_db.active_of(session, user_id, now)
+            return None if user is None else await self.country_in(session, user)
+
+    async def country_in(self, session: AsyncSession, user: User) -> str | None:
+        """`country_of` inside the caller's transaction (opening a direct chat reads it for both peers)."""
+        if not user.is_stranger:
+            return None
+        live = await sessions_db.active_of(session, user.id, self.c.clock.now())
         if not live:
             return None
         row = live[0]  # the newest live session
