@@ -78,24 +78,34 @@ def media_type(path: str) -> str:
     return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def content_security_policy(host: str | None) -> str:
+def content_security_policy(host: str | None, frame_host: str | None = None) -> str:
     """The page may talk to its own origin and that origin's WebSocket (Socket.IO), nothing else. A Host
-    header that is not a plain host[:port] is left out rather than copied into the policy."""
+    header that is not a plain host[:port] is left out rather than copied into the policy. `frame_host`
+    (the neko backend's `PORTAL_NEKO_PUBLIC_HOST`) may be framed on any port: the room embeds each chat's
+    neko client from its own published port; without it `default-src 'self'` frames nothing else."""
     connect = "'self'"
     if host and _HOST.match(host):
         connect += f" ws://{host} wss://{host}"
+    frames = ""
+    if frame_host and _HOST.match(frame_host) and not re.search(r":[0-9]+$", frame_host):
+        frames = f"frame-src http://{frame_host}:* https://{frame_host}:*; "
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
-        f"connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"connect-src {connect}; {frames}font-src 'self'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     )
 
 
-def security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+def neko_frame_host(settings: Settings) -> str | None:
+    """The host the room frames neko clients from, when the neko backend is configured."""
+    return settings.neko_public_host if settings.browser_backend == "neko-docker" else None
+
+
+def security_headers(scope: Scope, frame_host: str | None = None) -> list[tuple[bytes, bytes]]:
     """The headers of every page, asset and fallback the web client is served with (the one place)."""
     host = Headers(scope=scope).get("host")
     pairs = {
-        "content-security-policy": content_security_policy(host),
+        "content-security-policy": content_security_policy(host, frame_host),
         "x-content-type-options": "nosniff",
         "referrer-policy": "no-referrer",
         "x-frame-options": "DENY",
@@ -178,7 +188,7 @@ class WebClient:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or _is_server_path(path):
             await self.not_found(scope, receive, send)  # the API's JSON 404 (pages are only read)
             return
-        send = _with_security_headers(scope, send)
+        send = _with_security_headers(scope, send, neko_frame_host(self.settings))
         if path.startswith(OWN_PREFIX):
             response = _own_file(path.removeprefix(OWN_PREFIX))
         elif path in ("/", "/index.html") or not _has_extension(path):
@@ -256,8 +266,8 @@ def _not_found() -> Response:
     return Response("Not found\n", status_code=404, media_type="text/plain", headers=headers)
 
 
-def _with_security_headers(scope: Scope, send: Send) -> Send:
-    extra = security_headers(scope)
+def _with_security_headers(scope: Scope, send: Send, frame_host: str | None = None) -> Send:
+    extra = security_headers(scope, frame_host)
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -20,6 +20,7 @@ import pytest_asyncio
 from portal import __version__
 from portal.app import create_app
 from portal.container import Container
+from portal.web import content_security_policy
 from tests.servers import PUBLIC_KEY, TestServer, build_settings, running_server
 
 INDEX = """<!doctype html>
@@ -391,3 +392,15 @@ async def test_a_rebuild_under_a_running_server_is_picked_up(tmp_path: Path) -> 
     assert "/assets/app-abc.js" in first.text
     assert "/assets/app-defg.js" in second.text and "/assets/app-abc.js" not in second.text
     assert portal_config(second.text)["public_api_key"] == PUBLIC_KEY
+
+
+def test_neko_clients_may_be_framed_only_from_the_neko_host() -> None:
+    """The room embeds a chat's neko client from PORTAL_NEKO_PUBLIC_HOST on its published port; no other
+    frame source is allowed, and nothing is framed without the neko backend."""
+    assert "frame-src" not in content_security_policy("portal.example.org")
+    csp = content_security_policy("portal.example.org", "vm.example.org")
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split("; ")}
+    assert directives["frame-src"] == ["http://vm.example.org:*", "https://vm.example.org:*"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    for forged in ("vm.example.org:8080", "evil.org; script-src *", "a b"):
+        assert "frame-src" not in content_security_policy("portal.example.org", forged)

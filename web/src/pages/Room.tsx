@@ -7,6 +7,8 @@ import { describeError } from "../lib/errors";
 import { navigate } from "../lib/router";
 import { me } from "../lib/session";
 import "./Room.css";
+import { BrowserPanel, BrowserStrip } from "./room/browser/BrowserPanel";
+import { BrowserModel } from "./room/browserModel";
 import { Composer } from "./room/Composer";
 import { EncryptionPanel } from "./room/Encryption";
 import { Members } from "./room/Members";
@@ -21,19 +23,26 @@ export function Room({ chatId }: { chatId: number }) {
     () => (user ? new RoomModel(chatId, { id: user.id, username: user.username, permission_level: user.permission_level }) : null),
     [chatId, user?.id],
   );
+  const browser = useMemo(() => (model ? new BrowserModel(model) : null), [model]);
   useEffect(() => {
     if (!model) return;
     void model.join();
-    return () => model.close();
+    return () => {
+      browser?.close();
+      model.close();
+    };
   }, [model]);
   const [showMembers, setShowMembers] = useState(false);
   const [showKeys, setShowKeys] = useState(false);
-  if (!model || !user) return null;
+  if (!model || !user || !browser) return null;
 
   const chat = model.chat.value;
   const ownerLevel = model.members.value.find((m) => m.user.id === chat?.owner?.id)?.user.permission_level ?? 0;
   const rights = chat ? new ChatRights(chat, { id: user.id, permission_level: user.permission_level }, ownerLevel) : null;
   const typists = model.typing.value.map((t) => model.nameOf(t.userId));
+  // Direct chats have no shared browser (the server answers ERR_DIRECT_CHAT).
+  const hasBrowser = !!chat && !!rights && chat.chat_type !== "direct" && !chat.archived;
+  const browserOn = hasBrowser && browser.running.value;
 
   if (model.error.value && !model.joined.value) {
     return (
@@ -53,7 +62,11 @@ export function Room({ chatId }: { chatId: number }) {
   }
 
   return (
-    <main id="main" class={`room${showMembers ? " members-open" : ""}`} aria-busy={!model.joined.value}>
+    <main
+      id="main"
+      class={`room${showMembers ? " members-open" : ""}${browserOn ? " with-browser" : ""}`}
+      aria-busy={!model.joined.value}
+    >
       <header class="room-header">
         <div class="room-title">
           <h1>{chat?.name ?? "Joining…"}</h1>
@@ -91,7 +104,9 @@ export function Room({ chatId }: { chatId: number }) {
         </div>
       </header>
       <div class="room-body">
+        {browserOn && rights && <BrowserPanel model={browser} user={user} rights={rights} />}
         <div class="room-main">
+          {hasBrowser && !browserOn && rights && <BrowserStrip model={browser} user={user} rights={rights} />}
           <Timeline model={model} rights={rights} />
           <p class="typing small muted" aria-live="polite">
             {typists.length === 1 && `${typists[0]} is typing…`}

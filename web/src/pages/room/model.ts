@@ -37,6 +37,8 @@ export class RoomModel {
   readonly hardMuted = signal(false);
   readonly sending = signal<"idle" | "waiting-key" | "sending">("idle");
   readonly keys: ChatKeys;
+  /** The latest `room:join` ack (its `live`, `vm` and `control` feed room/browserModel.ts). */
+  readonly lastAck = signal<JoinAck | null>(null);
 
   private stops: (() => void)[] = [];
   private closed = false;
@@ -143,6 +145,7 @@ export class RoomModel {
       if (this.closed) return;
       this.chat.value = ack.chat;
       this.members.value = ack.members;
+      this.lastAck.value = ack;
       await this.keys.joined(ack);
       this.joined.value = true;
       this.error.value = null;
