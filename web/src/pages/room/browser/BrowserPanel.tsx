@@ -86,20 +86,20 @@ export function BrowserPanel({ model, user, rights }: Props) {
       <div class="browser-bar">
         <ControlBar model={model} canManage={canManage} />
         <div class="browser-tools" role="toolbar" aria-label="Shared browser tools">
-          <button type="button" onClick={toggleFullscreen} aria-pressed={fullscreen} title="Fullscreen (Esc leaves)">
-            <span aria-hidden="true">⛶</span> <span class="tool-label">{fullscreen ? "Exit fullscreen" : "Fullscreen"}</span>
+          <button type="button" onClick={toggleFullscreen} title="Fullscreen (Esc leaves)">
+            {fullscreen ? "Exit fullscreen" : "Fullscreen"}
           </button>
           <button type="button" onClick={() => void model.screenshot()} title="Download a screenshot (JPEG)">
-            <span aria-hidden="true">📷</span> <span class="tool-label">Screenshot</span>
+            <span aria-hidden="true">📷</span> Screenshot
           </button>
           {mayClipboard && (
             <button type="button" onClick={() => setDialog("clipboard")} aria-haspopup="dialog">
-              <span aria-hidden="true">📋</span> <span class="tool-label">Clipboard</span>
+              <span aria-hidden="true">📋</span> Clipboard
             </button>
           )}
           {canManage && (
             <button type="button" onClick={() => setDialog("screen")} aria-haspopup="dialog">
-              <span aria-hidden="true">🖵</span> <span class="tool-label">Screen size</span>
+              Screen size
             </button>
           )}
           {mayStop && (
