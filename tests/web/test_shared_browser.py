@@ -221,9 +221,22 @@ async def keyboard_pass(alice: Page, watcher: Page) -> None:
     await alice.keyboard.press("Backspace")
     await alice.keyboard.type("keys")
     await wait_for_pixel(watcher, 900, 600, (255, 255, 0))
-    # Tab leaves the screen; a printable key while outside does not reach the VM.
+    # Tab leaves the screen.
     await alice.keyboard.press("Tab")
     await expect(overlay).not_to_be_focused()
+    # The clipboard panel (the owner of a private chat): "portal" sent to the VM's clipboard, pasted there with
+    # Ctrl+V over the selected box text: the page turns magenta again.
+    await alice.get_by_role("button", name="Clipboard").click()
+    clipboard = alice.get_by_role("dialog", name="Shared clipboard")
+    await expect(clipboard.get_by_label("Clipboard text")).to_be_focused()
+    await clipboard.get_by_label("Clipboard text").fill("portal")
+    await clipboard.get_by_role("button", name="Send to the shared browser").click()
+    await expect(clipboard).to_be_hidden()
+    await overlay.focus()
+    await alice.keyboard.press("Control+a")
+    await alice.keyboard.press("Control+v")
+    await wait_for_pixel(watcher, 900, 600, (255, 0, 255))
+    await alice.keyboard.press("Tab")
     # Fullscreen from the keyboard, then back.
     fullscreen = alice.get_by_role("button", name="Fullscreen")
     await fullscreen.focus()

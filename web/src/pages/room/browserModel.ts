@@ -82,8 +82,8 @@ export class BrowserModel {
   readonly running = signal(false);
   readonly vm = signal<VmInfo | null>(null);
   readonly control = signal<ControlState>({ host_user_id: null, queue: [] });
-  /** Frames received (drawn or not): tests and the "waiting for the first frame" text read it. */
-  readonly frames = signal(0);
+  /** Whether a frame arrived since the start (only the first one changes it: no re-render per frame). */
+  readonly hasFrame = signal(false);
   readonly busy = signal<"starting" | "stopping" | null>(null);
   readonly error = signal<string | null>(null);
   /** Why it stopped last (words), shown where the screen was. */
@@ -134,7 +134,7 @@ export class BrowserModel {
           this.running.value = false;
           this.vm.value = null;
           this.latestFrame = null;
-          this.frames.value = 0;
+          this.hasFrame.value = false;
           this.queue = [];
           const why = STOP_REASONS[d.reason ?? "stopped"] ?? STOP_REASONS["stopped"]!;
           this.stoppedWhy.value = why;
@@ -157,7 +157,7 @@ export class BrowserModel {
           if (!vm || vm.kind !== "chromium" || vm.width !== frame.width || vm.height !== frame.height) {
             this.vm.value = { chat_id: frame.chat_id, kind: "chromium", width: frame.width, height: frame.height };
           }
-          this.frames.value++;
+          if (!this.hasFrame.value) this.hasFrame.value = true;
           if (this.frameListener) this.frameListener(frame);
           else this.latestFrame = frame;
         }),

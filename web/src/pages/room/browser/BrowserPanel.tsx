@@ -76,7 +76,7 @@ export function BrowserPanel({ model, user, rights }: Props) {
             Starting the shared browser…
           </p>
         )}
-        {vm?.kind === "chromium" && model.frames.value === 0 && (
+        {vm?.kind === "chromium" && !model.hasFrame.value && (
           <p class="browser-waiting overlay-note" role="status">
             Waiting for the first picture…
           </p>

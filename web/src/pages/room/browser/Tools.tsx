@@ -1,6 +1,6 @@
 // The shared browser's side tools: its clipboard (read and write, for those allowed) and its screen size
 // (managers). Both are dialogs; the server decides who may.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Dialog } from "../../../components/Dialog";
 import { notify } from "../../../components/Notice";
 import { describeError } from "../../../lib/errors";
@@ -12,11 +12,14 @@ export function ClipboardDialog({ model, open, onClose }: { model: BrowserModel;
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const read = async () => {
+  const edited = useRef(false); // typing before the read answers keeps what was typed
+  const read = async (again = false) => {
+    if (again) edited.current = false;
     setBusy(true);
     setError(null);
     try {
-      setText((await model.readClipboard()).text);
+      const current = (await model.readClipboard()).text;
+      if (!edited.current) setText(current);
     } catch (e) {
       setError(describeError(e));
     } finally {
@@ -24,6 +27,7 @@ export function ClipboardDialog({ model, open, onClose }: { model: BrowserModel;
     }
   };
   useEffect(() => {
+    edited.current = false;
     if (open) void read();
   }, [open]);
   const bytes = new TextEncoder().encode(text).length;
@@ -57,9 +61,13 @@ export function ClipboardDialog({ model, open, onClose }: { model: BrowserModel;
           <label for="clipboard-text">Clipboard text</label>
           <textarea
             id="clipboard-text"
+            autoFocus
             rows={6}
             value={text}
-            onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+            onInput={(e) => {
+              edited.current = true;
+              setText((e.target as HTMLTextAreaElement).value);
+            }}
           />
           <span class={`small ${bytes > MAX_CLIPBOARD_BYTES ? "error" : "muted"}`}>
             {bytes} of {MAX_CLIPBOARD_BYTES} bytes
@@ -71,7 +79,7 @@ export function ClipboardDialog({ model, open, onClose }: { model: BrowserModel;
           </p>
         )}
         <div class="actions">
-          <button type="button" onClick={() => void read()} disabled={busy}>
+          <button type="button" onClick={() => void read(true)} disabled={busy}>
             Read again
           </button>
           <button type="submit" class="primary" disabled={busy || bytes > MAX_CLIPBOARD_BYTES}>
