@@ -21,6 +21,7 @@ from tests.web.test_room_e2ee import open_room
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason=CHROMIUM_MISSING)
 
+OVERLAY = "Control the shared browser: mouse and keyboard go to it, Tab leaves"
 VM_TIMEOUT_MS = 45_000  # a VM start and its first frames on a busy 2-core machine
 
 # A page that shows what the host does: a blue band turns green when clicked; typing "portal" into the box
@@ -104,7 +105,8 @@ async def test_start_watch_hand_over_control_type_and_click_queue_screenshot_sto
         for guest in (bob, carol):
             await people.portal.invite_into(alice.login, chat["id"], guest.login)  # type: ignore[arg-type]
         try:
-            await run_the_story(people, chat, alice.page, bob.page, carol.page, alice.user, bob.user, carol.user)
+            pages = (alice.page, bob.page, carol.page)
+            await run_the_story(people, chat, *pages, alice.user, bob.user, carol.user)
         finally:
             await stop_every_vm(people.portal)
 
@@ -143,7 +145,8 @@ async def run_the_story(
     await bob.get_by_role("button", name="Request control").click()
     await expect(bob.locator(".control-host")).to_contain_text("you are 1st in line")
     prompt = alice.locator(".request-prompt")
-    await expect(prompt).to_contain_text(f"{bob_user['username']} asks for control — press A to give, D to deny")
+    asks = f"{bob_user['username']} asks for control — press A to give, D to deny"
+    await expect(prompt).to_contain_text(asks)
     await assert_accessible(alice, context="shared browser, a request waiting")
     await shoot(alice, "room-browser-control")
     await alice.locator("h1").click()  # the keyboard is not in the shared browser or a field
@@ -159,7 +162,7 @@ async def run_the_story(
         await wait_for_pixel(page, 300, 300, (0, 204, 0))
     assert await drawn(carol) > before
     await click_vm(bob, 200, 50)
-    await expect(bob.get_by_label("Control the shared browser: mouse and keyboard go to it, Tab leaves")).to_be_focused()
+    await expect(bob.get_by_label(OVERLAY)).to_be_focused()
     await bob.keyboard.type("portal")
     for page in (alice, carol):
         await wait_for_pixel(page, 900, 600, (255, 0, 255))
@@ -208,7 +211,7 @@ async def keyboard_pass(alice: Page, watcher: Page) -> None:
     await take.focus()
     await alice.keyboard.press("Enter")
     await expect(alice.get_by_text("You have control", exact=True)).to_be_visible()
-    overlay = alice.get_by_label("Control the shared browser: mouse and keyboard go to it, Tab leaves")
+    overlay = alice.get_by_label(OVERLAY)
     # Tab backwards from the first control in the bar reaches the screen (it comes before the bar).
     await alice.get_by_role("button", name="Release control").focus()
     for _ in range(10):
@@ -224,8 +227,8 @@ async def keyboard_pass(alice: Page, watcher: Page) -> None:
     # Tab leaves the screen.
     await alice.keyboard.press("Tab")
     await expect(overlay).not_to_be_focused()
-    # The clipboard panel (the owner of a private chat): "portal" sent to the VM's clipboard, pasted there with
-    # Ctrl+V over the selected box text: the page turns magenta again.
+    # The clipboard panel (the owner of a private chat): "portal" sent to the VM's clipboard, pasted there
+    # with Ctrl+V over the selected box text: the page turns magenta again.
     await alice.get_by_role("button", name="Clipboard").click()
     clipboard = alice.get_by_role("dialog", name="Shared clipboard")
     await expect(clipboard.get_by_label("Clipboard text")).to_be_focused()
