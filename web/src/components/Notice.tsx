@@ -10,9 +10,12 @@ export interface NoticeItem {
 export const notices = signal<NoticeItem[]>([]);
 let nextId = 0;
 
+/** At most this many at once: a burst (control changes) shows its latest few, not a wall. */
+const MAX_SHOWN = 3;
+
 export function notify(text: string, kind: NoticeItem["kind"] = "info", ms = 5000): void {
   const id = ++nextId;
-  notices.value = [...notices.value, { id, text, kind }];
+  notices.value = [...notices.value, { id, text, kind }].slice(-MAX_SHOWN);
   window.setTimeout(() => dismiss(id), ms);
 }
 
