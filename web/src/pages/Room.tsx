@@ -7,7 +7,10 @@ import { describeError } from "../lib/errors";
 import { navigate } from "../lib/router";
 import { me } from "../lib/session";
 import "./Room.css";
+import "./room/direct/direct.css";
 import { Composer } from "./room/Composer";
+import { DirectControls, DirectEnded } from "./room/direct/DirectControls";
+import { DirectHeader } from "./room/direct/DirectHeader";
 import { EncryptionPanel } from "./room/Encryption";
 import { Members } from "./room/Members";
 import { Menu } from "./room/Menu";
@@ -34,6 +37,7 @@ export function Room({ chatId }: { chatId: number }) {
   const ownerLevel = model.members.value.find((m) => m.user.id === chat?.owner?.id)?.user.permission_level ?? 0;
   const rights = chat ? new ChatRights(chat, { id: user.id, permission_level: user.permission_level }, ownerLevel) : null;
   const typists = model.typing.value.map((t) => model.nameOf(t.userId));
+  const direct = model.isDirect();
 
   if (model.error.value && !model.joined.value) {
     return (
@@ -56,9 +60,9 @@ export function Room({ chatId }: { chatId: number }) {
     <main id="main" class={`room${showMembers ? " members-open" : ""}`} aria-busy={!model.joined.value}>
       <header class="room-header">
         <div class="room-title">
-          <h1>{chat?.name ?? "Joining…"}</h1>
-          {chat && <span class="badge">{visibilityWords(chat.visibility)}</span>}
-          {chat?.archived && <span class="badge">Archived</span>}
+          <h1>{direct ? `Chat with ${model.peerName()}` : (chat?.name ?? "Joining…")}</h1>
+          {chat && !direct && <span class="badge">{visibilityWords(chat.visibility)}</span>}
+          {chat?.archived && <span class="badge">{direct ? "Ended" : "Archived"}</span>}
         </div>
         <div class="room-tools">
           <button
@@ -90,6 +94,7 @@ export function Room({ chatId }: { chatId: number }) {
           )}
         </div>
       </header>
+      {direct && <DirectHeader model={model} />}
       <div class="room-body">
         <div class="room-main">
           <Timeline model={model} rights={rights} />
@@ -98,7 +103,14 @@ export function Room({ chatId }: { chatId: number }) {
             {typists.length === 2 && `${typists[0]} and ${typists[1]} are typing…`}
             {typists.length > 2 && "Several people are typing…"}
           </p>
-          <Composer model={model} />
+          {direct && chat?.archived ? (
+            <DirectEnded model={model} />
+          ) : (
+            <>
+              {direct && chat && <DirectControls model={model} />}
+              <Composer model={model} />
+            </>
+          )}
         </div>
         <aside id="room-members" class="room-side" aria-label="Members">
           <Members model={model} rights={rights} />
