@@ -44,10 +44,12 @@ def new_tag() -> str:
     return f"t{secrets.token_hex(4)}"  # 9 lowercase letters/digits: a valid, unshared interest
 
 
-async def as_stranger(people: People) -> Person:
+async def as_stranger(people: People, *, shots: bool = False) -> Person:
     """A visitor with no account who takes "Chat as a stranger" on the sign-in page."""
     person = await people.anonymous()
     await person.page.goto("/signin")
+    if shots:
+        await shoot(person.page, "signin-stranger")
     await person.page.get_by_role("button", name="Chat as a stranger").click()
     await expect(person.page).to_have_url(re.compile(r"/match$"))
     await expect(person.page.get_by_role("heading", name="Meet someone")).to_be_visible()
@@ -86,7 +88,10 @@ async def say(page: Page, text: str) -> None:
 
 async def test_a_member_and_a_stranger_match_talk_and_part(people: People) -> None:
     alice = await people.signed_in()
-    bob = await as_stranger(people)
+    bob = await as_stranger(people, shots=True)
+    await expect(bob.page.get_by_role("link", name="Lobby")).to_have_count(0)  # only what strangers may use
+    await shoot(bob.page, "match-stranger")
+    await assert_accessible(bob.page, context="a stranger's match page")
     tag = new_tag()
     alice_name, bob_name = alice.user["username"], bob.user["username"]
 

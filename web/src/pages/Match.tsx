@@ -85,7 +85,7 @@ function Searching() {
       <div class="searching-pulse" aria-hidden="true" />
       <h2 id="searching-title">Looking for someone…</h2>
       <p>
-        who likes <strong>{listWords(tags.value)}</strong>
+        who likes <strong>{listWords(tags.value, "or")}</strong>
       </p>
       <p class="searching-time muted">
         <span class="visually-hidden">Searching for </span>

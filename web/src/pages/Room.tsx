@@ -60,7 +60,16 @@ export function Room({ chatId }: { chatId: number }) {
     <main id="main" class={`room${showMembers ? " members-open" : ""}`} aria-busy={!model.joined.value}>
       <header class="room-header">
         <div class="room-title">
-          <h1>{direct ? `Chat with ${model.peerName()}` : (chat?.name ?? "Joining…")}</h1>
+          <h1>
+            {direct ? (
+              <>
+                <span class="direct-title-prefix">Chat with </span>
+                {model.peerName()}
+              </>
+            ) : (
+              (chat?.name ?? "Joining…")
+            )}
+          </h1>
           {chat && !direct && <span class="badge">{visibilityWords(chat.visibility)}</span>}
           {chat?.archived && <span class="badge">{direct ? "Ended" : "Archived"}</span>}
         </div>

@@ -110,7 +110,7 @@ export async function start(): Promise<boolean> {
     // A match:found may already have arrived (a waiting peer pairs at once): it leaves the phase idle.
     if (phase.value === "starting") {
       searching(Date.now());
-      say(`Searching for someone who likes ${listWords(interests)}…`);
+      say(`Searching for someone who likes ${listWords(interests, "or")}…`);
     }
     return true;
   } catch (error) {
@@ -220,10 +220,10 @@ onReconnect(() => {
   if (phase.value === "searching") refreshStatus().catch(() => undefined);
 });
 
-/** "music", "music and chess", "music, chess and film". */
-export function listWords(items: readonly string[]): string {
+/** "music", "music and chess", "music, chess and film" (or "… or film"). */
+export function listWords(items: readonly string[], joiner: "and" | "or" = "and"): string {
   if (items.length <= 1) return items[0] ?? "";
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(", ")} ${joiner} ${items[items.length - 1]}`;
 }
 
 /** 🇬🇧 for "GB" (regional indicator letters); "" for anything that is not two letters. */

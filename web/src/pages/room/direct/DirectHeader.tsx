@@ -78,7 +78,7 @@ export function PeerStatus({ model }: { model: RoomModel }) {
     const text = endedBy === "me" ? "You left" : endedBy === "peer" ? `${name} left` : "The chat has ended";
     return (
       <p class="peer-status peer-gone" data-state="ended">
-        <span class="dot" aria-hidden="true" />
+        <span class="peer-dot" aria-hidden="true" />
         {text}
       </p>
     );
@@ -87,7 +87,7 @@ export function PeerStatus({ model }: { model: RoomModel }) {
     const left = (until - now) / 1000;
     return (
       <p class="peer-status peer-away" data-state="away">
-        <span class="dot" aria-hidden="true" />
+        <span class="peer-dot" aria-hidden="true" />
         {name} lost connection — {left > 0 ? <>waiting <time>{clock(left)}</time></> : "ending now"}
       </p>
     );
@@ -96,7 +96,7 @@ export function PeerStatus({ model }: { model: RoomModel }) {
   const online = model.members.value.find((m) => m.user.id !== model.me.id)?.online;
   return (
     <p class={`peer-status ${online === false ? "peer-away" : "peer-here"}`} data-state={online === false ? "offline" : "here"}>
-      <span class="dot" aria-hidden="true" />
+      <span class="peer-dot" aria-hidden="true" />
       {online === false ? `${name} is not here right now` : `${name} is here`}
     </p>
   );
