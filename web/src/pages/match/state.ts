@@ -30,6 +30,8 @@ const INFO_KEY = "portal.match.info";
 const PING_MS = 60_000; // presence:ping keeps the queue entry alive (it lives 600 s past the last sign)
 
 let pingTimer = 0;
+/** Bumped by every change this tab makes (start, stop, a match): a status read that overlapped one is stale. */
+let changes = 0;
 
 function loadTags(): string[] {
   try {
@@ -55,6 +57,7 @@ function say(text: string): void {
 // ---- searching -----------------------------------------------------------------------------------
 
 function searching(since: number): void {
+  changes++;
   phase.value = "searching";
   searchingSince.value = since;
   try {
@@ -69,6 +72,7 @@ function searching(since: number): void {
 }
 
 function notSearching(): void {
+  changes++;
   window.clearInterval(pingTimer);
   pingTimer = 0;
   searchingSince.value = null;
@@ -82,7 +86,10 @@ function notSearching(): void {
 
 /** Read the server's status (the match page on mount, after a reload): resume a search in progress. */
 export async function refreshStatus(): Promise<MatchStatus> {
+  const before = changes;
   const status = await api.get<MatchStatus>("/v1/portal/match/status");
+  // A start, stop or match while the status was on its way knows better than the status.
+  if (before !== changes || phase.value === "starting" || phase.value === "stopping") return status;
   if (status.state === "searching") {
     if (status.interests?.length) setTags(cleanTags(status.interests));
     if (phase.value !== "searching") {
