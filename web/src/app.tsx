@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { Notices } from "./components/Notice";
 import { describeError } from "./lib/errors";
 import { currentPath, match, navigate, onLinkClick } from "./lib/router";
-import { loadMe, me } from "./lib/session";
+import { loadMe, me, signOut } from "./lib/session";
 import { connection } from "./lib/socket";
 import { Avatar } from "./components/Avatar";
 import { SignIn } from "./pages/SignIn";
@@ -12,6 +12,7 @@ import { Room } from "./pages/Room";
 import { ManageChat } from "./pages/ManageChat";
 import { Settings } from "./pages/Settings";
 import { JoinBySlug, JoinByInvite } from "./pages/Join";
+import { Match } from "./pages/Match";
 import { signal } from "@preact/signals";
 
 const loadError = signal<string | null>(null);
@@ -28,9 +29,12 @@ function Page() {
     return <Redirect to={`/signin${next}`} />;
   }
   if (bare === "/signin") return <SignIn />;
-  if (bare === "/") return <Lobby />;
   let params: Record<string, string> | null;
+  if (bare === "/match") return <Match />;
   if ((params = match("/chat/:id", path))) return <Room chatId={Number(params["id"])} key={params["id"]} />;
+  // A stranger (no account) may use matchmaking and its direct chats, nothing else.
+  if (me.value?.is_stranger) return <Redirect to="/match" />;
+  if (bare === "/") return <Lobby />;
   if ((params = match("/chat/:id/manage", path))) return <ManageChat chatId={Number(params["id"])} />;
   if ((params = match("/c/:slug", path))) return <JoinBySlug slug={params["slug"] ?? ""} />;
   if ((params = match("/i/:code", path))) return <JoinByInvite code={params["code"] ?? ""} />;
@@ -54,6 +58,7 @@ function Redirect({ to }: { to: string }) {
 function TopBar() {
   const user = me.value;
   if (!user) return null;
+  if (user.is_stranger) return <StrangerBar />;
   return (
     <header class="topbar">
       <a class="brand" href="/" aria-label="Portal, the lobby">
@@ -63,6 +68,9 @@ function TopBar() {
       <nav aria-label="Main">
         <a href="/" aria-current={currentPath.value === "/" ? "page" : undefined}>
           Lobby
+        </a>
+        <a href="/match" aria-current={currentPath.value.startsWith("/match") ? "page" : undefined}>
+          Meet someone
         </a>
         <a href="/settings" aria-current={currentPath.value.startsWith("/settings") ? "page" : undefined}>
           Settings
@@ -77,6 +85,35 @@ function TopBar() {
           {user.username}
         </span>
       </a>
+    </header>
+  );
+}
+
+/** A stranger's bar: matchmaking only, who they are, and leaving (ends the stranger session). */
+function StrangerBar() {
+  const user = me.value;
+  if (!user) return null;
+  return (
+    <header class="topbar">
+      <a class="brand" href="/match" aria-label="Portal, meet someone">
+        <img src="/favicon.svg" alt="" width="24" height="24" />
+        <span>Portal</span>
+      </a>
+      <nav aria-label="Main">
+        <a href="/match" aria-current={currentPath.value.startsWith("/match") ? "page" : undefined}>
+          Meet someone
+        </a>
+      </nav>
+      <span class="me stranger-me">
+        <Avatar user={user} size={28} />
+        <span class="me-name">
+          {user.username}
+          <span class="visually-hidden"> (you, a stranger)</span>
+        </span>
+      </span>
+      <button type="button" class="stranger-leave" onClick={() => void signOut()}>
+        Leave
+      </button>
     </header>
   );
 }

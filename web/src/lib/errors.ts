@@ -29,6 +29,15 @@ const WORDS: Record<string, string> = {
   ERR_VM_UNAVAILABLE: "The shared browser is unavailable right now.",
   ERR_VM_CAPACITY: "All shared browsers are busy. Try again later.",
   ERR_VM_NOT_RUNNING: "The shared browser is not running.",
+  // Matchmaking (issue 13)
+  ERR_MATCH_UNSUPPORTED_INTEREST: "Interests are 3 to 12 lowercase letters or digits (like music or chess).",
+  ERR_STRANGER_BLOCKED:
+    "A moderator blocked this stranger session from matchmaking. Your open chats stay readable; " +
+    "to meet people again, sign in with an account.",
+  ERR_MATCH_ALREADY_SEARCHING: "You are already searching (maybe in another tab).",
+  ERR_MATCH_SLOT_LIMIT:
+    "You already have as many open one-on-one chats as you may: 1 at a time, or 3 with Premium. End one first.",
+  ERR_MATCH_NO_ACTIVE_DIRECT: "That conversation has already ended.",
   "Invalid or expired code":
     "That code did not work. It may be mistyped (codes are case-sensitive), expired (they last 10 minutes), " +
     "already used, or requested from another network: a code works only where it was requested.",

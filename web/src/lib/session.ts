@@ -8,7 +8,7 @@ import { toBase64 } from "./crypto/e2ee";
 import { sessionKeyPair, wipeKeys } from "./keystore";
 import { navigate } from "./router";
 import { connect, disconnect, endedReason, onSessionEnd } from "./socket";
-import type { Me } from "./types";
+import type { Me, StrangerOut } from "./types";
 
 /** undefined while loading, null when signed out. */
 export const me = signal<Me | null | undefined>(undefined);
@@ -32,6 +32,21 @@ export async function loadMe(): Promise<void> {
     me.value = null; // no cookie: nothing to ask (a 401 would show in the console)
     return;
   }
+  // A stranger may not read /v1/users/me (403): who they are was kept at sign-in; a call strangers may
+  // use tells whether the session still lives.
+  const stranger = readStranger();
+  if (stranger) {
+    try {
+      await api.get("/v1/portal/match/status");
+      await startSession(strangerMe(stranger));
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError && (error.status === 401 || error.status === 403))) throw error;
+      forgetStranger();
+      me.value = null;
+      return;
+    }
+  }
   try {
     const user = await api.get<Me>("/v1/users/me");
     await startSession(user);
@@ -43,6 +58,7 @@ export async function loadMe(): Promise<void> {
 
 /** After a verified code or a loaded session: keep the user, register this browser's key, connect. */
 export async function startSession(user: Me): Promise<void> {
+  if (!user.is_stranger) forgetStranger();
   me.value = user;
   endedReason.value = null;
   keyPair = registerKey(user.id);
@@ -73,6 +89,7 @@ export async function signOut(): Promise<void> {
 
 async function forget(reason: string): Promise<void> {
   disconnect();
+  forgetStranger();
   keyPair = null;
   me.value = null;
   endedReason.value = reason;
@@ -84,3 +101,68 @@ onSessionEnd((reason) => void forget(reason));
 unauthorizedListeners.add(() => {
   if (me.value) void forget("ERR_UNAUTHORIZED");
 });
+
+// ---- strangers ---------------------------------------------------------------------------------------
+// A stranger has no account: `POST /v1/authentication/stranger` answers who they are (a generated name,
+// 24 hours) and sets the cookie. That answer is kept in localStorage, since nothing a stranger may call
+// says it again; it holds no secret (the cookie is httpOnly).
+
+const STRANGER_KEY = "portal.stranger";
+
+function readStranger(): StrangerOut | null {
+  try {
+    const raw = localStorage.getItem(STRANGER_KEY);
+    if (!raw) return null;
+    const value = JSON.parse(raw) as StrangerOut;
+    if (typeof value.id !== "number" || Date.parse(value.expires_at) <= Date.now()) {
+      forgetStranger();
+      return null;
+    }
+    return value;
+  } catch {
+    return null;
+  }
+}
+
+function forgetStranger(): void {
+  try {
+    localStorage.removeItem(STRANGER_KEY);
+  } catch {
+    // Storage unavailable: nothing was kept.
+  }
+}
+
+function strangerMe(stranger: StrangerOut): Me {
+  return {
+    id: stranger.id,
+    username: stranger.username,
+    avatar_url: null,
+    subscription_tier: 0,
+    state: 0,
+    permission_level: 0,
+    subscription_expires_at: null,
+    avatar_source: null,
+    linked_platforms: [],
+    created_at: "",
+    is_stranger: true,
+    stranger_expires_at: stranger.expires_at,
+  };
+}
+
+/** "Chat as a stranger": an anonymous 24-hour session (matchmaking and its direct chats only). */
+export async function signInAsStranger(): Promise<Me> {
+  const stranger = await api.post<StrangerOut>("/v1/authentication/stranger");
+  try {
+    localStorage.setItem(STRANGER_KEY, JSON.stringify(stranger));
+  } catch {
+    // Without storage the session works until this tab reloads.
+  }
+  const user = strangerMe(stranger);
+  await startSession(user);
+  return user;
+}
+
+/** Whether the signed-in person is a stranger (no account). */
+export function isStranger(): boolean {
+  return !!me.value?.is_stranger;
+}

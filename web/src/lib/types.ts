@@ -21,6 +21,10 @@ export interface Me extends UserRef {
   avatar_source: string | null;
   linked_platforms: LinkedPlatform[];
   created_at: string;
+  /** A stranger (no account, `POST /v1/authentication/stranger`): only matchmaking and its direct chats. */
+  is_stranger?: boolean;
+  /** When a stranger's 24-hour session ends. */
+  stranger_expires_at?: string;
 }
 
 export interface Chat {
@@ -143,4 +147,39 @@ export interface ActivityPage {
 
 export interface InvitesOut {
   invites: Invite[];
+}
+
+// ---- matchmaking and strangers (issue 13, item 3) ----
+
+/** `POST /v1/authentication/stranger`: an anonymous 24-hour session for matchmaking. */
+export interface StrangerOut {
+  id: number;
+  username: string;
+  is_stranger: true;
+  expires_at: string;
+}
+
+/** The other person of a direct chat, as `match:found` shows them. */
+export interface MatchPeer extends UserRef {
+  is_stranger: boolean;
+  /** ISO 3166 alpha-2 of a stranger peer's IP, when known; null for registered peers. */
+  country_code: string | null;
+}
+
+/** `match:found` (docs/realtime.md): one per user of a new pair. */
+export interface MatchFound {
+  chat_id: number;
+  token: string;
+  matched_on: string[];
+  expires_at: string;
+  peer: MatchPeer;
+}
+
+/** `GET /v1/portal/match/status` and the answers of enqueue / dequeue. */
+export interface MatchStatus {
+  state: "idle" | "searching" | "matched";
+  interests?: string[];
+  token?: string;
+  expires_at?: string;
+  chats?: { chat_id: number; token: string; expires_at: string }[];
 }

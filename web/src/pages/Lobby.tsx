@@ -32,7 +32,11 @@ export function Lobby() {
   }, [changes]);
 
   const user = me.value as Me;
-  const chats = load.state === "ready" ? load.chats : [];
+  // Direct chats (matchmaking) are listed on Meet someone, not here.
+  const all = load.state === "ready" ? load.chats : [];
+  const chats = all.filter((chat) => chat.chat_type !== "direct");
+  const directs = all.filter((chat) => chat.chat_type === "direct");
+  const openDirects = directs.filter((chat) => !chat.archived).length;
   const needle = query.trim().toLowerCase();
   const shown = needle ? chats.filter((chat) => matches(chat, needle)) : chats;
   const mine = shown.filter((chat) => chat.owner?.id === user.id || chat.visibility === "private");
@@ -46,10 +50,23 @@ export function Lobby() {
           <h1>Lobby</h1>
           <p class="muted">Watch and browse together. Pick a chat, or start your own.</p>
         </div>
-        <button type="button" class="primary" onClick={() => setCreating(true)}>
-          Create a chat
-        </button>
+        <div class="actions">
+          <a class="button" href="/match">
+            Meet someone
+          </a>
+          <button type="button" class="primary" onClick={() => setCreating(true)}>
+            Create a chat
+          </button>
+        </div>
       </div>
+      {directs.length > 0 && (
+        <p class="lobby-directs card">
+          {openDirects > 0
+            ? `You have ${openDirects === 1 ? "an open one-on-one chat" : `${openDirects} open one-on-one chats`}.`
+            : "Your ended one-on-one chats stay readable for 24 hours."}{" "}
+          <a href="/match">See them in Meet someone</a>
+        </p>
+      )}
 
       <div class="lobby-search" role="search">
         <label for="lobby-filter">Find a chat</label>

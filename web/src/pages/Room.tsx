@@ -9,7 +9,10 @@ import { me } from "../lib/session";
 import "./Room.css";
 import { BrowserPanel, BrowserStrip } from "./room/browser/BrowserPanel";
 import { BrowserModel } from "./room/browserModel";
+import "./room/direct/direct.css";
 import { Composer } from "./room/Composer";
+import { DirectControls, DirectEnded } from "./room/direct/DirectControls";
+import { DirectHeader } from "./room/direct/DirectHeader";
 import { EncryptionPanel } from "./room/Encryption";
 import { Members } from "./room/Members";
 import { Menu } from "./room/Menu";
@@ -43,6 +46,7 @@ export function Room({ chatId }: { chatId: number }) {
   // Direct chats have no shared browser (the server answers ERR_DIRECT_CHAT).
   const hasBrowser = !!chat && !!rights && chat.chat_type !== "direct" && !chat.archived;
   const browserOn = hasBrowser && browser.running.value;
+  const direct = model.isDirect();
 
   if (model.error.value && !model.joined.value) {
     return (
@@ -69,9 +73,18 @@ export function Room({ chatId }: { chatId: number }) {
     >
       <header class="room-header">
         <div class="room-title">
-          <h1>{chat?.name ?? "Joining…"}</h1>
-          {chat && <span class="badge">{visibilityWords(chat.visibility)}</span>}
-          {chat?.archived && <span class="badge">Archived</span>}
+          <h1>
+            {direct ? (
+              <>
+                <span class="direct-title-prefix">Chat with </span>
+                {model.peerName()}
+              </>
+            ) : (
+              (chat?.name ?? "Joining…")
+            )}
+          </h1>
+          {chat && !direct && <span class="badge">{visibilityWords(chat.visibility)}</span>}
+          {chat?.archived && <span class="badge">{direct ? "Ended" : "Archived"}</span>}
         </div>
         <div class="room-tools">
           <button
@@ -103,6 +116,7 @@ export function Room({ chatId }: { chatId: number }) {
           )}
         </div>
       </header>
+      {direct && <DirectHeader model={model} />}
       <div class="room-body">
         {browserOn && rights && <BrowserPanel model={browser} user={user} rights={rights} />}
         <div class="room-main">
@@ -113,7 +127,14 @@ export function Room({ chatId }: { chatId: number }) {
             {typists.length === 2 && `${typists[0]} and ${typists[1]} are typing…`}
             {typists.length > 2 && "Several people are typing…"}
           </p>
-          <Composer model={model} />
+          {direct && chat?.archived ? (
+            <DirectEnded model={model} />
+          ) : (
+            <>
+              {direct && chat && <DirectControls model={model} />}
+              <Composer model={model} />
+            </>
+          )}
         </div>
         <aside id="room-members" class="room-side" aria-label="Members">
           <Members model={model} rights={rights} />

@@ -8,7 +8,7 @@ import { ApiError, api } from "../lib/api";
 import { config } from "../lib/config";
 import { describeError, formatDuration } from "../lib/errors";
 import { currentPath, navigate } from "../lib/router";
-import { END_REASONS, me, startSession } from "../lib/session";
+import { END_REASONS, me, signInAsStranger, startSession } from "../lib/session";
 import { endedReason } from "../lib/socket";
 import type { Me } from "../lib/types";
 import "./SignIn.css";
@@ -251,7 +251,40 @@ function UsernameStep(props: {
           </button>
         </p>
       </div>
+      <StrangerEntry />
     </section>
+  );
+}
+
+/** "Chat as a stranger": no account, a 24-hour anonymous session for one-on-one chats (matchmaking). */
+function StrangerEntry() {
+  const { busy, error, run } = useAction();
+  return (
+    <div class="signin-stranger">
+      <p class="signin-or" aria-hidden="true">
+        <span>or</span>
+      </p>
+      <p class="muted small" id="stranger-about">
+        No account needed: meet someone who shares an interest in an encrypted one-on-one chat. A stranger session
+        lasts 24 hours.
+      </p>
+      <ErrorText error={error} />
+      <button
+        type="button"
+        class="wide"
+        disabled={busy}
+        aria-busy={busy}
+        aria-describedby="stranger-about"
+        onClick={() =>
+          void run(async () => {
+            await signInAsStranger();
+            navigate("/match", { replace: true });
+          })
+        }
+      >
+        {busy ? "Starting…" : "Chat as a stranger"}
+      </button>
+    </div>
   );
 }
 

@@ -31,7 +31,10 @@ export function Composer({ model }: { model: RoomModel }) {
   const used = encoder.encode(text).length;
   const tooLong = used > max;
   const state = model.sending.value;
-  const disabled = offline || archived || muted || model.hardMuted.value;
+  model.keys.version.value; // re-render when a key arrives
+  // A direct chat takes input only once the E2EE handshake is done (this browser holds the epoch's key).
+  const keyless = model.isDirect() && model.joined.value && !model.keys.currentKey();
+  const disabled = offline || archived || muted || model.hardMuted.value || keyless;
 
   // Entering the room (or getting the composer back after a reconnect) puts the cursor here, unless the
   // person is already somewhere else on the page.
@@ -60,6 +63,7 @@ export function Composer({ model }: { model: RoomModel }) {
         ? "You are muted in this chat until a moderator unmutes you."
         : `You are muted for ${formatDuration((mutedUntil - now) / 1000)}`;
   } else if (offline) status = "Reconnecting… you can send again once the connection is back.";
+  else if (keyless) status = `Setting up end-to-end encryption with ${model.peerName()}…`;
   else if (state === "waiting-key") status = "Waiting for the encryption key…";
 
   return (

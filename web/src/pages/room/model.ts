@@ -9,6 +9,7 @@ import { AckError, describeError } from "../../lib/errors";
 import { navigate } from "../../lib/router";
 import { emit, on, onReconnect, request } from "../../lib/socket";
 import type { Chat, HistoryMessage, JoinAck, MemberEntry } from "../../lib/types";
+import { type MatchInfo, matchInfo, tokenFor } from "../match/state";
 
 export const PAGE_SIZE = 50;
 
@@ -107,9 +108,12 @@ export class RoomModel {
           this.leaveToLobby(`You were removed from ${this.chatName()}${d.reason ? `: ${d.reason}` : "."}`),
         ),
       ),
-      on<{ chat_id: number }>(
+      on<{ chat_id: number; archived?: boolean }>(
         "room:destroyed",
-        mine(() => this.leaveToLobby(`${this.chatName()} was deleted or is no longer visible to you.`)),
+        mine((d) => {
+          if (d.archived) this.directEnded(); // a direct chat ended: it stays readable here
+          else this.leaveToLobby(`${this.chatName()} was deleted or is no longer visible to you.`);
+        }),
       ),
       on<{ user_id: number; ttl: number }>("user:hard_muted", (d) => {
         if (d.user_id === this.me.id) this.hardMuted.value = true;
@@ -118,6 +122,7 @@ export class RoomModel {
         if (d.user_id === this.me.id) this.hardMuted.value = false;
       }),
       onReconnect(() => void this.join(true)),
+      ...this.directEvents(),
     );
   }
 
@@ -141,7 +146,7 @@ export class RoomModel {
     if (this.closed) return;
     this.joined.value = false;
     try {
-      const ack = await request<JoinAck>("room:join", { chat_id: this.chatId });
+      const ack = await request<JoinAck>("room:join", this.joinPayload());
       if (this.closed) return;
       this.chat.value = ack.chat;
       this.members.value = ack.members;
@@ -153,6 +158,10 @@ export class RoomModel {
     } catch (error) {
       if (this.closed) return;
       if (error instanceof AckError && error.code === "ERR_TIMEOUT" && again) return; // next reconnect retries
+      if (error instanceof AckError && error.code === "ERR_CHAT_ARCHIVED") {
+        await this.openArchived();
+        return;
+      }
       this.error.value = describeError(error);
     }
   }
@@ -174,7 +183,9 @@ export class RoomModel {
     this.stops.forEach((stop) => stop());
     this.keys.close();
     window.clearTimeout(this.typingTimer);
-    emit("room:leave", { chat_id: this.chatId });
+    // A direct chat is left with Stop / Next (or by closing the tab), not by looking at another page:
+    // leaving its room would start the peer's countdown (docs/decisions.md, web client part 2).
+    if (!this.isDirect()) emit("room:leave", { chat_id: this.chatId });
   }
 
   private leaveToLobby(why: string): void {
@@ -339,6 +350,117 @@ export class RoomModel {
     if (why) body["reason"] = why;
     if (action === "mute" || action === "ban" || action === "timeout") body["duration"] = duration;
     await api.post(`/v1/portal/chats/${this.chatId}/${action}`, body);
+  }
+
+  // ---- direct chats (matchmaking) ---------------------------------------------------------------
+  // A direct chat has two members. The peer's presence comes as `room:peer_left {grace_until_ms}` (a
+  // countdown; 0 = it ended) and `room:peer_back`; the end as `room:destroyed {archived: true}`. Once
+  // ended (archived), the chat stays readable: the history loads over REST and the keys come from
+  // IndexedDB (the server purged the key blobs), and the composer gives way to Next / Back.
+
+  /** Unix ms the chat ends unless the peer comes back; null while the peer is here. */
+  readonly peerAwayUntil = signal<number | null>(null);
+  /** Why the direct chat ended, as far as this page saw it. */
+  readonly endedBy = signal<"peer" | "me" | "ended" | null>(null);
+  /** Direct-chat state changes in words, for an aria-live region. */
+  readonly directNews = signal("");
+
+  isDirect(): boolean {
+    return this.chat.value?.chat_type === "direct" || tokenFor(this.chatId) !== undefined;
+  }
+
+  /** What `match:found` said about this chat (interests, the peer's country), when this browser heard it. */
+  matchInfo(): MatchInfo | null {
+    return matchInfo(this.chatId);
+  }
+
+  /** The other member: from the join ack's members, else the match, else the history's senders. */
+  peer(): { id: number; username: string } | null {
+    const member = this.members.value.find((m) => m.user.id !== this.me.id);
+    if (member) return member.user;
+    const info = this.matchInfo();
+    if (info) return info.peer;
+    for (const item of this.items.value) {
+      const sender = item.kind === "message" ? item.message.sender : null;
+      if (sender && sender.id !== this.me.id) return sender;
+    }
+    return null;
+  }
+
+  peerName(): string {
+    return this.peer()?.username ?? "The other person";
+  }
+
+  /** Join by the match token when this tab has it (the contract's way in), else by id (members may). */
+  private joinPayload(): Record<string, unknown> {
+    const token = tokenFor(this.chatId);
+    return token ? { token } : { chat_id: this.chatId };
+  }
+
+  private directEvents(): (() => void)[] {
+    const mine = <T extends { chat_id: number }>(handler: (data: T) => void) => (data: T) => {
+      if (!this.closed && data && data.chat_id === this.chatId) handler(data);
+    };
+    return [
+      on<{ chat_id: number; user_id: number; grace_until_ms: number }>(
+        "room:peer_left",
+        mine((d) => {
+          if (d.user_id === this.me.id) return;
+          if (d.grace_until_ms > 0) {
+            this.peerAwayUntil.value = d.grace_until_ms;
+            const seconds = Math.max(0, Math.round((d.grace_until_ms - Date.now()) / 1000));
+            this.directNews.value = `${this.peerName()} lost connection. The chat ends in ${seconds} seconds unless they come back.`;
+          } else {
+            this.peerAwayUntil.value = null;
+            if (!this.endedBy.value) this.endedBy.value = "peer";
+            this.directNews.value = `${this.peerName()} left. The chat has ended.`;
+          }
+        }),
+      ),
+      on<{ chat_id: number; user_id: number }>(
+        "room:peer_back",
+        mine((d) => {
+          if (d.user_id === this.me.id) return;
+          this.peerAwayUntil.value = null;
+          this.directNews.value = `${this.peerName()} is back.`;
+        }),
+      ),
+    ];
+  }
+
+  /** `room:destroyed {archived: true}`: the chat ended (a leave, a grace that ran out, the 24 h expiry). */
+  private directEnded(): void {
+    this.peerAwayUntil.value = null;
+    if (!this.endedBy.value) {
+      this.endedBy.value = "ended";
+      this.directNews.value = "The chat has ended.";
+    }
+    const chat = this.chat.value;
+    if (chat) this.chat.value = { ...chat, archived: true };
+    this.typing.value = [];
+  }
+
+  /** Stop (or the first half of Next) was pressed here: the end that follows is ours. */
+  leavingByChoice(): void {
+    this.endedBy.value = "me";
+    this.directNews.value = "You left the chat.";
+  }
+
+  /** An ended chat is joined no more (`ERR_CHAT_ARCHIVED`): read it over REST with the stored keys. */
+  private async openArchived(): Promise<void> {
+    try {
+      const chat = await api.get<Chat>(`/v1/portal/chats/${this.chatId}`);
+      if (this.closed) return;
+      await this.keys.whenReady();
+      this.chat.value = { ...chat, archived: true };
+      if (!this.endedBy.value) this.endedBy.value = "ended";
+      // "Joined" here means open for reading: the page shows the timeline instead of an error.
+      this.joined.value = true;
+      this.error.value = null;
+      await this.loadLatest(false);
+    } catch (error) {
+      if (!this.closed) this.error.value = describeError(error);
+    }
   }
 }
 
