@@ -21,6 +21,9 @@ function isPageEscape(event: KeyboardEvent): boolean {
 
 function useActions(model: RoomModel, ended: boolean) {
   const [armed, setArmed] = useState<Armed>(null);
+  // What the key handler reads: the state above reaches a re-subscribed handler only after the next paint,
+  // and a quick second Esc must not miss the first.
+  const armedNow = useRef<Armed>(null);
   const [busy, setBusy] = useState(false);
   const running = useRef(false);
   const timer = useRef(0);
@@ -28,8 +31,9 @@ function useActions(model: RoomModel, ended: boolean) {
 
   const arm = (which: Armed) => {
     window.clearTimeout(timer.current);
+    armedNow.current = which;
     setArmed(which);
-    if (which) timer.current = window.setTimeout(() => setArmed(null), ARM_MS);
+    if (which) timer.current = window.setTimeout(() => arm(null), ARM_MS);
   };
   useEffect(() => () => window.clearTimeout(timer.current), []);
 
@@ -55,7 +59,7 @@ function useActions(model: RoomModel, ended: boolean) {
     if (running.current) return;
     if (event.detail > 1) return; // the rest of a double click
     if (which === "next" && ended) return void act("next");
-    if (armed === which) return void act(which);
+    if (armedNow.current === which) return void act(which);
     arm(which);
   };
 
@@ -63,12 +67,12 @@ function useActions(model: RoomModel, ended: boolean) {
     const onKey = (event: KeyboardEvent) => {
       if (!isPageEscape(event) || running.current) return;
       event.preventDefault();
-      if (armed === "next") void act("next");
+      if (armedNow.current === "next") void act("next");
       else arm("next");
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [armed, ended]);
+  }, [ended]);
 
   let hint = "";
   if (armed === "next") hint = ended ? "Press Esc again to meet someone new." : `Press Esc or Next again to leave ${peer} and meet someone new.`;
