@@ -51,7 +51,9 @@ async def set_active(portal: Portal, bot_id: int, active: bool) -> None:
         await session.execute(update(Bot).where(Bot.id == bot_id).values(is_active=active))
 
 
-async def bot_of(portal: Portal, owner: LoggedIn | dict[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+async def bot_of(
+    portal: Portal, owner: LoggedIn | dict[str, Any] | None = None, **kwargs: Any
+) -> tuple[Any, dict[str, Any]]:
     """A registered bot (client, private object), owned by `owner` or a new User."""
     owner_id = owner.id if isinstance(owner, LoggedIn) else (owner["id"] if owner else None)
     return await portal.register_bot(owner_id=owner_id, **kwargs)
@@ -61,5 +63,7 @@ async def named_bot(portal: Portal, name: str, *, owner_id: int | None = None) -
     """A bot with a given name (search tests), owned by `owner_id` or a new User."""
     if owner_id is None:
         owner_id = (await portal.create_user())["id"]
-    issued = await portal.container.bots.register(actor=None, name=name, owner_id=owner_id, platform="discord")
+    issued = await portal.container.bots.register(
+        actor=None, name=name, owner_id=owner_id, platform="discord"
+    )
     return portal.bot_client(issued.api_key), issued.bot.model_dump(mode="json")

@@ -35,7 +35,9 @@ async def test_gates(portal: Portal, method: str, path: str, body: dict[str, Any
     key, bot = await portal.register_bot()
     if body and "owner_id" in body:
         body = {**body, "owner_id": bot["owner_id"]}
-    await expect_error(call(portal.client(api_key=None), method, path, bot["id"], body), 401, "Authentication required")
+    await expect_error(
+        call(portal.client(api_key=None), method, path, bot["id"], body), 401, "Authentication required"
+    )
     await expect_error(call(key, method, path, bot["id"], body), 401, "Authentication required")
     stranger = await portal.stranger()
     await expect_error(call(stranger.client, method, path, bot["id"], body), 403, "Access denied")
@@ -47,10 +49,14 @@ async def test_gates(portal: Portal, method: str, path: str, body: dict[str, Any
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [e for e in ENDPOINTS if "{id}" in e[1]], ids=IDS[2:])
-async def test_unknown_bot_is_404(portal: Portal, method: str, path: str, body: dict[str, Any] | None) -> None:
+async def test_unknown_bot_is_404(
+    portal: Portal, method: str, path: str, body: dict[str, Any] | None
+) -> None:
     admin = await portal.login("admin")
     await expect_error(call(admin.client, method, path, 999_999_999, body), 404, "Bot not found")
-    await expect_error(call(admin.client, method, path.replace("{id}", "abc"), 0, body), 400, "bot_id must be an integer")
+    await expect_error(
+        call(admin.client, method, path.replace("{id}", "abc"), 0, body), 400, "bot_id must be an integer"
+    )
 
 
 # ---- register ---------------------------------------------------------------------------------------
@@ -67,16 +73,32 @@ async def test_register(portal: Portal) -> None:
     bot = issued["bot"]
     assert set(bot) == PRIVATE_KEYS
     assert (bot["name"], bot["platform"], bot["owner_id"], bot["rate_limit_per_hour"]) == (
-        "Portal Bot", "telegram", owner["id"], 250
+        "Portal Bot",
+        "telegram",
+        owner["id"],
+        250,
     )
-    assert (bot["bot_type"], bot["is_active"], bot["is_verified"], bot["groups"], bot["users"]) == (3, True, False, 0, 0)
+    assert (bot["bot_type"], bot["is_active"], bot["is_verified"], bot["groups"], bot["users"]) == (
+        3,
+        True,
+        False,
+        0,
+        0,
+    )
     assert bot["avatar_url"] is None and bot["latency_ms"] is None and bot["last_activity_at"] is None
     assert issued["created_at"] == bot["created_at"]
     assert await portal.bot_client(issued["api_key"]).call("GET", "/v1/bot/me") == bot
     [row] = await audit_rows(portal, bot["id"])
     assert (row.event_type, row.actor_id) == ("BOT_REGISTER", admin.id)
-    assert row.event_metadata == {"name": "Portal Bot", "owner_id": owner["id"], "platform": "telegram", "rate_limit_per_hour": 250}
-    default = await admin.client.call("POST", ADMIN, json={"name": "D1", "owner_id": owner["id"], "platform": "discord"})
+    assert row.event_metadata == {
+        "name": "Portal Bot",
+        "owner_id": owner["id"],
+        "platform": "telegram",
+        "rate_limit_per_hour": 250,
+    }
+    default = await admin.client.call(
+        "POST", ADMIN, json={"name": "D1", "owner_id": owner["id"], "platform": "discord"}
+    )
     assert default["bot"]["rate_limit_per_hour"] == 1000
 
 
@@ -114,13 +136,23 @@ async def test_register_edges_and_owner_rules(portal: Portal) -> None:
     body = {"name": "x" * 32, "owner_id": 999_999_999, "platform": "discord"}
     await expect_error(admin.client.call("POST", ADMIN, json=body), 404, "User not found")
     stranger = await portal.stranger()
-    await expect_error(admin.client.call("POST", ADMIN, json={**body, "owner_id": stranger.id}), 404, "User not found")
+    await expect_error(
+        admin.client.call("POST", ADMIN, json={**body, "owner_id": stranger.id}), 404, "User not found"
+    )
     other_admin = await portal.create_user("admin")
-    await expect_error(admin.client.call("POST", ADMIN, json={**body, "owner_id": other_admin["id"]}), 403, "Access denied")
-    await expect_error(admin.client.call("POST", ADMIN, json={**body, "owner_id": owner.id}), 403, "Access denied")
-    assert (await admin.client.call("POST", ADMIN, json={**body, "owner_id": admin.id}))["bot"]["owner_id"] == admin.id
+    await expect_error(
+        admin.client.call("POST", ADMIN, json={**body, "owner_id": other_admin["id"]}), 403, "Access denied"
+    )
+    await expect_error(
+        admin.client.call("POST", ADMIN, json={**body, "owner_id": owner.id}), 403, "Access denied"
+    )
+    assert (await admin.client.call("POST", ADMIN, json={**body, "owner_id": admin.id}))["bot"][
+        "owner_id"
+    ] == admin.id
     other_owner = await portal.create_user("owner")
-    assert (await owner.client.call("POST", ADMIN, json={**body, "owner_id": other_owner["id"]}))["bot"]["owner_id"] == other_owner["id"]
+    assert (await owner.client.call("POST", ADMIN, json={**body, "owner_id": other_owner["id"]}))["bot"][
+        "owner_id"
+    ] == other_owner["id"]
 
 
 # ---- list ---------------------------------------------------------------------------------------------
@@ -140,10 +172,12 @@ async def test_list_is_every_bot_as_private_objects(portal: Portal) -> None:
         offset += len(page)
     assert [b["id"] for b in seen] == sorted(b["id"] for b in seen)
     assert all(set(b) == PRIVATE_KEYS for b in seen)
-    assert [b for b in seen if b["id"] == inactive["id"]][0]["is_active"] is False
+    assert next(b for b in seen if b["id"] == inactive["id"])["is_active"] is False
     assert len(await admin.client.call("GET", ADMIN, params={"limit": 1})) == 1
     for bad in (0, 26):
-        await expect_error(admin.client.call("GET", ADMIN, params={"limit": bad}), 400, "limit must be between 1 and 25")
+        await expect_error(
+            admin.client.call("GET", ADMIN, params={"limit": bad}), 400, "limit must be between 1 and 25"
+        )
 
 
 # ---- update -------------------------------------------------------------------------------------------
@@ -157,7 +191,12 @@ async def test_update_fields_and_audit(portal: Portal) -> None:
     body = {"name": "Renamed Bot", "owner_id": new_owner["id"], "rate_limit_per_hour": 2000}
     assert await admin.client.call("POST", path, json=body) == {"message": f"Bot {bot['id']} updated"}
     me = await key.call("GET", "/v1/bot/me")
-    assert (me["name"], me["owner_id"], me["rate_limit_per_hour"], me["bot_type"]) == ("Renamed Bot", new_owner["id"], 2000, 3)
+    assert (me["name"], me["owner_id"], me["rate_limit_per_hour"], me["bot_type"]) == (
+        "Renamed Bot",
+        new_owner["id"],
+        2000,
+        3,
+    )
     [row] = await audit_rows(portal, bot["id"], "BOT_UPDATE")
     assert row.actor_id == admin.id
     assert row.event_metadata == {
@@ -201,7 +240,9 @@ async def test_deactivation_refuses_the_key_and_hides_the_bot(portal: Portal) ->
     await admin.client.call("POST", path, json={"is_active": False})
     await expect_error(key.call("GET", "/v1/bot/me"), 401, "Invalid API key")
     await expect_error(portal.client().call("GET", f"{BOTS}/{bot['id']}"), 404, "Bot not found")
-    assert bot["id"] not in [b["id"] for b in await portal.client().call("GET", BOTS, params={"offset": 0, "limit": 100})]
+    assert bot["id"] not in [
+        b["id"] for b in await portal.client().call("GET", BOTS, params={"offset": 0, "limit": 100})
+    ]
     [row] = await audit_rows(portal, bot["id"], "BOT_UPDATE")
     assert row.event_metadata == {"changes": {"is_active": [True, False]}}
     await admin.client.call("POST", path, json={"is_active": True})
@@ -241,7 +282,9 @@ async def test_update_hierarchy(portal: Portal) -> None:
     user = await portal.create_user()
     _, admins_bot = await portal.register_bot(owner_id=other_admin["id"])
     await expect_error(
-        admin.client.call("POST", f"{ADMIN}/{admins_bot['id']}/update", json={"rate_limit_per_hour": 5}), 403, "Access denied"
+        admin.client.call("POST", f"{ADMIN}/{admins_bot['id']}/update", json={"rate_limit_per_hour": 5}),
+        403,
+        "Access denied",
     )
     # An Admin manages their own bot, but cannot give it (or a User's bot) to someone at their level.
     _, own = await portal.register_bot(owner_id=admin.id)
@@ -249,17 +292,23 @@ async def test_update_hierarchy(portal: Portal) -> None:
     _, users_bot = await portal.register_bot(owner_id=user["id"])
     for target in (other_admin["id"], owner.id):
         await expect_error(
-            admin.client.call("POST", f"{ADMIN}/{users_bot['id']}/update", json={"owner_id": target}), 403, "Access denied"
+            admin.client.call("POST", f"{ADMIN}/{users_bot['id']}/update", json={"owner_id": target}),
+            403,
+            "Access denied",
         )
     await expect_error(
-        admin.client.call("POST", f"{ADMIN}/{users_bot['id']}/update", json={"owner_id": 999_999_999}), 404, "User not found"
+        admin.client.call("POST", f"{ADMIN}/{users_bot['id']}/update", json={"owner_id": 999_999_999}),
+        404,
+        "User not found",
     )
     row = await bot_row(portal, users_bot["id"])
     assert row is not None and row.owner_id == user["id"]
     # An Owner acts on another Owner's bot.
     other_owner = await portal.create_user("owner")
     _, owners_bot = await portal.register_bot(owner_id=other_owner["id"])
-    await owner.client.call("POST", f"{ADMIN}/{owners_bot['id']}/update", json={"owner_id": other_admin["id"]})
+    await owner.client.call(
+        "POST", f"{ADMIN}/{owners_bot['id']}/update", json={"owner_id": other_admin["id"]}
+    )
     for bot_id in (own["id"], owners_bot["id"]):
         assert [r.event_type for r in await audit_rows(portal, bot_id)] == ["BOT_REGISTER", "BOT_UPDATE"]
 
@@ -284,7 +333,9 @@ async def test_delete(portal: Portal) -> None:
     admin = await portal.login("admin")
     key, bot = await portal.register_bot()
     await key.call("POST", "/v1/bot/batch", json={"commands": [{"command": "help"}]})
-    assert await admin.client.call("POST", f"{ADMIN}/{bot['id']}/delete") == {"message": f"Bot {bot['id']} deleted"}
+    assert await admin.client.call("POST", f"{ADMIN}/{bot['id']}/delete") == {
+        "message": f"Bot {bot['id']} deleted"
+    }
     assert await bot_row(portal, bot["id"]) is None and await command_stats(portal, bot["id"]) == []
     await expect_error(key.call("GET", "/v1/bot/me"), 401, "Invalid API key")
     await expect_error(portal.client().call("GET", f"{BOTS}/{bot['id']}"), 404, "Bot not found")
@@ -297,7 +348,11 @@ async def test_delete(portal: Portal) -> None:
 async def test_reset_stats(portal: Portal) -> None:
     admin = await portal.login("admin")
     key, bot = await portal.register_bot()
-    await key.call("POST", "/v1/bot/me/update", json={"group_ids": ["1", "2"], "users": 9, "latency_ms": 3, "name": "Kept"})
+    await key.call(
+        "POST",
+        "/v1/bot/me/update",
+        json={"group_ids": ["1", "2"], "users": 9, "latency_ms": 3, "name": "Kept"},
+    )
     await key.call("POST", "/v1/bot/batch", json={"commands": [{"command": "help"}]})
     answer = await admin.client.call("POST", f"{ADMIN}/{bot['id']}/reset-stats")
     assert answer == {"message": f"Stats reset for bot {bot['id']}"}
@@ -305,7 +360,13 @@ async def test_reset_stats(portal: Portal) -> None:
     assert row is not None and row.group_ids == [] and row.last_activity_at is None
     assert await command_stats(portal, bot["id"]) == []
     me = await key.call("GET", "/v1/bot/me")  # (this call refreshes nothing: only update and batch do)
-    assert (me["name"], me["groups"], me["users"], me["latency_ms"], me["last_activity_at"]) == ("Kept", 0, 0, None, None)
+    assert (me["name"], me["groups"], me["users"], me["latency_ms"], me["last_activity_at"]) == (
+        "Kept",
+        0,
+        0,
+        None,
+        None,
+    )
     [audit] = await audit_rows(portal, bot["id"], "BOT_RESET_STATS")
     assert (audit.actor_id, audit.event_metadata) == (admin.id, {})
 
@@ -315,7 +376,9 @@ async def test_actions_follow_the_hierarchy(portal: Portal, action: str) -> None
     admin = await portal.login("admin")
     owner: LoggedIn = await portal.login("owner")
     key, admins_bot = await portal.register_bot(owner_id=(await portal.create_user("admin"))["id"])
-    await expect_error(admin.client.call("POST", f"{ADMIN}/{admins_bot['id']}/{action}"), 403, "Access denied")
+    await expect_error(
+        admin.client.call("POST", f"{ADMIN}/{admins_bot['id']}/{action}"), 403, "Access denied"
+    )
     assert await key.call("GET", "/v1/bot/me") == admins_bot
     _, own = await portal.register_bot(owner_id=admin.id)
     await admin.client.call("POST", f"{ADMIN}/{own['id']}/{action}")

@@ -13,7 +13,7 @@ from portal.db import bots as bots_db
 from portal.db.models import AuditLog, Bot
 from portal.security import sha256_hex
 from tests.bots.support import PRIVATE_KEYS
-from tests.cli.conftest import CliBackend, cli  # noqa: F401  (the `cli` fixture)
+from tests.cli.conftest import CliBackend
 from tests.helpers import unique_name
 
 
@@ -26,7 +26,9 @@ async def registered(cli: CliBackend, name: str | None = None) -> dict[str, Any]
 async def audit(cli: CliBackend, bot_id: int) -> list[tuple[str, int | None, dict[str, Any]]]:
     async with cli.container() as c, c.db.read() as session:
         rows = await session.scalars(
-            select(AuditLog).where(AuditLog.entity_type == "bot", AuditLog.entity_id == bot_id).order_by(AuditLog.id)
+            select(AuditLog)
+            .where(AuditLog.entity_type == "bot", AuditLog.entity_id == bot_id)
+            .order_by(AuditLog.id)
         )
         return [(r.event_type, r.actor_id, r.event_metadata) for r in rows]
 
@@ -47,18 +49,34 @@ async def test_list(cli: CliBackend) -> None:
     text = await cli.admin("bots", "list", "--q", tag)
     assert text.code == 0
     lines = text.stdout.splitlines()
-    assert lines[0].split() == ["id", "name", "platform", "owner_id", "bot_type", "is_active", "rate_limit_per_hour", "groups", "users"]
+    assert lines[0].split() == [
+        "id",
+        "name",
+        "platform",
+        "owner_id",
+        "bot_type",
+        "is_active",
+        "rate_limit_per_hour",
+        "groups",
+        "users",
+    ]
     assert lines[1].split()[:3] == [str(first["id"]), tag, "discord"] and len(lines) == 3
     assert (await cli.admin("bots", "list", "--q", "no-such-bot-anywhere")).stdout.strip() == "(none)"
-    (await cli.admin("bots", "list", "--limit", "26")).assert_one_error_line("error: limit must be between 1 and 25")
-    (await cli.admin("bots", "list", "--q", "x" * 51)).assert_one_error_line("error: q must be at most 50 characters")
+    (await cli.admin("bots", "list", "--limit", "26")).assert_one_error_line(
+        "error: limit must be between 1 and 25"
+    )
+    (await cli.admin("bots", "list", "--q", "x" * 51)).assert_one_error_line(
+        "error: q must be at most 50 characters"
+    )
 
 
 async def test_update(cli: CliBackend) -> None:
     bot = (await registered(cli))["bot"]
     new_owner = await cli.make_user()
     args = ["--bot-id", str(bot["id"]), "--name", "Renamed", "--owner-id", str(new_owner["id"])]
-    answer = await cli.admin("bots", "update", *args, "--rate-limit-per-hour", "7", "--bot-type", "verified", "--json")
+    answer = await cli.admin(
+        "bots", "update", *args, "--rate-limit-per-hour", "7", "--bot-type", "verified", "--json"
+    )
     assert answer.json() == {"message": f"Bot {bot['id']} updated"}
     text = await cli.admin("bots", "update", "--bot-id", str(bot["id"]), "--inactive")
     assert (text.code, text.stdout.strip()) == (0, f"Bot {bot['id']} updated")
@@ -66,7 +84,11 @@ async def test_update(cli: CliBackend) -> None:
     stored = await row(cli, bot["id"])
     assert stored is not None
     assert (stored.name, stored.owner_id, stored.rate_limit_per_hour, stored.bot_type, stored.is_active) == (
-        "Renamed", new_owner["id"], 7, 3, False
+        "Renamed",
+        new_owner["id"],
+        7,
+        3,
+        False,
     )
     events = await audit(cli, bot["id"])
     assert [e[:2] for e in events] == [
@@ -77,7 +99,11 @@ async def test_update(cli: CliBackend) -> None:
         ("BOT_UNVERIFY", None),
     ]
     assert events[1][2] == {
-        "changes": {"name": ["Cli Bot", "Renamed"], "owner_id": [bot["owner_id"], new_owner["id"]], "rate_limit_per_hour": [1000, 7]}
+        "changes": {
+            "name": ["Cli Bot", "Renamed"],
+            "owner_id": [bot["owner_id"], new_owner["id"]],
+            "rate_limit_per_hour": [1000, 7],
+        }
     }
     assert events[2][2] == {"old_type": 3, "new_type": 2}
     assert events[3][2] == {"changes": {"is_active": [True, False]}}
@@ -88,8 +114,14 @@ async def test_update_errors(cli: CliBackend) -> None:
     bid = str(bot["id"])
     cases = [
         (["--bot-id", bid, "--name", "x"], "error: name must be at least 2 characters"),
-        (["--bot-id", bid, "--rate-limit-per-hour", "0"], "error: rate_limit_per_hour must be between 1 and 100000"),
-        (["--bot-id", bid, "--bot-type", "gold"], "error: bot_type must be one of: official, verified, community, 1, 2, 3"),
+        (
+            ["--bot-id", bid, "--rate-limit-per-hour", "0"],
+            "error: rate_limit_per_hour must be between 1 and 100000",
+        ),
+        (
+            ["--bot-id", bid, "--bot-type", "gold"],
+            "error: bot_type must be one of: official, verified, community, 1, 2, 3",
+        ),
         (["--bot-id", bid, "--owner-id", "999999999"], "error: User not found"),
         (["--bot-id", "999999999", "--name", "Fine"], "error: Bot not found"),
     ]
@@ -111,18 +143,24 @@ async def test_regenerate_key(cli: CliBackend) -> None:
     assert text.stdout.splitlines()[0] == "API key regenerated for bot Cli Bot"
     assert text.stdout.splitlines()[1].startswith("API key (shown once): hbot_")
     assert [e[:2] for e in await audit(cli, bot["id"])][1:] == [("BOT_KEY_REGENERATE", None)] * 2
-    (await cli.admin("bots", "regenerate-key", "--bot-id", "999999999")).assert_one_error_line("error: Bot not found")
+    (await cli.admin("bots", "regenerate-key", "--bot-id", "999999999")).assert_one_error_line(
+        "error: Bot not found"
+    )
 
 
 async def test_reset_stats_and_delete(cli: CliBackend) -> None:
     bot = (await registered(cli))["bot"]
     bid = str(bot["id"])
     async with cli.container() as c:
-        bot_row = await c.bots.authenticate((await registered(cli))["api_key"])  # another bot: untouched below
+        bot_row = await c.bots.authenticate(
+            (await registered(cli))["api_key"]
+        )  # another bot: untouched below
         other_id = bot_row.id
     reset = await cli.admin("bots", "reset-stats", "--bot-id", bid, "--json")
     assert reset.json() == {"message": f"Stats reset for bot {bid}"}
-    assert (await cli.admin("bots", "reset-stats", "--bot-id", bid)).stdout.strip() == f"Stats reset for bot {bid}"
+    assert (
+        await cli.admin("bots", "reset-stats", "--bot-id", bid)
+    ).stdout.strip() == f"Stats reset for bot {bid}"
     deleted = await cli.admin("bots", "delete", "--bot-id", bid, "--json")
     assert deleted.json() == {"message": f"Bot {bid} deleted"}
     assert await row(cli, bot["id"]) is None and await row(cli, other_id) is not None
@@ -132,7 +170,11 @@ async def test_reset_stats_and_delete(cli: CliBackend) -> None:
         ("BOT_RESET_STATS", None),
         ("BOT_DELETE", None),
     ]
-    assert (await audit(cli, bot["id"]))[-1][2] == {"name": "Cli Bot", "owner_id": bot["owner_id"], "platform": "discord"}
+    assert (await audit(cli, bot["id"]))[-1][2] == {
+        "name": "Cli Bot",
+        "owner_id": bot["owner_id"],
+        "platform": "discord",
+    }
     (await cli.admin("bots", "delete", "--bot-id", bid)).assert_one_error_line("error: Bot not found")
     (await cli.admin("bots", "reset-stats", "--bot-id", bid)).assert_one_error_line("error: Bot not found")
 

@@ -10,7 +10,6 @@ from portal.schemas.bots import AdminBotUpdateIn
 from tests.bots.support import BOTS, PRIVATE_KEYS, PUBLIC_KEYS, named_bot, set_active
 from tests.helpers import Portal, expect_error
 
-
 # ---- GET /v1/bots ---------------------------------------------------------------------------------------
 
 
@@ -44,7 +43,9 @@ async def test_list_default_and_limits(portal: Portal) -> None:
     assert len(await client.call("GET", BOTS, params={"limit": 2, "offset": 1})) == 2
     assert len(await client.call("GET", BOTS)) <= 50
     for bad in (0, 101):
-        await expect_error(client.call("GET", BOTS, params={"limit": bad}), 400, "limit must be between 1 and 100")
+        await expect_error(
+            client.call("GET", BOTS, params={"limit": bad}), 400, "limit must be between 1 and 100"
+        )
     await expect_error(client.call("GET", BOTS, params={"offset": -1}), 400)
     await expect_error(client.call("GET", BOTS, params={"limit": "x"}), 400, "limit must be an integer")
 

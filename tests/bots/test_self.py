@@ -34,7 +34,9 @@ async def test_bot_endpoints_refuse_other_keys(portal: Portal) -> None:
         body: dict[str, Any] = {"json": {}} if method == "POST" else {}
         await expect_error(portal.client(api_key=None).call(method, path, **body), 401, "Invalid API key")
         await expect_error(portal.client().call(method, path, **body), 401, "Invalid API key")  # public key
-        await expect_error(portal.bot_client("hbot_" + "x" * 32).call(method, path, **body), 401, "Invalid API key")
+        await expect_error(
+            portal.bot_client("hbot_" + "x" * 32).call(method, path, **body), 401, "Invalid API key"
+        )
     await set_active(portal, registered["id"], False)
     await expect_error(bot.call("GET", ME), 401, "Invalid API key")
 
@@ -44,7 +46,9 @@ async def test_quota_exhaustion_answers_429_with_retry_after(portal: Portal) -> 
     portal.server.clock.advance_to_next(3600, into=600)
     await bot.call("GET", ME)
     await bot.call("POST", UPDATE, json={})
-    error = await expect_error(bot.call("POST", BATCH, json={"commands": [{"command": "x"}]}), 429, "Too many requests")
+    error = await expect_error(
+        bot.call("POST", BATCH, json={"commands": [{"command": "x"}]}), 429, "Too many requests"
+    )
     assert int(error.headers["retry-after"]) == 3000
     assert error.headers["x-ratelimit-limit"] == "2" and error.headers["x-ratelimit-remaining"] == "0"
     await expect_error(bot.call("GET", ME), 429, "Too many requests")
@@ -143,7 +147,9 @@ async def test_update_bad_bodies_change_nothing(portal: Portal, body: dict[str, 
 async def test_update_broken_json(portal: Portal) -> None:
     bot, _ = await portal.register_bot()
     await expect_error(
-        bot.call("POST", UPDATE, content=b"{nope", headers={"content-type": "application/json"}), 400, "Invalid request"
+        bot.call("POST", UPDATE, content=b"{nope", headers={"content-type": "application/json"}),
+        400,
+        "Invalid request",
     )
     await expect_error(bot.call("POST", UPDATE, json=[1]), 400, "Invalid request")
 
@@ -166,7 +172,8 @@ async def test_batch_sums_per_command_and_day(portal: Portal) -> None:
     assert done["created_at"] == registered["created_at"] and done["updated_at"] == registered["updated_at"]
     await bot.call("POST", BATCH, json={"commands": [{"command": "stats"}]})
     assert await command_stats(portal, registered["id"]) == sorted(
-        [("help", "2026-03-19", 3), ("help", "2026-03-20", 1), ("stats", today, 4)], key=lambda r: (r[1], r[0])
+        [("help", "2026-03-19", 3), ("help", "2026-03-20", 1), ("stats", today, 4)],
+        key=lambda r: (r[1], r[0]),
     )
     me = await bot.call("GET", ME)
     assert abs(ts(me["last_activity_at"]) - portal.server.clock.now()) < timedelta(seconds=1)
@@ -194,9 +201,15 @@ async def test_batch_of_1000_records_is_the_most(portal: Portal) -> None:
         ({"commands": [{"command": ""}]}, "commands.command must be between 1 and 64 characters"),
         ({"commands": [{"command": "x" * 65}]}, "commands.command must be between 1 and 64 characters"),
         ({"commands": [{"command": "x", "count": 0}]}, "commands.count must be between 1 and 10000"),
-        ({"commands": [{"command": "x", "timestamp": "yesterday"}]}, "commands.timestamp must be an ISO-8601 date-time"),
+        (
+            {"commands": [{"command": "x", "timestamp": "yesterday"}]},
+            "commands.timestamp must be an ISO-8601 date-time",
+        ),
         ({"commands": [{"command": "x", "extra": 1}]}, "commands.extra is not allowed"),
-        ({"commands": [{"command": "ok"}, {"command": "x", "count": "2"}]}, "commands.count must be an integer"),
+        (
+            {"commands": [{"command": "ok"}, {"command": "x", "count": "2"}]},
+            "commands.count must be an integer",
+        ),
     ],
 )
 async def test_batch_bad_bodies_store_nothing(portal: Portal, body: dict[str, Any], error: str) -> None:
@@ -225,5 +238,9 @@ async def test_user_lookup_errors(portal: Portal) -> None:
     await expect_error(bot.call("GET", f"/v1/bot/users/telegram/{telegram_id}"), 403, "Access denied")
     telegram_bot, _ = await portal.register_bot(platform="telegram")
     assert (await telegram_bot.call("GET", f"/v1/bot/users/telegram/{telegram_id}"))["id"] == user["id"]
-    await expect_error(bot.call("GET", "/v1/bot/users/Discord!/1"), 400, "platform contains invalid characters")
-    await expect_error(bot.call("GET", "/v1/bot/users/discord/a%20b"), 400, "platform_user_id contains invalid characters")
+    await expect_error(
+        bot.call("GET", "/v1/bot/users/Discord!/1"), 400, "platform contains invalid characters"
+    )
+    await expect_error(
+        bot.call("GET", "/v1/bot/users/discord/a%20b"), 400, "platform_user_id contains invalid characters"
+    )
