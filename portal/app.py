@@ -13,8 +13,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
-from portal.api import authentication, chats, match, messages, moderation, monitoring, statistics, users
+from portal.api import authentication, bots, chats, match, messages, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
+from portal.api.admin import bots as admin_bots
 from portal.api.admin import chats as admin_chats
 from portal.api.admin import strangers as admin_strangers
 from portal.api.middleware import RequestContextMiddleware
@@ -96,6 +97,9 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             moderation.router,
             admin_chats.router,
             admin_strangers.router,
+            admin_bots.router,
+            bots.router,
+            bots.bot_router,
             statistics.router,
             match.router,
         ]

@@ -18,6 +18,7 @@ from portal.live.presence import Presence
 from portal.services.admin_chats import AdminChatService
 from portal.services.audit import AuditTrail
 from portal.services.auth import AuthService
+from portal.services.bot_admin import BotAdminService
 from portal.services.bots import BotService
 from portal.services.chat_browser import ChatBrowserService
 from portal.services.chat_config import ChatConfigService
@@ -106,6 +107,10 @@ class Container:
     @cached_property
     def bots(self) -> BotService:
         return BotService(self)
+
+    @cached_property
+    def bot_admin(self) -> BotAdminService:
+        return BotAdminService(self)
 
     @cached_property
     def health(self) -> HealthService:

@@ -6,12 +6,13 @@ default), so a test clock controls expiry the same way on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -206,6 +207,17 @@ class Bot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = ({"sqlite_autoincrement": True},)  # a deleted bot's id is never reused
+
+
+class BotCommandStat(Base):
+    """Command executions a bot reported (`POST /v1/bot/batch`), summed per bot, command and UTC day."""
+
+    __tablename__ = "bot_command_stats"
+
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    command: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditLog(Base):

@@ -22,7 +22,13 @@ Entity = tuple[EntityType, int]
 class AuditEvent(StrEnum):
     """Every `event_type` the audit log holds."""
 
+    BOT_DELETE = "BOT_DELETE"
+    BOT_KEY_REGENERATE = "BOT_KEY_REGENERATE"
     BOT_REGISTER = "BOT_REGISTER"
+    BOT_RESET_STATS = "BOT_RESET_STATS"
+    BOT_UNVERIFY = "BOT_UNVERIFY"
+    BOT_UPDATE = "BOT_UPDATE"
+    BOT_VERIFY = "BOT_VERIFY"
     CHAT_BAN = "CHAT_BAN"
     CHAT_CLEAR = "CHAT_CLEAR"
     CHAT_CREATE_OFFICIAL = "CHAT_CREATE_OFFICIAL"
