@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from portal.domain import MAX_BAN_SECONDS, MAX_PUNISHMENT_SECONDS, MAX_REASON_LENGTH, MIN_TIMEOUT_SECONDS
@@ -70,6 +70,32 @@ class UnbanOut(BaseModel):
 
 
 class PunishmentSearchOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "punishments": [
+                        {
+                            "id": 7,
+                            "user_id": 42,
+                            "action_type": "PLATFORM_BAN",
+                            "reason": "Repeated harassment",
+                            "is_lifted": False,
+                            "expires_at": None,
+                            "lifted_at": None,
+                            "created_at": "2026-01-15T12:00:00Z",
+                            "chat_id": None,
+                            "issued_by_id": 3,
+                        }
+                    ],
+                    "total": 1,
+                    "limit": 25,
+                    "offset": 0,
+                }
+            ]
+        }
+    )
+
     punishments: list[PunishmentOut]
     total: int = Field(examples=[1])
     limit: int = Field(examples=[25])
@@ -110,6 +136,25 @@ class ActiveSubscriptionOut(BaseModel):
 
 
 class ActiveSubscriptionsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "users": [
+                        {
+                            "id": 42,
+                            "name": "exampleuser",
+                            "tier": 2,
+                            "expires_at": "2026-06-01T00:00:00Z",
+                            "is_active": True,
+                        },
+                        {"id": 7, "name": "earlybird", "tier": 3, "expires_at": None, "is_active": True},
+                    ]
+                }
+            ]
+        }
+    )
+
     users: list[ActiveSubscriptionOut]
 
 
@@ -127,6 +172,29 @@ class AuditItemOut(BaseModel):
 
 
 class AuditLogsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 1,
+                            "entity_type": "user",
+                            "entity_id": 42,
+                            "actor_id": 7,
+                            "event_type": "SUBSCRIPTION_GRANT",
+                            "event_metadata": {"old_tier": 0, "new_tier": 2, "duration_days": 30},
+                            "created_at": "2026-01-15T12:00:00Z",
+                        }
+                    ],
+                    "total": 1,
+                    "offset": 0,
+                    "limit": 50,
+                }
+            ]
+        }
+    )
+
     items: list[AuditItemOut]
     total: int = Field(examples=[1])
     offset: int = Field(examples=[0])

@@ -56,7 +56,11 @@ async def audit_rows(portal: Portal, event_type: str, user_id: int) -> list[Audi
 
 async def permission_rows(portal: Portal, user_id: int) -> list[PermissionHistory]:
     async with portal.container.db.read() as session:
-        query = select(PermissionHistory).where(PermissionHistory.user_id == user_id).order_by(PermissionHistory.id)
+        query = (
+            select(PermissionHistory)
+            .where(PermissionHistory.user_id == user_id)
+            .order_by(PermissionHistory.id)
+        )
         return list((await session.execute(query)).scalars())
 
 

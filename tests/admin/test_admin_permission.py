@@ -27,7 +27,12 @@ async def test_an_owner_makes_a_user_admin_and_everything_is_recorded(portal: Po
     row = await user_row(portal, target.id)
     assert row.permission_level == 2 and row.permission_since is not None
     [history] = await permission_rows(portal, target.id)
-    assert (history.old_level, history.new_level, history.reason, history.changed_by_id) == (0, 2, "Trusted", owner.id)
+    assert (history.old_level, history.new_level, history.reason, history.changed_by_id) == (
+        0,
+        2,
+        "Trusted",
+        owner.id,
+    )
     [audit] = await audit_rows(portal, "PERMISSION_CHANGE", target.id)
     assert audit.actor_id == owner.id
     assert audit.event_metadata == {"old_level": 0, "new_level": 2, "reason": "Trusted"}
@@ -43,7 +48,10 @@ async def test_an_owner_makes_a_user_admin_and_everything_is_recorded(portal: Po
 async def test_the_same_level_again_is_200_and_writes_nothing(portal: Portal) -> None:
     owner = await portal.login("owner")
     target = await portal.login("moderator")
-    history, audit = await permission_rows(portal, target.id), await audit_rows(portal, "PERMISSION_CHANGE", target.id)
+    history, audit = (
+        await permission_rows(portal, target.id),
+        await audit_rows(portal, "PERMISSION_CHANGE", target.id),
+    )
     answer = await post(owner, path(target.id), {"permission_level": 1})
     assert answer == {"message": f"Permission level for user {target.id} set to 1"}
     assert len(await permission_rows(portal, target.id)) == len(history)
@@ -103,7 +111,9 @@ async def test_gates_come_before_the_body(portal: Portal) -> None:
     await expect_error(post(stranger, path(target["id"]), {}), 403, "Access denied")
     for level in ("user", "moderator"):
         caller = await portal.login(level)
-        await expect_error(post(caller, path(target["id"]), {"permission_level": 0}), 403, "Admin access required")
+        await expect_error(
+            post(caller, path(target["id"]), {"permission_level": 0}), 403, "Admin access required"
+        )
 
 
 @pytest.mark.parametrize(
@@ -117,7 +127,9 @@ async def test_gates_come_before_the_body(portal: Portal) -> None:
         ({"permission_level": 1, "extra": 1}, "extra is not allowed"),
     ],
 )
-async def test_bad_bodies_are_400_and_change_nothing(portal: Portal, body: dict[str, Any], error: str) -> None:
+async def test_bad_bodies_are_400_and_change_nothing(
+    portal: Portal, body: dict[str, Any], error: str
+) -> None:
     owner = await portal.login("owner")
     target = await portal.create_user()
     await expect_error(post(owner, path(target["id"]), body), 400, error)

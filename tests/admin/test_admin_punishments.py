@@ -89,12 +89,15 @@ async def test_nobody_punishes_themselves(portal: Portal, action: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("action", "minimum"), [("ban", "admin"), ("unban", "admin"), ("timeout", "moderator"), ("warn", "moderator")]
+    ("action", "minimum"),
+    [("ban", "admin"), ("unban", "admin"), ("timeout", "moderator"), ("warn", "moderator")],
 )
 async def test_level_gates(portal: Portal, action: str, minimum: str) -> None:
     target = await portal.create_user()
     body = {"reason": "x", **({"duration": 60} if action == "timeout" else {})}
-    await expect_error(portal.client().call("POST", path(target["id"], action), json=body), 401, "Authentication required")
+    await expect_error(
+        portal.client().call("POST", path(target["id"], action), json=body), 401, "Authentication required"
+    )
     stranger = await portal.stranger()
     await expect_error(post(stranger, path(target["id"], action), body), 403, "Access denied")
     below = ["user"] if minimum == "moderator" else ["user", "moderator"]
@@ -117,8 +120,16 @@ async def test_level_gates(portal: Portal, action: str, minimum: str) -> None:
         ("unban", {}, "reason is required"),
         ("timeout", {"reason": "x"}, "duration is required"),
         ("timeout", {"duration": 60}, "reason is required"),
-        ("timeout", {"reason": "x", "duration": TIMEOUT_MIN - 1}, f"duration must be between 60 and {TIMEOUT_MAX}"),
-        ("timeout", {"reason": "x", "duration": TIMEOUT_MAX + 1}, f"duration must be between 60 and {TIMEOUT_MAX}"),
+        (
+            "timeout",
+            {"reason": "x", "duration": TIMEOUT_MIN - 1},
+            f"duration must be between 60 and {TIMEOUT_MAX}",
+        ),
+        (
+            "timeout",
+            {"reason": "x", "duration": TIMEOUT_MAX + 1},
+            f"duration must be between 60 and {TIMEOUT_MAX}",
+        ),
         ("warn", {}, "reason is required"),
         ("warn", {"reason": "x" * 501}, "reason must be at most 500 characters"),
     ],
@@ -208,9 +219,16 @@ async def test_a_moderator_times_out_and_warns_a_user(portal: Portal, sockets: A
 
     warning = await post(moderator, path(target.id, "warn"), {"reason": "Please keep it civil"})
     assert set(warning) == RECORD_FIELDS
-    assert (warning["action_type"], warning["expires_at"], warning["user_id"]) == ("PLATFORM_WARNING", None, target.id)
+    assert (warning["action_type"], warning["expires_at"], warning["user_id"]) == (
+        "PLATFORM_WARNING",
+        None,
+        target.id,
+    )
     [audit] = await audit_rows(portal, "USER_WARN", target.id)
-    assert audit.actor_id == moderator.id and audit.event_metadata == {"reason": "Please keep it civil", "chat_id": None}
+    assert audit.actor_id == moderator.id and audit.event_metadata == {
+        "reason": "Please keep it civil",
+        "chat_id": None,
+    }
 
 
 @pytest.mark.parametrize(("actor", "target", "allowed"), RANKS)
@@ -268,7 +286,11 @@ async def test_search_filters_newest_first(portal: Portal) -> None:
     portal.server.clock.advance(3601)
     assert await ids(active_only="true") == [warning["id"]]
     # the expired ban keeps is_lifted false with expires_at in the past (08 §38)
-    [expired] = [p for p in (await moderator.client.call("GET", SEARCH, params={"user_id": target["id"]}))["punishments"] if p["id"] == ban["id"]]
+    [expired] = [
+        p
+        for p in (await moderator.client.call("GET", SEARCH, params={"user_id": target["id"]}))["punishments"]
+        if p["id"] == ban["id"]
+    ]
     assert expired["is_lifted"] is False
     assert await ids(limit=1) == [ban["id"]]
     assert await ids(limit=1, offset=1) == [timeout["id"]]

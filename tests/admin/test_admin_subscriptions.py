@@ -22,7 +22,9 @@ GRANT, REVOKE, ACTIVE = (
 async def test_grant_premium_then_extend_and_the_audit_event(portal: Portal) -> None:
     admin = await portal.login("admin")
     target = await portal.create_user()
-    answer = await post(admin, GRANT, {"user_id": target["id"], "tier": 2, "duration_days": 30, "reason": "Contest winner"})
+    answer = await post(
+        admin, GRANT, {"user_id": target["id"], "tier": 2, "duration_days": 30, "reason": "Contest winner"}
+    )
     assert answer == {"message": f"Subscription granted to user {target['id']} for 30 days"}
     first = (await user_row(portal, target["id"])).subscription_expires_at
     assert first is not None
@@ -33,7 +35,12 @@ async def test_grant_premium_then_extend_and_the_audit_event(portal: Portal) -> 
     assert row.subscription_granted_by == admin.id
     audits = await audit_rows(portal, "SUBSCRIPTION_GRANT", target["id"])
     assert [a.actor_id for a in audits] == [admin.id, admin.id]
-    assert audits[0].event_metadata == {"old_tier": 0, "new_tier": 2, "duration_days": 30, "reason": "Contest winner"}
+    assert audits[0].event_metadata == {
+        "old_tier": 0,
+        "new_tier": 2,
+        "duration_days": 30,
+        "reason": "Contest winner",
+    }
 
 
 async def test_the_trial_is_seven_days_and_once(portal: Portal) -> None:
@@ -48,7 +55,9 @@ async def test_the_trial_is_seven_days_and_once(portal: Portal) -> None:
     assert timedelta(days=7) - timedelta(minutes=1) < left <= timedelta(days=7)
     await post(admin, REVOKE, {"user_id": target["id"], "reason": "reset"})
     for tier in ("TRIAL", 1, "trial"):
-        await expect_error(post(admin, GRANT, {"user_id": target["id"], "tier": tier}), 409, "ERR_TRIAL_ALREADY_USED")
+        await expect_error(
+            post(admin, GRANT, {"user_id": target["id"], "tier": tier}), 409, "ERR_TRIAL_ALREADY_USED"
+        )
 
 
 async def test_lifetime_then_trial_or_premium_is_409(portal: Portal) -> None:
@@ -108,7 +117,11 @@ async def test_nobody_grants_or_revokes_their_own(portal: Portal, level: str) ->
 @pytest.mark.parametrize("path", [GRANT, REVOKE, ACTIVE])
 async def test_gates(portal: Portal, path: str) -> None:
     target = await portal.create_user()
-    body = {"user_id": target["id"], "tier": 3, "reason": "x"} if path == GRANT else {"user_id": target["id"], "reason": "x"}
+    body = (
+        {"user_id": target["id"], "tier": 3, "reason": "x"}
+        if path == GRANT
+        else {"user_id": target["id"], "reason": "x"}
+    )
 
     def call(client: Any) -> Any:
         return client.call("GET", path) if path == ACTIVE else client.call("POST", path, json=body)
@@ -146,7 +159,11 @@ async def test_bad_bodies_are_400_and_change_nothing(
     target = await portal.create_user()
     await post(admin, GRANT, {"user_id": target["id"], "tier": 2, "duration_days": 5})
     before = await user_row(portal, target["id"])
-    full = {"user_id": target["id"], **body} if "user_id" not in body and error != "user_id is required" else body
+    full = (
+        {"user_id": target["id"], **body}
+        if "user_id" not in body and error != "user_id is required"
+        else body
+    )
     await expect_error(post(admin, path, full), 400, error)
     after = await user_row(portal, target["id"])
     assert (after.subscription_tier, after.subscription_expires_at) == (2, before.subscription_expires_at)
@@ -156,9 +173,9 @@ async def test_edges_and_unknown_users(portal: Portal) -> None:
     admin = await portal.login("admin")
     for days in (1, 3650):
         target = await portal.create_user()
-        assert (await post(admin, GRANT, {"user_id": target["id"], "tier": 2, "duration_days": days}))["message"].endswith(
-            f"for {days} days"
-        )
+        assert (await post(admin, GRANT, {"user_id": target["id"], "tier": 2, "duration_days": days}))[
+            "message"
+        ].endswith(f"for {days} days")
     stranger = await portal.stranger()
     for user_id in (999_999_999, stranger.id):
         await expect_error(post(admin, GRANT, {"user_id": user_id, "tier": 3}), 404, "User not found")
@@ -177,9 +194,19 @@ async def test_active_lists_running_subscriptions(portal: Portal) -> None:
 
     listed = await admin.client.call("GET", ACTIVE)
     assert set(listed) == {"users"}
-    mine = {u["id"]: u for u in listed["users"] if u["id"] in {trial["id"], premium["id"], lifetime["id"], basic["id"], short["id"]}}
+    mine = {
+        u["id"]: u
+        for u in listed["users"]
+        if u["id"] in {trial["id"], premium["id"], lifetime["id"], basic["id"], short["id"]}
+    }
     assert set(mine) == {trial["id"], premium["id"], lifetime["id"]}
-    assert mine[lifetime["id"]] == {"id": lifetime["id"], "name": lifetime["username"], "tier": 3, "expires_at": None, "is_active": True}
+    assert mine[lifetime["id"]] == {
+        "id": lifetime["id"],
+        "name": lifetime["username"],
+        "tier": 3,
+        "expires_at": None,
+        "is_active": True,
+    }
     assert mine[premium["id"]]["tier"] == 2 and parse_time(mine[premium["id"]]["expires_at"])
     assert mine[trial["id"]]["tier"] == 1
     ids = [u["id"] for u in listed["users"]]
