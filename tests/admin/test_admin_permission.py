@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.admin.support import RANKS, audit_rows, permission_rows, post
+from tests.admin.support import audit_rows, permission_rows, post
 from tests.helpers import Portal, expect_error
 from tests.moderation.support import lobby, try_login, user_row
 
