@@ -16,8 +16,12 @@ from portal import __version__
 from portal.api import authentication, bots, chats, match, messages, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
 from portal.api.admin import bots as admin_bots
+from portal.api.admin import audit as admin_audit
 from portal.api.admin import chats as admin_chats
+from portal.api.admin import punishments as admin_punishments
 from portal.api.admin import strangers as admin_strangers
+from portal.api.admin import subscriptions as admin_subscriptions
+from portal.api.admin import users as admin_users
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.notifier import SocketNotifier
@@ -100,6 +104,10 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             admin_bots.router,
             bots.router,
             bots.bot_router,
+            admin_users.router,
+            admin_subscriptions.router,
+            admin_punishments.router,
+            admin_audit.router,
             statistics.router,
             match.router,
         ]

@@ -16,7 +16,8 @@ from portal.db.engine import Database
 from portal.live import LiveStore, create_live_store
 from portal.live.presence import Presence
 from portal.services.admin_chats import AdminChatService
-from portal.services.audit import AuditTrail
+from portal.services.admin_users import AdminUserService
+from portal.services.audit import AuditLogView, AuditTrail
 from portal.services.auth import AuthService
 from portal.services.bot_admin import BotAdminService
 from portal.services.bots import BotService
@@ -151,6 +152,14 @@ class Container:
     @cached_property
     def admin_chats(self) -> AdminChatService:
         return AdminChatService(self)
+
+    @cached_property
+    def admin_users(self) -> AdminUserService:
+        return AdminUserService(self)
+
+    @cached_property
+    def audit_log(self) -> AuditLogView:
+        return AuditLogView(self)
 
     @cached_property
     def messages(self) -> MessageService:

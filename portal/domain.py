@@ -26,6 +26,7 @@ class SessionEnd(StrEnum):
     EXPIRED = "expired"
     TIMEOUT = "timeout"  # the user was timed out
     BANNED = "banned"  # the user is banned from the platform
+    PERMISSION_CHANGED = "permission_changed"  # the user's permission level changed (00 §3.3)
 
 
 class ChatType(StrEnum):
@@ -80,6 +81,7 @@ class ModerationKind(StrEnum):
     CHAT_KICK = "CHAT_KICK"
     CHAT_MUTE = "CHAT_MUTE"
     CHAT_BAN = "CHAT_BAN"
+    PLATFORM_BAN = "PLATFORM_BAN"
     PLATFORM_TIMEOUT = "PLATFORM_TIMEOUT"
     PLATFORM_WARNING = "PLATFORM_WARNING"
     PLATFORM_HARD_MUTE = "PLATFORM_HARD_MUTE"
@@ -97,5 +99,6 @@ class RestrictionKind(StrEnum):
 DAY_SECONDS = 86_400
 MAX_PUNISHMENT_SECONDS = 30 * DAY_SECONDS  # the longest timed chat ban or platform timeout
 MIN_TIMEOUT_SECONDS = 60
+MAX_BAN_SECONDS = 365 * DAY_SECONDS  # the longest timed platform ban (08 §37)
 MAX_MUTE_SECONDS = DAY_SECONDS  # the longest timed chat mute or hard mute
 MAX_REASON_LENGTH = 500  # a moderation or grant reason (the `reason` columns are String(500))

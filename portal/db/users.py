@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -177,3 +177,23 @@ async def link(session: AsyncSession, link: LinkedPlatform) -> LinkedPlatform:
     async with raise_on_clash(session, IdentityTaken(f"{link.platform}:{link.platform_user_id}")):
         session.add(link)
     return link
+
+
+async def active_subscribers(
+    session: AsyncSession, now: datetime, *, tier: int | None, q: str | None, offset: int, limit: int | None
+) -> Sequence[User]:
+    """Registered users whose subscription is above Basic and has not ended by `now`, by id."""
+    conditions = [
+        User.is_stranger.is_(False),
+        User.subscription_tier > 0,
+        or_(User.subscription_expires_at.is_(None), User.subscription_expires_at > now),
+    ]
+    if tier is not None:
+        conditions.append(User.subscription_tier == tier)
+    if q:
+        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(func.lower(User.username).like(f"%{escaped}%", escape="\\"))
+    query = select(User).where(*conditions).order_by(User.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.execute(query)).scalars().all()

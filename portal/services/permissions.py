@@ -26,6 +26,17 @@ def can_act_on(actor: HasLevel, target: HasLevel) -> bool:
     return actor.permission_level == Level.OWNER or actor.permission_level > target.permission_level
 
 
+# The highest level each rank may give (00 §3.5): Admins up to User, Owners up to Admin.
+ASSIGN_UP_TO = {Level.ADMIN: Level.USER, Level.OWNER: Level.ADMIN}
+
+
+def may_assign(actor: HasLevel, target: HasLevel, level: int) -> bool:
+    """Whether `actor` may set `target`'s level to `level` (hierarchy and the assign-up-to rule; acting
+    on yourself is refused by the caller, which knows the ids)."""
+    ceiling = ASSIGN_UP_TO.get(Level(actor.permission_level))
+    return ceiling is not None and can_act_on(actor, target) and level <= ceiling
+
+
 def session_ttl_seconds(level: int) -> int:
     """30 days for levels 0–1, 1 day for staff of level 2–3."""
     return 86400 if level >= Level.ADMIN else 30 * 86400

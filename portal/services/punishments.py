@@ -1,8 +1,9 @@
 """Platform punishments: timeout, warning, hard mute.
 
 They are applied from a chat (`POST /v1/portal/chats/{id}/timeout|warn`, where the chat rules decide who
-may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`; `/v1/admin/users/*` is not
-built yet). Every one writes a moderation record, so `GET /v1/users/me/punishments` shows it.
+may act and a system message is posted) or globally (`POST /v1/portal/hard-mute`, `POST /v1/admin/users/{id}/
+ban|unban|timeout|warn`, `portal admin users ...`). Every one writes a moderation record, so
+`GET /v1/users/me/punishments` shows it, and `GET /v1/admin/punishments/search` finds them all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from portal.db import users as users_db
 from portal.db.models import Chat, HardMute, ModerationAction, User
 from portal.db.uow import on_commit
 from portal.domain import (
+    MAX_BAN_SECONDS,
     MAX_MUTE_SECONDS,
     MAX_PUNISHMENT_SECONDS,
     MAX_REASON_LENGTH,
@@ -28,6 +30,7 @@ from portal.domain import (
 )
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import UserHardMuted, UserHardUnmuted
+from portal.schemas.admin_users import PunishmentOut, PunishmentSearchOut, UnbanOut
 from portal.services.audit import AuditEvent
 from portal.services.base import Service
 from portal.services.permissions import can_act_on
@@ -35,6 +38,18 @@ from portal.services.restrictions import ttl_seconds
 from portal.services.sessions import is_restricted
 
 TIMEOUT_RANGE = (MIN_TIMEOUT_SECONDS, MAX_PUNISHMENT_SECONDS)
+SEARCH_LIMIT_RANGE = (1, 100)
+LIFTED_BY_UNBAN = (ModerationKind.PLATFORM_BAN, ModerationKind.PLATFORM_TIMEOUT)
+
+
+def punishment_view(record: ModerationAction) -> PunishmentOut:
+    return PunishmentOut.model_validate(record, from_attributes=True)
+
+
+def check_timeout_duration(duration: int) -> None:
+    low, high = TIMEOUT_RANGE
+    if isinstance(duration, bool) or not isinstance(duration, int) or not low <= duration <= high:
+        raise BadRequest(f"duration must be between {low} and {high}")
 
 
 def check_reason(reason: str | None, *, required: bool = False) -> None:
@@ -50,11 +65,17 @@ def check_reason(reason: str | None, *, required: bool = False) -> None:
 
 class PunishmentService(Service):
     async def _target(
-        self, session: AsyncSession, actor: User | None, target_id: int, *, strangers: bool = False
+        self,
+        session: AsyncSession,
+        actor: User | None,
+        target_id: int,
+        *,
+        strangers: bool = False,
+        lock: bool = False,
     ) -> User:
         """The user acted on: must exist (404), not be the actor and be below them (403). Strangers are
-        "not found" unless the action is meant for them too (`strangers`)."""
-        target = await users_db.get(session, target_id)
+        "not found" unless the action is meant for them too (`strangers`). `lock` for a state change."""
+        target = await (users_db.get_for_update if lock else users_db.get)(session, target_id)
         if target is None or (target.is_stranger and not strangers):
             raise NotFound("User")
         if actor is not None and (target.id == actor.id or not can_act_on(actor, target)):
@@ -106,9 +127,7 @@ class PunishmentService(Service):
         chat: Chat | None = None,
     ) -> ModerationAction:
         """The user cannot use the platform until it ends: every session ends, every socket goes."""
-        low, high = TIMEOUT_RANGE
-        if isinstance(duration, bool) or not low <= duration <= high:
-            raise BadRequest(f"duration must be between {low} and {high}")
+        check_timeout_duration(duration)
         now = self.c.clock.now()
         ends = now + timedelta(seconds=duration)
         banned_longer = (
@@ -208,6 +227,10 @@ class PunishmentService(Service):
             lifted = await restrictions_db.lift_hard_mute(session, target.id)
             await history_db.lift_open(session, target.id, ModerationKind.PLATFORM_HARD_MUTE, now)
             user_id = target.id
+            if lifted:
+                await self.c.audit.record(
+                    session, AuditEvent.USER_HARD_UNMUTE, actor=actor, on=("user", user_id)
+                )
 
             async def announce() -> None:
                 await self.c.notifier.send(UserHardUnmuted(user_id=user_id), room=None)
@@ -215,3 +238,129 @@ class PunishmentService(Service):
             if lifted:
                 on_commit(session, announce)
         return lifted
+
+    # ---- admin actions on a user (`/v1/admin/users/{id}/...`, `portal admin users ...`, 08 §37) ----------
+
+    async def ban(
+        self, target_id: int, *, reason: str, duration: int = 0, actor: User | None
+    ) -> PunishmentOut:
+        """A platform ban (0 = permanent, else it lifts itself): every session ends, every socket goes."""
+        check_reason(reason, required=True)
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, int)
+            or not 0 <= duration <= MAX_BAN_SECONDS
+        ):
+            raise BadRequest(f"duration must be between 0 and {MAX_BAN_SECONDS}")
+        now = self.now
+        async with self.c.db.transaction() as session:
+            target = await self._target(session, actor, target_id, lock=True)
+            target.state = UserState.BANNED
+            target.state_expires_at = now + timedelta(seconds=duration) if duration else None
+            target.updated_at = now
+            record = await self._log(
+                session,
+                target,
+                ModerationKind.PLATFORM_BAN,
+                AuditEvent.USER_BAN,
+                actor,
+                reason,
+                seconds=duration or None,
+                duration=duration,
+            )
+            await self.c.sessions.end_user_sessions(target.id, reason=SessionEnd.BANNED, session=session)
+        return punishment_view(record)
+
+    async def timeout_user(
+        self, target_id: int, *, reason: str, duration: int, actor: User | None
+    ) -> PunishmentOut:
+        check_reason(reason, required=True)
+        check_timeout_duration(duration)
+        async with self.c.db.transaction() as session:
+            target = await self._target(session, actor, target_id, lock=True)
+            record = await self.timeout(session, actor, target, duration, reason)
+        return punishment_view(record)
+
+    async def warn_user(self, target_id: int, *, reason: str, actor: User | None) -> PunishmentOut:
+        check_reason(reason, required=True)
+        async with self.c.db.transaction() as session:
+            target = await self._target(session, actor, target_id)
+            record = await self.warn(session, actor, target, reason)
+        return punishment_view(record)
+
+    async def unban(self, target_id: int, *, reason: str, actor: User | None) -> UnbanOut:
+        """Lift a platform ban or timeout (state back to active). Idempotent: with nothing in force the
+        answer's record fields are null, and nothing is written."""
+        check_reason(reason, required=True)
+        now = self.now
+        async with self.c.db.transaction() as session:
+            target = await self._target(session, actor, target_id, lock=True)
+            restricted = is_restricted(target, now)
+            lifted = 0
+            for kind in LIFTED_BY_UNBAN:
+                lifted += await history_db.lift_open(session, target.id, kind, now)
+            if target.state != UserState.ACTIVE:
+                target.state, target.state_expires_at, target.updated_at = UserState.ACTIVE, None, now
+            record = await history_db.latest_lifted(session, target.id, LIFTED_BY_UNBAN) if lifted else None
+            if lifted or restricted:
+                await self.c.audit.record(
+                    session,
+                    AuditEvent.USER_UNBAN,
+                    actor=actor,
+                    on=("user", target.id),
+                    reason=reason,
+                    lifted=record.action_type if record else None,
+                )
+            user_id = target.id
+        if record is None:
+            return UnbanOut(
+                user_id=user_id,
+                id=None,
+                action_type=None,
+                reason=None,
+                is_lifted=None,
+                expires_at=None,
+                lifted_at=None,
+                created_at=None,
+                chat_id=None,
+                issued_by_id=None,
+            )
+        return UnbanOut.model_validate(record, from_attributes=True)
+
+    # ---- search -----------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        *,
+        user_id: int | None = None,
+        issued_by: int | None = None,
+        action_type: str | None = None,
+        chat_id: int | None = None,
+        active_only: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> PunishmentSearchOut:
+        """Every moderation record matching the filters, newest first (08 §38)."""
+        kinds = [k.value for k in ModerationKind]
+        if action_type is not None and action_type not in kinds:
+            raise BadRequest("action_type must be one of: " + ", ".join(kinds))
+        low, high = SEARCH_LIMIT_RANGE
+        if not low <= limit <= high:
+            raise BadRequest(f"limit must be between {low} and {high}")
+        if offset < 0:
+            raise BadRequest("offset must be between 0 and 1000000000")
+        async with self.c.db.read() as session:
+            rows, total = await history_db.search_actions(
+                session,
+                now=self.now,
+                user_id=user_id,
+                issued_by=issued_by,
+                action_type=action_type,
+                chat_id=chat_id,
+                active_only=active_only,
+                offset=offset,
+                limit=limit,
+            )
+        return PunishmentSearchOut(
+            punishments=[punishment_view(r) for r in rows], total=total, limit=limit, offset=offset
+        )

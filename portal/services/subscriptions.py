@@ -13,6 +13,7 @@ from portal.db import users as users_db
 from portal.db.models import SubscriptionHistory, User
 from portal.domain import MAX_REASON_LENGTH
 from portal.errors import AccessDenied, BadRequest, Conflict, ErrorCode, NotFound, coded
+from portal.schemas.admin_users import ActiveSubscriptionOut, ActiveSubscriptionsOut
 from portal.services.audit import AuditEvent
 from portal.services.base import Service
 from portal.services.permissions import can_act_on
@@ -107,6 +108,8 @@ class SubscriptionService(Service):
                 raise BadRequest("duration_days is required")
             if isinstance(duration_days, bool) or not 1 <= duration_days <= 3650:
                 raise BadRequest("duration_days must be between 1 and 3650")
+        if reason is not None and not reason:
+            raise BadRequest("reason must be at least 1 character")
         if reason is not None and len(reason) > MAX_REASON_LENGTH:
             raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
         now = self.c.clock.now()
@@ -146,6 +149,74 @@ class SubscriptionService(Service):
                 reason=reason,
             )
         return grant
+
+    async def revoke(self, *, actor: User | None, user_id: int, reason: str) -> str:
+        """Back to Basic (00 §3.6, 06 §8.2). A user already on Basic (an expired subscription included)
+        gets the same 200 and nothing is written."""
+        if not isinstance(reason, str) or not reason:
+            raise BadRequest(
+                "reason is required" if reason is None else "reason must be at least 1 character"
+            )
+        if len(reason) > MAX_REASON_LENGTH:
+            raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
+        now = self.c.clock.now()
+        async with self.c.db.transaction() as session:
+            user = await users_db.get_for_update(session, user_id)
+            if user is None or user.is_stranger:
+                raise NotFound("User")
+            if actor is not None and (actor.id == user.id or not can_act_on(actor, user)):
+                raise AccessDenied()
+            await self.apply_expiry(session, user, now)
+            old_tier = user.subscription_tier
+            if old_tier != Tier.BASIC:
+                user.subscription_tier = Tier.BASIC
+                user.subscription_expires_at = None
+                user.subscription_granted_by = actor.id if actor else None
+                user.updated_at = now
+                await history_db.add(
+                    session,
+                    SubscriptionHistory(
+                        user_id=user.id,
+                        old_tier=old_tier,
+                        new_tier=Tier.BASIC,
+                        reason=reason,
+                        granted_by_id=actor.id if actor else None,
+                        created_at=now,
+                    ),
+                )
+                await self.c.audit.record(
+                    session,
+                    AuditEvent.SUBSCRIPTION_REVOKE,
+                    actor=actor,
+                    on=("user", user.id),
+                    old_tier=old_tier,
+                    new_tier=int(Tier.BASIC),
+                    reason=reason,
+                )
+        return f"Subscription revoked for user {user_id}"
+
+    async def active(
+        self, *, tier: int | None = None, q: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> ActiveSubscriptionsOut:
+        """Every registered user above Basic whose subscription has not ended (expired ones are left out
+        before the sweep writes them down), by id."""
+        if tier is not None and (isinstance(tier, bool) or tier not in (1, 2, 3)):
+            raise BadRequest("tier must be one of: 1, 2, 3")
+        now = self.c.clock.now()
+        async with self.c.db.read() as session:
+            rows = await users_db.active_subscribers(session, now, tier=tier, q=q, offset=offset, limit=limit)
+        return ActiveSubscriptionsOut(
+            users=[
+                ActiveSubscriptionOut(
+                    id=u.id,
+                    name=u.username,
+                    tier=u.subscription_tier,
+                    expires_at=u.subscription_expires_at if u.subscription_tier != Tier.LIFETIME else None,
+                    is_active=True,
+                )
+                for u in rows
+            ]
+        )
 
     def _plan(self, user: User, wanted: Tier, duration_days: int | None, now: datetime) -> Grant:
         current = user.subscription_tier  # expiry already applied

@@ -314,17 +314,24 @@ class UserService(Service):
             platforms = await users_db.platforms_of(session, target.id)
             if viewer is None or not can_act_on(viewer, target):
                 return public_view(target, platforms, now)
-            return await self._detail(session, viewer, target, platforms, now)
+            return await self._detail(session, viewer.permission_level, target, platforms, now)
+
+    async def detail(self, user_id: int) -> UserDetail:
+        """`portal admin users show`: the detail an Owner sees (every array), for the operator."""
+        target = await self.lookup_target(user_id=user_id)
+        now = self.now
+        async with self.c.db.read() as session:
+            platforms = await users_db.platforms_of(session, target.id)
+            return await self._detail(session, Level.OWNER, target, platforms, now)
 
     async def _detail(
         self,
         session: AsyncSession,
-        viewer: User,
+        level: int,
         target: User,
         platforms: Sequence[LinkedPlatform],
         now: datetime,
     ) -> UserDetail:
-        level = viewer.permission_level
         arrays: _DetailArrays = {
             "moderation_actions": [],
             "chats": [],
@@ -358,14 +365,15 @@ class UserService(Service):
             ]
         return UserDetail(**staff_fields(target, platforms, now), **arrays)
 
-    async def search(self, viewer: User, *, q: str, offset: int, limit: int) -> UserSearchOut:
+    async def search(self, viewer: User | None, *, q: str, offset: int, limit: int) -> UserSearchOut:
+        """`viewer=None` is the operator (`portal admin users list`): every row in the detail shape."""
         now = self.now
         async with self.c.db.read() as session:
             rows, total = await users_db.search(session, q, offset=offset, limit=limit)
             platforms = await users_db.platforms_of_many(session, [u.id for u in rows])
         users: list[UserSearchDetail | UserPublic] = []
         for user in rows:
-            if can_act_on(viewer, user):
+            if viewer is None or can_act_on(viewer, user):
                 users.append(UserSearchDetail(**staff_fields(user, platforms[user.id], now)))
             else:
                 users.append(public_view(user, platforms[user.id], now))
