@@ -15,8 +15,8 @@ from fastapi.routing import APIRoute
 from portal import __version__
 from portal.api import authentication, bots, chats, match, messages, moderation, monitoring, statistics, users
 from portal.api import errors as api_errors
-from portal.api.admin import bots as admin_bots
 from portal.api.admin import audit as admin_audit
+from portal.api.admin import bots as admin_bots
 from portal.api.admin import chats as admin_chats
 from portal.api.admin import punishments as admin_punishments
 from portal.api.admin import strangers as admin_strangers
