@@ -13,9 +13,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
-from portal.api import authentication, chats, match, messages, moderation, monitoring, statistics, users
+from portal.api import (
+    announcements,
+    authentication,
+    chats,
+    match,
+    messages,
+    moderation,
+    monitoring,
+    notifications,
+    statistics,
+    users,
+)
 from portal.api import errors as api_errors
+from portal.api.admin import announcements as admin_announcements
 from portal.api.admin import chats as admin_chats
+from portal.api.admin import notifications as admin_notifications
 from portal.api.admin import strangers as admin_strangers
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
@@ -96,6 +109,10 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             moderation.router,
             admin_chats.router,
             admin_strangers.router,
+            admin_notifications.router,
+            admin_announcements.router,
+            notifications.router,
+            announcements.router,
             statistics.router,
             match.router,
         ]
