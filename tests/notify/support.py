@@ -54,3 +54,15 @@ async def last_audit_id(portal: Portal) -> int:
 
 async def send(who: LoggedIn, body: Any) -> Any:
     return await who.client.call("POST", SEND, json=body)
+
+
+def just_now(portal: Portal, value: str | None) -> bool:
+    """`value` is an API timestamp of the last few seconds of the server's (running) test clock."""
+    from datetime import timedelta
+
+    from tests.helpers import parse_time
+
+    assert value is not None
+    moment = parse_time(value)
+    now = portal.server.clock.now()
+    return now - timedelta(seconds=5) <= moment <= now
