@@ -22,7 +22,7 @@ def validated(model: type[M], fields: dict[str, Any]) -> M:
     try:
         return model.model_validate({name: value for name, value in fields.items() if value is not None})
     except ValidationError as exc:
-        first = dict(exc.errors()[0])
+        first = exc.errors()[0]
         fail(error_message({**first, "loc": ("body", *first["loc"])}))  # worded as for a REST body
 
 
