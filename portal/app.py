@@ -13,11 +13,25 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
-from portal.api import authentication, bots, chats, match, messages, moderation, monitoring, statistics, users
+from portal.api import (
+    announcements,
+    authentication,
+    bots,
+    chats,
+    match,
+    messages,
+    moderation,
+    monitoring,
+    notifications,
+    statistics,
+    users,
+)
 from portal.api import errors as api_errors
+from portal.api.admin import announcements as admin_announcements
 from portal.api.admin import audit as admin_audit
 from portal.api.admin import bots as admin_bots
 from portal.api.admin import chats as admin_chats
+from portal.api.admin import notifications as admin_notifications
 from portal.api.admin import punishments as admin_punishments
 from portal.api.admin import strangers as admin_strangers
 from portal.api.admin import subscriptions as admin_subscriptions
@@ -108,6 +122,10 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             admin_subscriptions.router,
             admin_punishments.router,
             admin_audit.router,
+            admin_notifications.router,
+            admin_announcements.router,
+            notifications.router,
+            announcements.router,
             statistics.router,
             match.router,
         ]

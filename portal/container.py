@@ -17,6 +17,7 @@ from portal.live import LiveStore, create_live_store
 from portal.live.presence import Presence
 from portal.services.admin_chats import AdminChatService
 from portal.services.admin_users import AdminUserService
+from portal.services.announcements import AnnouncementService
 from portal.services.audit import AuditLogView, AuditTrail
 from portal.services.auth import AuthService
 from portal.services.bot_admin import BotAdminService
@@ -44,6 +45,7 @@ from portal.services.ratelimit import RateLimiter
 from portal.services.restrictions import RestrictionService
 from portal.services.rooms import RoomService
 from portal.services.sessions import SessionService
+from portal.services.statistics import StatisticsService
 from portal.services.strangers import Strangers
 from portal.services.subscriptions import SubscriptionService
 from portal.services.users import UserService
@@ -104,6 +106,14 @@ class Container:
     @cached_property
     def notifications(self) -> NotificationService:
         return NotificationService(self)
+
+    @cached_property
+    def announcements(self) -> AnnouncementService:
+        return AnnouncementService(self)
+
+    @cached_property
+    def statistics(self) -> StatisticsService:
+        return StatisticsService(self)
 
     @cached_property
     def bots(self) -> BotService:

@@ -343,7 +343,7 @@ class SessionEnded(Event):
 
 
 class NotificationNew(NotificationOut, Event):
-    """The notification object, as `GET /v1/portal/notifications` lists it."""
+    """The notification object, as `GET /v1/notifications` lists it; to the recipient's sockets."""
 
     name: ClassVar[str] = "notification:new"
 

@@ -186,6 +186,23 @@ class Notification(Base):
     )
 
 
+class Announcement(Base):
+    """A platform-wide notice, listed by `GET /v1/announcements` while `starts_at <= now < ends_at`."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_announcements_starts_at", "starts_at"),)
+
+
 class Bot(Base):
     __tablename__ = "bots"
 

@@ -62,6 +62,11 @@ ROUTES: dict[str, Case] = {
     "GET /v1/portal/directory": Case("public"),
     "GET /v1/portal/directory/{slug}": Case("public", params={"slug": "{slug}"}),
     "GET /v1/statistics/chats": Case("public"),
+    "GET /v1/statistics/users": Case("public"),
+    "GET /v1/statistics/bots": Case("public"),
+    "GET /v1/statistics/app": Case("public"),
+    "GET /v1/statistics/application": Case("public"),
+    "GET /v1/announcements": Case("public"),
     "POST /v1/authentication/bot/send-code": Case("bot-key", expect=(401, "Invalid API key")),
     "POST /v1/authentication/bot/login-code": Case("bot-key", expect=(401, "Invalid API key")),
     # allowed for strangers
@@ -125,6 +130,17 @@ ROUTES: dict[str, Case] = {
     "POST /v1/admin/chats/{chat_id}/start": denied(),
     "POST /v1/admin/chats/{chat_id}/stop": denied(),
     "POST /v1/admin/strangers/block": denied(),
+    "GET /v1/notifications": denied(),
+    "GET /v1/notifications/unread-count": denied(),
+    "POST /v1/notifications/read-all": denied(),
+    "POST /v1/notifications/{notification_id}/read": Case(
+        "denied", expect=DENIED, params={"notification_id": "1"}
+    ),
+    "POST /v1/admin/notifications": denied(),
+    "POST /v1/admin/announcements": denied(),
+    "POST /v1/admin/announcements/{announcement_id}/end": Case(
+        "denied", expect=DENIED, params={"announcement_id": "1"}
+    ),
     # the match queue (issue 11's matchmaking branch): listed here so the table is complete once it lands
     "POST /v1/portal/match": Case("match", {"interests": ["music"]}),
     "POST /v1/portal/match/enqueue": Case("match", {"interest": "music"}),
