@@ -67,7 +67,15 @@ ROUTES: dict[str, Case] = {
     "GET /v1/statistics/app": Case("public"),
     "GET /v1/statistics/application": Case("public"),
     "GET /v1/announcements": Case("public"),
+    "GET /v1/bots": Case("public"),
+    "GET /v1/bots/{bot_id}": Case("public", params={"bot_id": "999999999"}, expect=(404, "Bot not found")),
     "POST /v1/authentication/bot/send-code": Case("bot-key", expect=(401, "Invalid API key")),
+    "GET /v1/bot/me": Case("bot-key", expect=(401, "Invalid API key")),
+    "POST /v1/bot/me/update": Case("bot-key", expect=(401, "Invalid API key")),
+    "POST /v1/bot/batch": Case("bot-key", expect=(401, "Invalid API key")),
+    "GET /v1/bot/users/{platform}/{platform_user_id}": Case(
+        "bot-key", expect=(401, "Invalid API key"), params={"platform": "discord", "platform_user_id": "1"}
+    ),
     "POST /v1/authentication/bot/login-code": Case("bot-key", expect=(401, "Invalid API key")),
     # allowed for strangers
     "POST /v1/authentication/logout": Case("public", expect=OK),  # run last: it ends the session
@@ -130,6 +138,23 @@ ROUTES: dict[str, Case] = {
     "POST /v1/admin/chats/{chat_id}/start": denied(),
     "POST /v1/admin/chats/{chat_id}/stop": denied(),
     "POST /v1/admin/strangers/block": denied(),
+    "GET /v1/bots/search": denied(),
+    "POST /v1/admin/bots": denied(),
+    "GET /v1/admin/bots": denied(),
+    "POST /v1/admin/bots/{bot_id}/update": denied(),
+    "POST /v1/admin/bots/{bot_id}/regenerate-key": denied(),
+    "POST /v1/admin/bots/{bot_id}/delete": denied(),
+    "POST /v1/admin/bots/{bot_id}/reset-stats": denied(),
+    "POST /v1/admin/users/{user_id}/permission": denied(),
+    "POST /v1/admin/users/{user_id}/ban": denied(),
+    "POST /v1/admin/users/{user_id}/unban": denied(),
+    "POST /v1/admin/users/{user_id}/timeout": denied(),
+    "POST /v1/admin/users/{user_id}/warn": denied(),
+    "POST /v1/admin/subscriptions/grant": denied(),
+    "POST /v1/admin/subscriptions/revoke": denied(),
+    "GET /v1/admin/subscriptions/active": denied(),
+    "GET /v1/admin/punishments/search": denied(),
+    "GET /v1/admin/audit/logs": denied(),
     "GET /v1/notifications": denied(),
     "GET /v1/notifications/unread-count": denied(),
     "POST /v1/notifications/read-all": denied(),
@@ -187,6 +212,7 @@ def fill(path: str, world: World, chat_id: int, case: Case) -> str:
         "username": world.registered.user["username"],
         "user_id": str(world.registered.id),
         "slug": world.slug,
+        "bot_id": "999999999",
     }
     for name, value in case.params.items():
         values[name] = value.format(registered=world.registered.id, slug=world.slug)
