@@ -67,7 +67,8 @@ def run(action: Callable[[Container], Awaitable[T]]) -> T:
             upgrade(settings.database_url)
         return asyncio.run(go(settings))
     except PortalError as exc:
-        fail(exc.message)
+        detail = exc.extra.get("message")  # a coded error's explanation (ERR_VM_UNAVAILABLE: why)
+        fail(f"{exc.message}: {detail}" if isinstance(detail, str) and detail else exc.message)
     except Exception as exc:  # e.g. the database is unreachable or not migrated: still one line
         log.debug("admin command failed", exc_info=True)
         fail(f"{type(exc).__name__}: {_first_line(exc)}")
