@@ -192,7 +192,7 @@ async def test_create_official_errors(cli: CliBackend) -> None:
             "--browser-config",
             "[1]",
         ],
-        "error: browser_config.browser must be one of: chromium, firefox": [
+        "error: browser_config.browser must be one of: chromium, firefox, brave, tor-browser": [
             *base,
             "--name",
             "Ok",
