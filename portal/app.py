@@ -38,6 +38,7 @@ from portal.api.admin import subscriptions as admin_subscriptions
 from portal.api.admin import users as admin_users
 from portal.api.middleware import RequestContextMiddleware
 from portal.container import Container
+from portal.realtime.control import ControlSocket
 from portal.realtime.notifier import SocketNotifier
 from portal.realtime.server import PresenceKeeper, create_socket_server, stop_socket_server
 from portal.tasks import run_bounded
@@ -61,6 +62,10 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+async def _nothing() -> None:
+    return None
+
+
 def create_app(container: Container, *, role: str = "all") -> Any:
     """Build the ASGI app around `container` (tests pass their own settings and clock).
 
@@ -72,6 +77,8 @@ def create_app(container: Container, *, role: str = "all") -> Any:
     notifier.on_forget = container.rooms.forget
     notifier.on_seat = container.rooms.seat
     presence = PresenceKeeper(container)
+    # Single process (no Redis): `portal admin` reaches this server through $PORTAL_VAR_DIR/portal.sock.
+    control = None if container.settings.redis_url else ControlSocket(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -80,10 +87,13 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         await notifier.start()
         container.janitor.start()
         presence.start()
+        if control is not None:
+            await control.start()
         try:
             yield
         finally:
             steps = {
+                "control socket": control.close() if control is not None else _nothing(),
                 "presence": presence.stop(),
                 "janitor": container.janitor.stop(),
                 "notifier": notifier.close(),

@@ -61,6 +61,8 @@ class Container:
         self.started_at = self.clock.now()
         self.notifier: Notifier = NullNotifier()  # replaced by the realtime layer when it runs
         self.node_id = uuid.uuid4().hex[:12]  # this process, for presence bookkeeping across nodes
+        # False for processes that serve no clients (the CLI): they start browser VMs on a running server.
+        self.hosts_vms = True
         self.shutdown_overruns: list[str] = []  # shutdown steps that failed or hung (tests report them)
 
     # ---- infrastructure ---------------------------------------------------------------------------

@@ -37,6 +37,13 @@ async def get_for_update(session: AsyncSession, user_id: int) -> User | None:
     ).scalar_one_or_none()
 
 
+async def lowest_id_at_level(session: AsyncSession, level: int) -> int | None:
+    """The id of the oldest (lowest-id) user at exactly this permission level."""
+    return (
+        await session.execute(select(func.min(User.id)).where(User.permission_level == level))
+    ).scalar_one_or_none()
+
+
 async def by_username(session: AsyncSession, username: str) -> User | None:
     query = select(User).where(func.lower(User.username) == username.lower())
     return (await session.execute(query)).scalar_one_or_none()

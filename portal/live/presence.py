@@ -176,6 +176,11 @@ class Presence:
             node for node in await self.live.smembers(NODES) if await self.live.get(_node_alive(node)) is None
         ]
 
+    async def alive_nodes(self) -> list[str]:
+        """The nodes whose heartbeat is current (running servers), sorted."""
+        dead = set(await self.dead_nodes())
+        return sorted(set(await self.live.smembers(NODES)) - dead)
+
     async def sockets_of_node(self, node_id: str) -> dict[str, int | None]:
         """sid → user id (None for strangers) of the sockets a node holds."""
         return {

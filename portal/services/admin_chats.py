@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
@@ -22,10 +24,11 @@ from portal.schemas.chats import (
 )
 from portal.services.audit import AuditEvent
 from portal.services.base import Service
-from portal.services.chat_access import ChatContext, Need, access_chat, check_chat_slot, load_chat
+from portal.services.chat_access import Need, access_chat, check_chat_slot, load_chat, operator_chat
 from portal.services.chat_views import member_user
 from portal.services.chats import browser_config_dict
 from portal.services.notifier import LOBBY_ROOM
+from portal.services.permissions import Level
 
 # Fields that take no null in an admin update (the usual type wording); `label`, `description` and
 # `slug` clear on null.
@@ -34,6 +37,9 @@ NOT_NULL = {
     "visibility": "must be a string",
     "browser_config": "must be an object",
 }
+
+
+NO_OWNER = "There is no Owner to own the chat: give owner_id"
 
 
 def admin_view(chat: Chat) -> AdminChatOut:
@@ -93,11 +99,18 @@ class AdminChatService(Service):
     async def create_official(
         self, body: AdminCreateChatIn, *, actor: User | None, owner_id: int | None = None
     ) -> LiveStateOut:
-        """An official chat owned by the caller (or `owner_id` from the CLI); the slug must be free."""
+        """An official chat owned by the caller, or from the CLI by `owner_id` (default: the Owner with the
+        lowest id, 08 §62); the slug must be free."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
+            if actor is not None:
+                owner_id = actor.id
+            elif owner_id is None:
+                owner_id = await users_db.lowest_id_at_level(session, Level.OWNER)
+                if owner_id is None:
+                    raise BadRequest(NO_OWNER)
             # The row lock serialises one owner's creations, so two at once cannot both take the last slot.
-            owner = await users_db.get_for_update(session, actor.id if actor is not None else owner_id or 0)
+            owner = await users_db.get_for_update(session, owner_id)
             if owner is None or owner.is_stranger:
                 raise NotFound("User")
             await check_chat_slot(session, owner, now=now, admin_slots=self.c.settings.admin_chat_slots)
@@ -147,10 +160,13 @@ class AdminChatService(Service):
             viewer_count=0,
         )
 
-    async def detail(self, chat_id: int, *, actor: User) -> AdminChatDetailOut:
+    async def detail(self, chat_id: int, *, actor: User | None) -> AdminChatDetailOut:
         async with self.c.db.read() as session:
-            ctx = await access_chat(session, actor, chat_id, need=Need.INSPECT)
-            rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != ctx.chat.owner_id]
+            if actor is None:
+                chat = await load_chat(session, chat_id)
+            else:
+                chat = (await access_chat(session, actor, chat_id, need=Need.INSPECT)).chat
+            rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != chat.owner_id]
             users = await chats_db.users_by_id(session, [m.user_id for m in rows])
             platforms = await users_db.platforms_of_many(session, list(users))
         in_room = await self.c.presence.user_ids_in(chat_id)
@@ -164,18 +180,17 @@ class AdminChatService(Service):
             if m.user_id in users
         ]
         return AdminChatDetailOut(
-            **admin_view(ctx.chat).model_dump(),
-            browser_config=BrowserConfigOut.model_validate(ctx.chat.browser_config),
+            **admin_view(chat).model_dump(),
+            browser_config=BrowserConfigOut.model_validate(chat.browser_config),
             member_count=len(members),
             members=members,
         )
 
-    async def update(self, chat_id: int, changes: dict[str, Any], *, actor: User) -> AdminChatOut:
+    async def update(self, chat_id: int, changes: dict[str, Any], *, actor: User | None) -> AdminChatOut:
         """Partial update; `slug: null` makes the chat private unless `visibility` comes with it."""
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            ctx = await access_chat(session, actor, chat_id, need=Need.ADMINISTER, lock=True)
-            chat = ctx.chat
+            chat = await self._administered(session, actor, chat_id, lock=True)
             was_listed = chat.visibility in LISTED
             changed = self._apply(chat, changes)
             if changed:
@@ -259,23 +274,32 @@ class AdminChatService(Service):
             on_commit(session, announce)
         return transferred(chat.name, new_owner.id)
 
-    async def kick(self, chat_id: int, target_id: int, *, actor: User) -> str:
+    async def kick(self, chat_id: int, target_id: int, *, actor: User | None) -> str:
         kicked = await self.c.chat_moderation.kick(chat_id, target_id, as_admin=True, actor=actor)
         return f"Kicked {kicked.target.username} from chat '{kicked.chat.name}'"
 
-    async def start(self, chat_id: int, *, actor: User) -> str:
+    async def start(self, chat_id: int, *, actor: User | None) -> str:
         """Admin start: not idempotent (409 "Chat is already running"), no credential push."""
-        ctx = await self._vm_gate(actor, chat_id)
-        if not await self.c.vms.start_chat(ctx.chat, push_credentials=False):
+        chat = await self._vm_gate(actor, chat_id)
+        if not await self.c.vms.start_chat(chat, push_credentials=False):
             raise Conflict("Chat is already running")
-        return f"Chat '{ctx.chat.name}' started"
+        return f"Chat '{chat.name}' started"
 
-    async def stop(self, chat_id: int, *, actor: User) -> str:
-        ctx = await self._vm_gate(actor, chat_id)
+    async def stop(self, chat_id: int, *, actor: User | None) -> str:
+        chat = await self._vm_gate(actor, chat_id)
         if not await self.c.vms.stop_chat(chat_id):
             raise Conflict("Chat is not running")
-        return f"Chat '{ctx.chat.name}' stopped"
+        return f"Chat '{chat.name}' stopped"
 
-    async def _vm_gate(self, actor: User, chat_id: int) -> ChatContext:
+    async def _vm_gate(self, actor: User | None, chat_id: int) -> Chat:
         async with self.c.db.read() as session:
-            return await access_chat(session, actor, chat_id, need=Need.ADMINISTER)
+            return await self._administered(session, actor, chat_id)
+
+    @staticmethod
+    async def _administered(
+        session: AsyncSession, actor: User | None, chat_id: int, *, lock: bool = False
+    ) -> Chat:
+        """The chat an admin action may act on (`Need.ADMINISTER`); from the CLI, without the level rules."""
+        if actor is None:
+            return await operator_chat(session, chat_id, lock=lock)
+        return (await access_chat(session, actor, chat_id, need=Need.ADMINISTER, lock=lock)).chat

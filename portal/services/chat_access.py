@@ -96,6 +96,15 @@ async def load_chat(session: AsyncSession, chat_id: int, *, lock: bool = False) 
     return chat
 
 
+async def operator_chat(session: AsyncSession, chat_id: int, *, lock: bool = False) -> Chat:
+    """A group chat for an operator action without an actor (the CLI: `actor=None`): the admin routes'
+    checks less the level rules, so 404 "Chat not found", then 409 ERR_DIRECT_CHAT for a direct chat."""
+    chat = await load_chat(session, chat_id, lock=lock)
+    if chat.chat_type == ChatType.DIRECT:
+        raise coded(ErrorCode.DIRECT_CHAT, 409)
+    return chat
+
+
 async def chat_context(session: AsyncSession, chat: Chat, actor: User) -> ChatContext:
     """The facts the rules need about a loaded chat: its owner and the actor's membership."""
     owner = await users_db.get(session, chat.owner_id) if chat.owner_id is not None else None

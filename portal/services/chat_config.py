@@ -93,7 +93,7 @@ class ChatConfigService(Service):
         await self.c.messages.post_system(session, chat, text)
 
     async def audit_update(
-        self, session: AsyncSession, actor: User, chat: Chat, changed: dict[str, Any]
+        self, session: AsyncSession, actor: User | None, chat: Chat, changed: dict[str, Any]
     ) -> None:
         """`CHAT_UPDATE` in the audit log, naming the fields a config or admin update changed."""
         await self.c.audit.record(

@@ -19,7 +19,7 @@ from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatRestriction, ModerationAction, User
 from portal.db.uow import AfterCommit, on_commit
-from portal.domain import MAX_PUNISHMENT_SECONDS, ActivityAction, ModerationKind, RestrictionKind
+from portal.domain import LISTED, MAX_PUNISHMENT_SECONDS, ActivityAction, ModerationKind, RestrictionKind
 from portal.errors import AccessDenied, BadRequest, NotFound
 from portal.events import (
     Event,
@@ -39,6 +39,7 @@ from portal.services.chat_access import (
     can_moderate_by_rank,
     can_target_by_rank,
     may_target,
+    operator_chat,
 )
 from portal.services.notifier import chat_room
 from portal.services.permissions import can_act_on
@@ -54,9 +55,12 @@ class Kicked:
 
 @dataclass(frozen=True)
 class Target:
-    """A chat action's context: the chat as the actor sees it, the user acted on, and their link to it."""
+    """A chat action's context: the chat, who acts (None: the CLI), the chat as the actor sees it (None for
+    the CLI), the user acted on, and their link to it."""
 
-    ctx: ChatContext
+    chat: Chat
+    actor: User | None
+    ctx: ChatContext | None
     user: User
     member: bool
     joined: bool
@@ -72,7 +76,7 @@ class ChatModerationService(Service):
     async def _target(
         self,
         session: AsyncSession,
-        actor: User,
+        actor: User | None,
         chat_id: int,
         target_id: int,
         *,
@@ -80,24 +84,37 @@ class ChatModerationService(Service):
         link: str | None = None,
     ) -> Target:
         """Actor gate (`access_chat`), target exists (404), not yourself (403), the link the action needs
-        (404 "Member not found"; acting by rank only, the hierarchy's 403 first), then the hierarchy (403)."""
-        need = Need.ADMINISTER if as_admin else Need.MODERATE
-        ctx = await access_chat(session, actor, chat_id, need=need, lock=True)
+        (404 "Member not found"; acting by rank only, the hierarchy's 403 first), then the hierarchy (403).
+        `actor=None` (the CLI, admin actions only) skips the level rules; the chat and the link still
+        count."""
+        ctx: ChatContext | None = None
+        if actor is None:
+            chat = await operator_chat(session, chat_id, lock=True)
+        else:
+            ctx = await access_chat(
+                session, actor, chat_id, need=Need.ADMINISTER if as_admin else Need.MODERATE, lock=True
+            )
+            chat = ctx.chat
         user = await users_db.get(session, target_id)
         if user is None:
             raise NotFound("User")
-        if user.id == actor.id:
+        if actor is not None and user.id == actor.id:
             raise AccessDenied()
         target = Target(
+            chat=chat,
+            actor=actor,
             ctx=ctx,
             user=user,
             member=await chats_db.membership(session, chat_id, user.id) is not None,
             joined=await self.c.presence.user_in_room(chat_id, user.id),
         )
-        allowed = can_act_on(actor, user) if as_admin else may_target(ctx, user)
+        if actor is None or ctx is None:
+            allowed = True
+        else:
+            allowed = can_act_on(actor, user) if as_admin else may_target(ctx, user)
         if link == "inside" and not target.inside:
             raise NotFound("Member")
-        if link == "known":
+        if link == "known" and ctx is not None:
             if not allowed and can_moderate_by_rank(ctx) and not ctx.is_owner:
                 raise AccessDenied()  # acting by rank only, the hierarchy decides before any link
             if not can_target_by_rank(ctx, user) and not await self._known(session, target):
@@ -110,7 +127,7 @@ class ChatModerationService(Service):
         """A membership, a presence in the room, or any activity row."""
         if target.inside:
             return True
-        return await chats_db.has_activity(session, target.ctx.chat.id, target.user.id)
+        return await chats_db.has_activity(session, target.chat.id, target.user.id)
 
     async def _record(
         self,
@@ -122,7 +139,7 @@ class ChatModerationService(Service):
         seconds: int | None = None,
     ) -> None:
         now = self.c.clock.now()
-        chat_id = target.ctx.chat.id
+        chat_id = target.chat.id
         await history_db.add(
             session,
             ModerationAction(
@@ -130,7 +147,7 @@ class ChatModerationService(Service):
                 action_type=action,
                 reason=reason,
                 chat_id=chat_id,
-                issued_by_id=target.ctx.actor.id,
+                issued_by_id=target.actor.id if target.actor is not None else None,
                 is_lifted=False,
                 lifted_at=None,
                 expires_at=now + timedelta(seconds=seconds) if seconds else None,
@@ -140,7 +157,7 @@ class ChatModerationService(Service):
         await self.c.audit.record(
             session,
             AuditEvent(action),
-            actor=target.ctx.actor,
+            actor=target.actor,
             on=("chat", chat_id),
             user_id=target.user.id,
             reason=reason,
@@ -150,17 +167,26 @@ class ChatModerationService(Service):
     # ---- kick -------------------------------------------------------------------------------------
 
     async def kick(
-        self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None, as_admin: bool = False
+        self,
+        chat_id: int,
+        target_id: int,
+        *,
+        actor: User | None,
+        reason: str | None = None,
+        as_admin: bool = False,
     ) -> Kicked:
         """Remove a user from a chat: membership, room sockets, control; "was kicked" and a new epoch.
-        `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target)."""
+        `as_admin` is `/v1/admin/chats/{id}/kick` (rank over owner and target); `actor=None` (the CLI) is
+        that kick without the level rules."""
+        if actor is None and not as_admin:
+            raise ValueError("a kick without an actor is an admin kick")
         check_reason(reason)
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, as_admin=as_admin, link="inside")
-            chat = target.ctx.chat
+            chat = target.chat
             await chats_db.remove_member(session, chat_id, target.user.id)
             await self.c.chats.add_activity(
-                session, chat_id, target.user.id, ActivityAction.KICK, actor_id=actor.id
+                session, chat_id, target.user.id, ActivityAction.KICK, actor_id=actor.id if actor else None
             )
             await self._record(session, target, ModerationKind.CHAT_KICK, reason)
             await self.c.messages.post_system(session, chat, f"{target.user.username} was kicked")
@@ -187,8 +213,8 @@ class ChatModerationService(Service):
     def _unlist_if_private(self, session: AsyncSession, target: Target) -> None:
         """A private chat's member could list it and now cannot. Someone who was never a member
         (a ban in advance, an Admin in the room) could not list it: telling them would leak the chat."""
-        chat = target.ctx.chat
-        if not target.ctx.is_listed and target.member and target.user.id != chat.owner_id:
+        chat = target.chat
+        if target.chat.visibility not in LISTED and target.member and target.user.id != chat.owner_id:
             self.c.chats.after_commit_unlist(session, chat.id, target.user.id)
 
     def _after_presence_change(self, session: AsyncSession, chat_id: int, *, rekey: bool = False) -> None:
@@ -254,7 +280,7 @@ class ChatModerationService(Service):
             target = await self._target(
                 session, actor, chat_id, target_id, link="inside" if remove_now else None
             )
-            chat = target.ctx.chat
+            chat = target.chat
             await self._restrict(session, actor, target, RestrictionKind.BAN, duration, reason, now)
             await chats_db.remove_member(session, chat_id, target.user.id)
             await self.c.chats.add_activity(
@@ -323,13 +349,13 @@ class ChatModerationService(Service):
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
             fresh = await users_db.get_for_update(session, target.user.id) or target.user
-            await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.ctx.chat)
+            await self.c.punishments.timeout(session, actor, fresh, duration, reason, chat=target.chat)
 
     async def warn(self, chat_id: int, target_id: int, *, actor: User, reason: str | None = None) -> None:
         """A platform warning recorded from a chat, with "was warned" posted there."""
         async with self.c.db.transaction() as session:
             target = await self._target(session, actor, chat_id, target_id, link="known")
-            await self.c.punishments.warn(session, actor, target.user, reason, chat=target.ctx.chat)
+            await self.c.punishments.warn(session, actor, target.user, reason, chat=target.chat)
 
     async def _restrict(
         self,
@@ -344,7 +370,7 @@ class ChatModerationService(Service):
         """Store a chat mute or ban (0 = permanent); answers when it runs out."""
         expires = now + timedelta(seconds=duration) if duration else None
         restriction = ChatRestriction(
-            chat_id=target.ctx.chat.id,
+            chat_id=target.chat.id,
             user_id=target.user.id,
             kind=kind,
             reason=reason,

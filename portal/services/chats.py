@@ -27,6 +27,7 @@ from portal.services.chat_access import (
     check_chat_slot,
     load_chat,
     may_create_private,
+    operator_chat,
 )
 from portal.services.notifier import LOBBY_ROOM, user_room
 
@@ -135,8 +136,8 @@ class ChatService(Service):
     async def delete(self, chat_id: int, *, actor: User | None, by_admin: bool = False) -> str:
         """Destroy a chat: VM, live state, rows; everyone who could see it gets `room:destroyed`."""
         async with self.c.db.transaction() as session:
-            if actor is None:
-                chat = await load_chat(session, chat_id, lock=True)
+            if actor is None:  # the CLI (as the admin route, less the level rules) or the system
+                chat = await (operator_chat if by_admin else load_chat)(session, chat_id, lock=True)
             else:
                 need = Need.ADMINISTER if by_admin else Need.DESTROY
                 chat = (await access_chat(session, actor, chat_id, need=need, lock=True)).chat

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from portal.errors import ErrorCode, PortalError, coded
 from portal.events import RoomStarted, RoomStopped, VmCredentials, VmFrame
 from portal.live.rpc import NodeRpc, RpcError
 from portal.services.base import Service
-from portal.services.chat_access import ChatContext, can_manage
+from portal.services.chat_access import ChatContext, can_manage, load_chat
 from portal.services.notifier import chat_room, session_room
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ IDLE = "vm:idle"
 MAX_INPUT_EVENTS = 100
 MEMORY_CHECK_EVERY = 5.0  # seconds between two memory measurements of one VM
 RUNNING = "vm:running"  # set of chat ids with a VM (for the sweep after a node dies)
+NO_SERVER = "No running server to start the browser on"
+START_TIMEOUT = 60.0  # seconds a process without VMs (the CLI) waits for a server node to start one
 
 
 def _running_key(chat_id: int) -> str:
@@ -128,6 +131,7 @@ class VmService(Service):
             "apply_settings",
             "credentials",
             "refresh",
+            "start_chat",
         ):
             self.rpc.register(name, getattr(self, f"_local_{name}"))
 
@@ -254,7 +258,10 @@ class VmService(Service):
 
     async def start_chat(self, chat: Chat, *, push_credentials: bool) -> bool:
         """Start and announce (`room:started`, `chat:status`); the portal start also pushes credentials to
-        everyone already in the room. False when it was already running."""
+        everyone already in the room. False when it was already running. A process that hosts no VMs (the
+        CLI) has a running server node do it."""
+        if not self.c.hosts_vms:
+            return await self._start_on_a_server(chat.id, push_credentials=push_credentials)
         if not await self.start(chat):
             return False
         await self.c.notifier.send(RoomStarted(chat_id=chat.id), room=chat_room(chat.id))
@@ -264,6 +271,25 @@ class VmService(Service):
         if push_credentials:
             await self.push_credentials(chat)
         return True
+
+    async def _start_on_a_server(self, chat_id: int, *, push_credentials: bool) -> bool:
+        nodes = await self.c.presence.alive_nodes()
+        if not nodes:
+            raise coded(ErrorCode.VM_UNAVAILABLE, 503, message=NO_SERVER)
+        node = random.choice(nodes)
+        args = {"chat_id": chat_id, "push_credentials": push_credentials}
+        try:
+            return bool(await self.rpc.call(node, "start_chat", args, timeout=START_TIMEOUT))
+        except RpcError as exc:
+            if exc.status:
+                raise PortalError(str(exc), status=exc.status) from None
+            log.warning("starting the VM of chat %s on node %s failed: %s", chat_id, node, exc)
+            raise coded(ErrorCode.VM_UNAVAILABLE, 503) from None
+
+    async def _local_start_chat(self, args: dict[str, Any]) -> bool:
+        async with self.c.db.read() as session:
+            chat = await load_chat(session, int(args["chat_id"]))
+        return await self.start_chat(chat, push_credentials=bool(args.get("push_credentials")))
 
     async def stop_chat(self, chat_id: int, *, reason: str = "stopped") -> bool:
         if not await self.stop(chat_id, reason=reason):

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -41,6 +42,9 @@ REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOOLS = REPO / "admin_tools.py"
 
 
+NO_SERVER_NOTE = re.compile(r"note: no server is running \(no .*portal\.sock\): live updates were not sent")
+
+
 @dataclass
 class CliResult:
     code: int
@@ -50,6 +54,13 @@ class CliResult:
     def json(self) -> Any:
         assert self.code == 0, f"exit {self.code}: {self.stderr}"
         return json.loads(self.stdout)
+
+    def assert_ok(self) -> None:
+        """Exit 0 and nothing on stderr but, on SQLite with no server running, the one note that live
+        updates were not sent (docs/cli.md, "Reaching running servers")."""
+        assert self.code == 0, f"exit {self.code}: {self.stderr}"
+        assert all(NO_SERVER_NOTE.fullmatch(line) for line in self.stderr.splitlines()), self.stderr
+        assert len(self.stderr.splitlines()) <= 1, self.stderr
 
     def assert_one_error_line(self, text: str, *, code: int = 1) -> None:
         """00 §8: a failure exits non-zero with one clear line on stderr and nothing on stdout."""

@@ -131,7 +131,7 @@ async def test_users_create_prints_the_private_user_object(cli: CliBackend) -> N
 
     result = await cli.admin(*create_args(name, platform_id, "--platform-username", "Alice#1", "--json"))
 
-    assert result.code == 0 and result.stderr == "", result.stderr
+    result.assert_ok()
     user = result.json()
     assert set(user) == PRIVATE_USER_KEYS
     assert isinstance(user["id"], int)
@@ -168,7 +168,7 @@ async def test_users_create_sets_each_permission_level(cli: CliBackend) -> None:
 async def test_users_create_without_json_prints_a_summary(cli: CliBackend) -> None:
     name, platform_id = unique_name(), unique_platform_id()
     result = await cli.admin(*create_args(name, platform_id, permission="admin"))
-    assert result.code == 0 and result.stderr == ""
+    result.assert_ok()
     match = re.fullmatch(
         rf"created user (\d+) \({name}\), level admin, linked to discord:{platform_id}\n", result.stdout
     )
@@ -222,7 +222,7 @@ async def test_bots_register_without_json_shows_the_key_once(cli: CliBackend) ->
     result = await cli.admin(
         "bots", "register", "--name", "Helper", "--owner-id", str(owner["id"]), "--platform", "discord"
     )
-    assert result.code == 0 and result.stderr == ""
+    result.assert_ok()
     first, second = result.stdout.splitlines()
     assert re.fullmatch(r"registered bot \d+ \(Helper\) on discord", first)
     assert re.fullmatch(r"API key \(shown once\): hbot_[A-Za-z0-9_-]{32}", second)
@@ -254,7 +254,7 @@ async def test_subscriptions_grant_answers_the_rest_message(cli: CliBackend) -> 
         {"message": f"Subscription granted to user {premium['id']} for 30 days"},
         {"message": f"Subscription granted to user {lifetime['id']} (lifetime)"},
     ]
-    assert results[3].code == 0 and results[3].stderr == ""
+    results[3].assert_ok()
     assert results[3].stdout == f"Subscription granted to user {tier_one['id']} (7-day trial)\n"
     rows = [await user_row(cli, u["id"]) for u in (trial, premium, lifetime, tier_one)]
     assert [row.subscription_tier for row in rows if row] == [1, 2, 3, 1]
