@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorAlert } from "./ErrorAlert";
 import {
   type NotificationItem,
+  clearNotificationToasts,
   loadNotifications,
   markAllRead,
   markRead,
@@ -12,6 +13,7 @@ import {
   notificationTotal,
   notificationsError,
   notificationsLoading,
+  panelOpen,
   relativeTime,
   startNotifications,
   unreadCount,
@@ -40,14 +42,29 @@ export function Bell({ userId }: { userId: number }) {
   useEffect(() => startNotifications(userId), [userId]);
 
   useEffect(() => {
+    panelOpen.value = open;
     if (!open) return;
+    clearNotificationToasts();
     void loadNotifications();
     panel.current?.focus();
     const onPointer = (event: PointerEvent) => {
       if (!wrapper.current?.contains(event.target as Node)) setOpen(false);
     };
+    // Esc also when the focus fell to the page (a control that went away or was disabled under it).
+    const onKey = (event: KeyboardEvent) => {
+      const active = document.activeElement;
+      if (event.key === "Escape" && (!active || active === document.body)) {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
     document.addEventListener("pointerdown", onPointer);
-    return () => document.removeEventListener("pointerdown", onPointer);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      panelOpen.value = false;
+      document.removeEventListener("pointerdown", onPointer);
+      document.removeEventListener("keydown", onKey);
+    };
   }, [open]);
 
   const close = (refocus: boolean) => {
@@ -118,7 +135,14 @@ function Panel() {
     <>
       <header class="bell-panel-header">
         <h2 id="notifications-heading">Notifications</h2>
-        <button type="button" class="link" disabled={unread === 0} onClick={() => void markAllRead()}>
+        <button type="button" class="link" disabled={unread === 0} onClick={async () => {
+            await markAllRead();
+            // The button is disabled now, which drops the focus: keep it in the panel.
+            if (!document.activeElement || document.activeElement === document.body) {
+              document.getElementById("notifications-panel")?.focus();
+            }
+          }}
+        >
           Mark all read
         </button>
       </header>

@@ -7,7 +7,7 @@
 //   comes back into view; dismissing one hides it for this browser tab's session (sessionStorage).
 import { signal } from "@preact/signals";
 import { ApiError, api } from "./api";
-import { notify } from "../components/Notice";
+import { dismiss, notify } from "../components/Notice";
 import { describeError } from "./errors";
 import { listen, onReconnect } from "./socket";
 
@@ -80,7 +80,18 @@ function receive(item: NotificationItem): void {
   if (items) notificationItems.value = [item, ...items];
   notificationTotal.value += 1;
   if (!item.read_at) unreadCount.value = (unreadCount.value ?? 0) + 1;
-  notify(`New notification: ${item.title}`);
+  // A toast, unless the panel is open and shows it already.
+  if (!panelOpen.value) toasts.push(notify(`New notification: ${item.title}`));
+}
+
+/** Whether the bell's panel is open (set by the bell). */
+export const panelOpen = signal(false);
+let toasts: number[] = [];
+
+/** The panel opened: the "New notification" toasts said what it now shows. */
+export function clearNotificationToasts(): void {
+  toasts.forEach((id) => dismiss(id));
+  toasts = [];
 }
 
 export async function refreshCount(): Promise<void> {
