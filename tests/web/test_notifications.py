@@ -202,7 +202,9 @@ async def test_announcements_show_on_every_page_and_can_be_dismissed(people: Peo
             body="Chats are read-only from 01:50 UTC until the restart.",
             level="critical",
         ),
-        announced(admin, title="New: meet someone", body="Try one-on-one chats from the top bar.", level="info"),
+        announced(
+            admin, title="New: meet someone", body="Try one-on-one chats from the top bar.", level="info"
+        ),
     ):
         person = await people.signed_in()
         page = person.page
