@@ -137,7 +137,7 @@ async def test_a_notification_arrives_live_and_is_read(people: People) -> None:
 
 async def test_load_more_and_the_empty_panel(people: People) -> None:
     admin = await people.portal.login("admin")
-    person = await people.signed_in()
+    person = await people.signed_in(dark=True)
     for number in range(1, 21):
         await send(admin, person.id, f"Note {number}", f"Body of note {number}.")
     page = person.page
@@ -153,6 +153,8 @@ async def test_load_more_and_the_empty_panel(people: People) -> None:
     await expect(items).to_have_count(21)
     await expect(items.nth(20)).to_contain_text("Welcome to Portal")
     await expect(panel.get_by_role("button", name="Load more")).to_have_count(0)
+    await shoot(page, "notifications-dark")
+    await assert_accessible(page, context="notifications panel, dark")
 
     # The empty state (every account starts with its welcome, so the server's answers are stood in for).
     empty = await people.signed_in()
