@@ -6,6 +6,8 @@ import { currentPath, match, navigate, onLinkClick } from "./lib/router";
 import { loadMe, me, signOut } from "./lib/session";
 import { connection } from "./lib/socket";
 import { Avatar } from "./components/Avatar";
+import { Announcements } from "./components/Announcements";
+import { Bell } from "./components/Bell";
 import { SignIn } from "./pages/SignIn";
 import { Lobby } from "./pages/Lobby";
 import { Room } from "./pages/Room";
@@ -76,6 +78,7 @@ function TopBar() {
           Settings
         </a>
       </nav>
+      <Bell userId={user.id} />
       {/* Named by hidden text, not aria-label: axe wants a label to contain the visible text, the avatar's
           initial included (label-content-name-mismatch). */}
       <a class="me" href="/settings">
@@ -174,6 +177,7 @@ export function App() {
         Skip to content
       </a>
       <TopBar />
+      <Announcements />
       <ConnectionBanner />
       <Page />
       <Notices />

@@ -13,10 +13,12 @@ let nextId = 0;
 /** At most this many at once: a burst (control changes) shows its latest few, not a wall. */
 const MAX_SHOWN = 3;
 
-export function notify(text: string, kind: NoticeItem["kind"] = "info", ms = 5000): void {
+/** Show a notice for `ms`; returns its id (for `dismiss`). */
+export function notify(text: string, kind: NoticeItem["kind"] = "info", ms = 5000): number {
   const id = ++nextId;
   notices.value = [...notices.value, { id, text, kind }].slice(-MAX_SHOWN);
   window.setTimeout(() => dismiss(id), ms);
+  return id;
 }
 
 export function dismiss(id: number): void {
