@@ -106,7 +106,7 @@ export function Announcements() {
                 </p>
                 {row.state !== "ended" && (
                   <div class="actions">
-                    <button type="button" class="danger" aria-label={`End the announcement “${row.title}”`} onClick={() => setEnding(row)}>
+                    <button type="button" class="danger" aria-label={`End now: “${row.title}”`} onClick={() => setEnding(row)}>
                       End now
                     </button>
                   </div>

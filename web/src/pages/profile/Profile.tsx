@@ -375,7 +375,7 @@ function ActionDialog({
             <label for="op-reason">
               Reason <span class="hint">{reasonRequired ? "required, shown to them" : "optional"}</span>
             </label>
-            <input id="op-reason" type="text" maxLength={500} required={reasonRequired} value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+            <input id="op-reason" type="text" maxLength={500} aria-required={reasonRequired} value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
           </div>
         )}
         <ErrorAlert error={error} />
