@@ -14,6 +14,14 @@ from tests.web.conftest import People, assert_accessible, shoot
 from tests.web.test_room_e2ee import open_room
 
 
+async def quiet(page: Page) -> None:
+    """Close the notices (toasts) so a screenshot shows the page under them."""
+    buttons = page.locator(".notice").get_by_role("button")
+    while await buttons.count():
+        await buttons.first.click()
+    await expect(page.locator(".notice")).to_have_count(0)
+
+
 async def act(page: Page, action: str, name: str, *, reason: str, duration: str | None = None) -> None:
     await page.get_by_role("button", name=f"{action}…").click()
     dialog = page.get_by_role("dialog", name=f"{action} {name}")
@@ -122,6 +130,7 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     assert refused.value.status == 401
     assert (await people.portal.bot_client(new_key).call("GET", "/v1/bot/me"))["name"] == "Helper Bot"
     await assert_accessible(page, context="bots")
+    await quiet(page)
     await shoot(page, "admin-bots")
 
     # Grant Premium for 30 days: carol is in the active list.
@@ -146,6 +155,7 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     await grant.get_by_role("button", name="Grant").click()
     await expect(grant.get_by_role("alert")).not_to_be_empty()
     await assert_accessible(page, context="subscriptions")
+    await quiet(page)
     await shoot(page, "admin-subscriptions")
 
     # An announcement: created, shows in the list, then ended.
@@ -158,6 +168,7 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     await expect(card.get_by_text("Showing now")).to_be_visible()
     assert any(a["title"] == "Maintenance tonight" for a in await carol.login.client.call("GET", "/v1/announcements"))  # type: ignore[union-attr]
     await assert_accessible(page, context="announcements")
+    await quiet(page)
     await shoot(page, "admin-announcements")
     await card.get_by_role("button", name="End now: “Maintenance tonight”").click()
     confirm = page.get_by_role("dialog", name="End “Maintenance tonight”")
@@ -180,6 +191,7 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     await page.get_by_role("button", name="Clear").click()
     await expect(rows.filter(has_text="Bot register").filter(has_text="Helper Bot")).to_have_count(1)
     await assert_accessible(page, context="audit")
+    await quiet(page)
     await shoot(page, "admin-audit")
 
 
