@@ -15,6 +15,8 @@ import { ManageChat } from "./pages/ManageChat";
 import { Settings } from "./pages/Settings";
 import { JoinBySlug, JoinByInvite } from "./pages/Join";
 import { Match } from "./pages/Match";
+import { Admin } from "./pages/admin/Admin";
+import { Profile } from "./pages/profile/Profile";
 import { signal } from "@preact/signals";
 
 const loadError = signal<string | null>(null);
@@ -41,6 +43,8 @@ function Page() {
   if ((params = match("/c/:slug", path))) return <JoinBySlug slug={params["slug"] ?? ""} />;
   if ((params = match("/i/:code", path))) return <JoinByInvite code={params["code"] ?? ""} />;
   if (bare === "/settings" || bare.startsWith("/settings/")) return <Settings />;
+  if (bare === "/admin" || bare.startsWith("/admin/")) return <Admin />;
+  if ((params = match("/u/:username", path))) return <Profile username={params["username"] ?? ""} key={params["username"]} />;
   return (
     <main id="main" class="page narrow">
       <h1>Page not found</h1>
@@ -77,6 +81,11 @@ function TopBar() {
         <a href="/settings" aria-current={currentPath.value.startsWith("/settings") ? "page" : undefined}>
           Settings
         </a>
+        {user.permission_level >= 1 && (
+          <a href="/admin" aria-current={currentPath.value.startsWith("/admin") ? "page" : undefined}>
+            Admin
+          </a>
+        )}
       </nav>
       <Bell userId={user.id} />
       {/* Named by hidden text, not aria-label: axe wants a label to contain the visible text, the avatar's

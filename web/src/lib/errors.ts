@@ -38,6 +38,13 @@ const WORDS: Record<string, string> = {
   ERR_MATCH_SLOT_LIMIT:
     "You already have as many open one-on-one chats as you may: 1 at a time, or 3 with Premium. End one first.",
   ERR_MATCH_NO_ACTIVE_DIRECT: "That conversation has already ended.",
+  // Operators (issue 13): platform actions, bots, subscriptions, announcements
+  ERR_TRIAL_ALREADY_USED: "This user has already had their trial: it is once per user.",
+  "Admin access required": "Only administrators may do that.",
+  "Moderator access required": "Only moderators and administrators may do that.",
+  "Owner access required": "Only owners may do that.",
+  "Bot not found": "That bot does not exist (any more).",
+  "Announcement not found": "That announcement does not exist.",
   "Invalid or expired code":
     "That code did not work. It may be mistyped (codes are case-sensitive), expired (they last 10 minutes), " +
     "already used, or requested from another network: a code works only where it was requested.",

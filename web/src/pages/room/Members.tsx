@@ -5,6 +5,7 @@ import { Avatar } from "../../components/Avatar";
 import { Dialog } from "../../components/Dialog";
 import { notify } from "../../components/Notice";
 import { describeError } from "../../lib/errors";
+import { navigate } from "../../lib/router";
 import { type MemberEntry, PERMISSION_NAMES } from "../../lib/types";
 import type { ModAction, RoomModel } from "./model";
 import type { ChatRights } from "./permissions";
@@ -49,14 +50,22 @@ export function Members({ model, rights }: { model: RoomModel; rights: ChatRight
                 </span>
               )}
             </span>
-            {rights?.mayTarget({ id: m.user.id, permission_level: m.user.permission_level }) && (
+            {(rights?.mayTarget({ id: m.user.id, permission_level: m.user.permission_level }) || platformOp(model, m)) && (
               <Menu
                 label={`Moderate ${m.user.username}`}
-                items={ACTIONS.map(({ action, label }) => ({
-                  label,
-                  danger: action === "ban" || action === "kick",
-                  onSelect: () => setTarget({ member: m, action }),
-                }))}
+                items={[
+                  ...(rights?.mayTarget({ id: m.user.id, permission_level: m.user.permission_level })
+                    ? ACTIONS.map(({ action, label }) => ({
+                        label,
+                        danger: action === "ban" || action === "kick",
+                        onSelect: () => setTarget({ member: m, action }),
+                      }))
+                    : []),
+                  // Platform actions (warn, timeout, ban, hard mute, permission) live on the profile.
+                  ...(platformOp(model, m)
+                    ? [{ label: "Profile and platform actions", onSelect: () => navigate(`/u/${encodeURIComponent(m.user.username)}`) }]
+                    : []),
+                ]}
               >
                 ⋯
               </Menu>
@@ -67,6 +76,13 @@ export function Members({ model, rights }: { model: RoomModel; rights: ChatRight
       <ModerateDialog model={model} target={target} onClose={() => setTarget(null)} />
     </section>
   );
+}
+
+/** A platform Moderator+ who outranks this member (`can_act_on`): the profile's platform actions apply. */
+function platformOp(model: RoomModel, m: MemberEntry): boolean {
+  const level = model.me.permission_level;
+  if (m.user.id === model.me.id || level < 1) return false;
+  return level === 3 || level > m.user.permission_level;
 }
 
 const DURATIONS: Record<"mute" | "ban" | "timeout", [number, string][]> = {
