@@ -166,7 +166,9 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     await page.get_by_role("button", name="Publish").click()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Maintenance tonight"))
     await expect(card.get_by_text("Showing now")).to_be_visible()
-    assert any(a["title"] == "Maintenance tonight" for a in await carol.login.client.call("GET", "/v1/announcements"))  # type: ignore[union-attr]
+    assert any(
+        a["title"] == "Maintenance tonight" for a in await carol.login.client.call("GET", "/v1/announcements")
+    )  # type: ignore[union-attr]
     await assert_accessible(page, context="announcements")
     await quiet(page)
     await shoot(page, "admin-announcements")
@@ -174,16 +176,29 @@ async def test_admin_bots_subscriptions_announcements_and_audit(people: People) 
     confirm = page.get_by_role("dialog", name="End “Maintenance tonight”")
     await confirm.get_by_role("button", name="End announcement").click()
     await expect(card.get_by_text("Ended", exact=True)).to_be_visible()
-    assert not any(a["title"] == "Maintenance tonight" for a in await carol.login.client.call("GET", "/v1/announcements"))  # type: ignore[union-attr]
+    assert not any(
+        a["title"] == "Maintenance tonight" for a in await carol.login.client.call("GET", "/v1/announcements")
+    )  # type: ignore[union-attr]
 
     # The audit log lists all of it, with the actor and the target.
     await page.get_by_role("link", name="Audit log").click()
     rows = page.get_by_role("table", name="Audit events, newest first").get_by_role("row")
     me = admin.user["username"]
-    for event in ("Bot register", "Bot verify", "Bot key regenerate", "Subscription grant", "Announcement create", "Announcement end"):
+    for event in (
+        "Bot register",
+        "Bot verify",
+        "Bot key regenerate",
+        "Subscription grant",
+        "Announcement create",
+        "Announcement end",
+    ):
         await expect(rows.filter(has_text=event).first.get_by_role("link", name=me)).to_be_visible()
-    await expect(rows.filter(has_text="Subscription grant").first.get_by_role("link", name=carol.user["username"])).to_be_visible()
-    await expect(rows.filter(has_text="Bot register").filter(has_text="Helper Bot").get_by_role("link", name=me)).to_be_visible()
+    await expect(
+        rows.filter(has_text="Subscription grant").first.get_by_role("link", name=carol.user["username"])
+    ).to_be_visible()
+    await expect(
+        rows.filter(has_text="Bot register").filter(has_text="Helper Bot").get_by_role("link", name=me)
+    ).to_be_visible()
     # A filter: only the announcement events.
     await page.get_by_label("Event").fill("ANNOUNCEMENT_END")
     await page.get_by_role("button", name="Filter", exact=True).click()
