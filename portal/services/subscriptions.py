@@ -114,30 +114,11 @@ class SubscriptionService(Service):
             raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            user = await users_db.get_for_update(session, user_id)
-            if user is None or user.is_stranger:
-                raise NotFound("User")
-            if actor is not None and (actor.id == user.id or not can_act_on(actor, user)):
-                raise AccessDenied()
-            await self.apply_expiry(session, user, now)
+            user = await self._target(session, actor, user_id, now)
             grant = self._plan(user, wanted, duration_days, now)
             old_tier = user.subscription_tier
-            user.subscription_tier = grant.tier
-            user.subscription_expires_at = grant.expires_at
-            user.subscription_granted_by = actor.id if actor else None
+            await self._set_tier(session, actor, user, grant.tier, grant.expires_at, reason, now)
             user.trial_used = user.trial_used or grant.tier == Tier.TRIAL
-            user.updated_at = now
-            await history_db.add(
-                session,
-                SubscriptionHistory(
-                    user_id=user.id,
-                    old_tier=old_tier,
-                    new_tier=grant.tier,
-                    reason=reason,
-                    granted_by_id=actor.id if actor else None,
-                    created_at=now,
-                ),
-            )
             await self.c.audit.record(
                 session,
                 AuditEvent.SUBSCRIPTION_GRANT,
@@ -161,29 +142,10 @@ class SubscriptionService(Service):
             raise BadRequest(f"reason must be at most {MAX_REASON_LENGTH} characters")
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
-            user = await users_db.get_for_update(session, user_id)
-            if user is None or user.is_stranger:
-                raise NotFound("User")
-            if actor is not None and (actor.id == user.id or not can_act_on(actor, user)):
-                raise AccessDenied()
-            await self.apply_expiry(session, user, now)
+            user = await self._target(session, actor, user_id, now)
             old_tier = user.subscription_tier
             if old_tier != Tier.BASIC:
-                user.subscription_tier = Tier.BASIC
-                user.subscription_expires_at = None
-                user.subscription_granted_by = actor.id if actor else None
-                user.updated_at = now
-                await history_db.add(
-                    session,
-                    SubscriptionHistory(
-                        user_id=user.id,
-                        old_tier=old_tier,
-                        new_tier=Tier.BASIC,
-                        reason=reason,
-                        granted_by_id=actor.id if actor else None,
-                        created_at=now,
-                    ),
-                )
+                await self._set_tier(session, actor, user, Tier.BASIC, None, reason, now)
                 await self.c.audit.record(
                     session,
                     AuditEvent.SUBSCRIPTION_REVOKE,
@@ -194,6 +156,45 @@ class SubscriptionService(Service):
                     reason=reason,
                 )
         return f"Subscription revoked for user {user_id}"
+
+    async def _target(self, session: AsyncSession, actor: User | None, user_id: int, now: datetime) -> User:
+        """The registered user whose tier changes (locked), with an expired subscription applied first;
+        an actor (not the CLI) must be able to act on them and may not change their own."""
+        user = await users_db.get_for_update(session, user_id)
+        if user is None or user.is_stranger:
+            raise NotFound("User")
+        if actor is not None and (actor.id == user.id or not can_act_on(actor, user)):
+            raise AccessDenied()
+        await self.apply_expiry(session, user, now)
+        return user
+
+    async def _set_tier(
+        self,
+        session: AsyncSession,
+        actor: User | None,
+        user: User,
+        tier: Tier,
+        expires_at: datetime | None,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
+        """Change the tier and keep the history row that says who did it and why."""
+        old_tier = user.subscription_tier
+        user.subscription_tier = tier
+        user.subscription_expires_at = expires_at
+        user.subscription_granted_by = actor.id if actor else None
+        user.updated_at = now
+        await history_db.add(
+            session,
+            SubscriptionHistory(
+                user_id=user.id,
+                old_tier=old_tier,
+                new_tier=tier,
+                reason=reason,
+                granted_by_id=actor.id if actor else None,
+                created_at=now,
+            ),
+        )
 
     async def active(
         self, *, tier: int | None = None, q: str | None = None, offset: int = 0, limit: int | None = None
