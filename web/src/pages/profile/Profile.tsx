@@ -13,6 +13,7 @@ import { me } from "../../lib/session";
 import { PERMISSION_NAMES, TIER_NAMES } from "../../lib/types";
 import { ADMIN, MODERATOR, type ModerationAction, OWNER, UserName, past, when } from "../admin/shared";
 import "./Profile.css";
+import { DurationField } from "../../components/DurationField";
 
 interface PublicProfile {
   id: number;
@@ -346,18 +347,7 @@ function ActionDialog({
         }}
       >
         <p class="muted">{EXPLAIN[action]}</p>
-        {options && (
-          <div class="field">
-            <label for="op-duration">Duration</label>
-            <select id="op-duration" value={duration} onChange={(e) => setDuration(Number((e.target as HTMLSelectElement).value))}>
-              {options.map(([seconds, text]) => (
-                <option key={seconds} value={seconds}>
-                  {text}
-                </option>
-              ))}
-            </select>
-          </div>
-        )}
+        {options && <DurationField id="op-duration" value={duration} options={options} onChange={setDuration} />}
         {action === "permission" && (
           <div class="field">
             <label for="op-level">Permission level</label>

@@ -10,6 +10,7 @@ import { type MemberEntry, PERMISSION_NAMES } from "../../lib/types";
 import type { ModAction, RoomModel } from "./model";
 import type { ChatRights } from "./permissions";
 import { Menu } from "./Menu";
+import { DurationField } from "../../components/DurationField";
 
 const ACTIONS: { action: ModAction; label: string }[] = [
   { action: "kick", label: "Kick" },
@@ -159,18 +160,7 @@ function ModerateDialog({
         }}
       >
         <p class="muted">{EXPLAIN[action]}</p>
-        {options && (
-          <div class="field">
-            <label for="mod-duration">Duration</label>
-            <select id="mod-duration" value={duration} onChange={(e) => setDuration(Number((e.target as HTMLSelectElement).value))}>
-              {options.map(([seconds, text]) => (
-                <option key={seconds} value={seconds}>
-                  {text}
-                </option>
-              ))}
-            </select>
-          </div>
-        )}
+        {options && <DurationField id="mod-duration" value={duration} options={options} onChange={setDuration} />}
         <div class="field">
           <label for="mod-reason">
             Reason <span class="hint">optional, shown to the room</span>
