@@ -307,3 +307,33 @@ async def test_a_silent_distributor_mid_rotation_is_replaced_after_five_seconds(
 
 async def blob_epochs_of(portal: Portal, chat_id: int) -> set[int]:
     return {epoch for epoch, _pk in await blobs(portal, chat_id)}
+
+
+async def test_a_distributor_that_skips_one_session_leaves_only_that_one_to_the_next(
+    portal: Portal, sockets
+) -> None:
+    """Issue 14 item 1: a distributor that wraps for some sessions and never for one (its key failed) does
+    not stall the others; after its 5 s the next distributor, a holder, is asked only for the one missing."""
+    chat, first, second = await two_waiting(portal, sockets)
+    third = await keyed(portal, sockets)
+    await third.join(chat["id"])
+    assert len((await first.needed(chat["id"]))["sessions"]) == 3
+    key = fresh_key()
+
+    # A partial batch is accepted: the sessions it covers get their key at once.
+    assert await first.distribute(chat["id"], 0, wrapped_for(key, first, second)) == {"ok": True, "stored": 2}
+    assert second.pair.unwrap((await second.received(chat["id"]))["blob"]) == key
+    assert (await first.needed(chat["id"]))["sessions"] == [third.with_key()]
+
+    portal.server.clock.advance(TIMEOUT + 0.1)
+    await portal.container.e2ee.check_deadlines()
+
+    assert (await third.sock.expect_for("room:epoch_changed", chat["id"]))["distributor"] == second.ref()
+    assert (await second.needed(chat["id"]))["sessions"] == [third.with_key()]
+    assert await second.distribute(chat["id"], 0, wrapped_for(key, third)) == {"ok": True, "stored": 1}
+    assert third.pair.unwrap((await third.received(chat["id"]))["blob"]) == key
+    # Nothing the first one stored was dropped: one key for the epoch, held by all three.
+    stored = await blobs(portal, chat["id"])
+    assert len(stored) == 3 and {
+        m.pair.unwrap(stored[(0, await session_pk(portal, m))]) for m in (first, second, third)
+    } == {key}
