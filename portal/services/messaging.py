@@ -60,6 +60,8 @@ def parse_bundle(content: str) -> int:
         bundle = json.loads(content)
     except ValueError:  # UnicodeEncodeError and JSONDecodeError are both ValueErrors
         raise BadRequest(BAD_BUNDLE) from None
+    except RecursionError:  # nested deeper than parses safely: like such a request body (08 §67)
+        raise BadRequest() from None
     if not isinstance(bundle, dict) or not _is_int(bundle.get("v")) or bundle["v"] != 2:
         raise BadRequest(BAD_BUNDLE)
     epoch, ct = bundle.get("epoch"), bundle.get("ct")
