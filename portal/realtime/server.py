@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
@@ -17,6 +18,7 @@ from typing import Any
 
 import socketio
 from pydantic import BaseModel, ConfigDict, ValidationError
+from socketio import packet as sio_packet
 
 from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
@@ -84,6 +86,34 @@ class DistributeIn(Payload):
 # ---- the server -----------------------------------------------------------------------------------------
 
 
+# What an event packet's name looks like before its JSON: `2`, optional `<n>-`, `/ns,`, ack id, `["name",`.
+_EVENT_NAME = re.compile(r'[25](?:\d+-)?(?:/[^,]*,)?\d*\["([^"\\]{1,64})"')
+
+
+class _Unparsed:
+    """Stands for the arguments of an event whose JSON could not be parsed: no payload model accepts it,
+    so the handler acks `ERR_BAD_REQUEST` like any malformed payload."""
+
+
+class SafePacket(sio_packet.Packet):  # type: ignore[misc]
+    """A packet whose JSON does not parse — nested deeper than the parser's recursion limit (08 §67), or
+    broken — becomes its event with an unusable payload (an `ERR_BAD_REQUEST` ack) when its name can be
+    read, else an unnamed event nobody handles: dropped, with no traceback and the socket kept."""
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            count: int = super().decode(encoded_packet)
+        except (ValueError, RecursionError):
+            kind: int = getattr(self, "packet_type", sio_packet.EVENT)
+            if kind not in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
+                self.packet_type = sio_packet.EVENT  # an unnamed event: ignored
+            match = _EVENT_NAME.match(encoded_packet) if isinstance(encoded_packet, str) else None
+            self.data = [match.group(1) if match else "", _Unparsed()]
+            self.attachment_count = 0
+            return 0
+        return count
+
+
 def create_socket_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings
     manager = None
@@ -93,6 +123,7 @@ def create_socket_server(container: Container) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        serializer=SafePacket,
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
