@@ -473,6 +473,10 @@ class E2EEService:
         session wins."""
         if any(decode_exact(entry.get("blob"), SEALED_CHAT_KEY_BYTES) is None for entry in keys):
             raise BadRequest(BAD_BLOB)
+        # Before the lock and the database: a session with no socket in the room gets one answer whether the
+        # chat exists, is hidden from it or is merely not joined, and never contends for the chat's lock.
+        if not any(record.token_hash == token_hash for record in await self.c.presence.sockets_in(chat_id)):
+            raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
         try:
             async with self._locked(chat_id):
                 return await self._distribute_locked(token_hash, chat_id, epoch, keys)

@@ -275,10 +275,22 @@ async def test_another_epoch_is_refused(portal: Portal, sockets, epoch: int) -> 
     assert (0, await session_pk(portal, newcomer)) not in await blobs(portal, chat["id"])
 
 
-async def test_an_unknown_chat_is_not_found(portal: Portal, sockets) -> None:
+async def test_outsiders_learn_nothing_of_a_chat(portal: Portal, sockets) -> None:
+    """An unknown chat, a private chat the session cannot see and a chat it can see but has not joined all
+    answer the same, whatever the epoch, and the refusal does not wait for the chat's lock."""
+    chat, first, key = await keyed_chat(portal, sockets)
+    owner = await portal.login("user", tier=2)
+    hidden = await portal.private_chat(owner)
     me = await keyed(portal, sockets)
-    ack = await me.distribute(2_000_000_000, 0, [])
-    assert ack["ok"] is False and ack["error"] == "ERR_NOT_FOUND"
+    answers = [
+        await me.distribute(chat_id, epoch, wrapped_for(key, first))
+        for chat_id in (2_000_000_000, hidden["id"], chat["id"])
+        for epoch in (0, 5)
+    ]
+    assert all(a["ok"] is False and a["error"] == "ERR_NOT_DISTRIBUTOR" for a in answers), answers
+    async with portal.container.e2ee._locked(chat["id"]):  # someone holds the chat's lock meanwhile
+        ack = await me.distribute(chat["id"], 0, wrapped_for(key, first))
+    assert ack["error"] == "ERR_NOT_DISTRIBUTOR"
 
 
 @pytest.mark.parametrize(

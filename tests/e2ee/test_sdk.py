@@ -229,7 +229,7 @@ async def test_a_refused_call_raises_realtime_error(portal: Portal) -> None:
     async with RealtimeClient(portal.server.base_url, token) as rt:
         with pytest.raises(RealtimeError) as caught:
             await rt.call("key:distribute", {"chat_id": 2_000_000_000, "epoch": 0, "keys": []})
-        assert caught.value.error == "ERR_NOT_FOUND"
+        assert caught.value.error == "ERR_NOT_DISTRIBUTOR"  # an outsider learns nothing of the chat
         with pytest.raises(RealtimeError) as caught:
             await rt.join(chat_id=2_000_000_000)
         assert caught.value.error == "ERR_NOT_FOUND"
