@@ -16,7 +16,17 @@ from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, LoginCode, User
 from portal.domain import SessionEnd, UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
-from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
+from portal.schemas.auth import (
+    MAX_PENDING_LISTED,
+    BotCodeOut,
+    BotLoginCodeOut,
+    CodeRequestOut,
+    LookupOut,
+    PendingCodeOut,
+    PlatformRef,
+    StrangerOut,
+    VerifyOut,
+)
 from portal.security import keyed_hash, new_login_code
 from portal.services.base import Service
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
@@ -86,11 +96,12 @@ class AuthService(Service):
     # ---- issuing codes ----------------------------------------------------------------------------
 
     async def request_code(self, platform: str, platform_user_id: str, client: ClientInfo) -> CodeRequestOut:
-        """A web code bound to the caller's IP; older pending web codes of the identity are cancelled."""
+        """A web code bound to the caller's IP; the identity's older pending web codes asked from the same
+        IP are cancelled (another IP's never are: 08 §64)."""
         ip = client.ip or "unknown"
         now = self.c.clock.now()
         async with self.c.live.lock(f"login-codes:ip:{ip}"), self.c.db.transaction() as session:
-            await codes_db.cancel_pending_web(session, platform, platform_user_id, now)
+            await codes_db.cancel_pending_web(session, platform, platform_user_id, ip, now)
             pending = await codes_db.pending_web_count_for_ip(session, ip, now)
             if pending >= self.settings.max_pending_codes_per_ip:
                 oldest = await codes_db.oldest_pending_web_expiry_for_ip(session, ip, now)
@@ -109,23 +120,31 @@ class AuthService(Service):
         self._console(row)
         return CodeRequestOut(message="Login code generated.", expires_at=row.expires_at)
 
-    async def bot_login_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
-        """The newest pending web code of an identity, for the bot to deliver."""
+    async def bot_login_code(self, bot: Bot, who: BotIdentity) -> BotLoginCodeOut:
+        """The pending web codes of an identity, newest first, for the bot to deliver (08 §64)."""
         self._check_platform(bot, who)
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
             if found:
                 self._refresh_link(found[1], who)
-            row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "web", now)
-            if row is not None and not found:
-                row.platform_username, row.platform_avatar_url = (
-                    who.platform_username,
-                    who.platform_avatar_url,
-                )
-        if row is None:
-            return BotCodeOut(code=None, expires_at=None)
-        return BotCodeOut(code=row.code, expires_at=row.expires_at)
+            rows = await codes_db.pending_codes(
+                session, who.platform, who.platform_user_id, "web", now, limit=MAX_PENDING_LISTED
+            )
+            if not found:  # the name and avatar a signup from any of these codes takes
+                for row in rows:
+                    row.platform_username = who.platform_username
+                    row.platform_avatar_url = who.platform_avatar_url
+        pending = [
+            PendingCodeOut(code=row.code, requested_at=row.created_at, expires_at=row.expires_at)
+            for row in rows
+        ]
+        newest = pending[0] if pending else None
+        return BotLoginCodeOut(
+            code=newest.code if newest else None,
+            expires_at=newest.expires_at if newest else None,
+            pending=pending,
+        )
 
     async def bot_send_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
         """A bot-delivered code for an existing identity; the same code while it lives."""
