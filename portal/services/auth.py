@@ -28,7 +28,10 @@ from portal.schemas.auth import (
     VerifyOut,
 )
 from portal.security import keyed_hash, new_login_code
+from portal.services.audit import AuditEvent
 from portal.services.base import Service
+from portal.services.bots import BOT_TYPE_OFFICIAL
+from portal.services.permissions import Level
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
 from portal.services.subscriptions import effective_tier
 from portal.services.user_views import avatar_url, private_view
@@ -64,6 +67,11 @@ class BotIdentity:
     platform_user_id: str
     platform_username: str | None
     platform_avatar_url: str | None
+
+
+def may_bot_sign_in(bot: Bot, user: User) -> bool:
+    """A bot-initiated code (`send-code`) for a Moderator+ account needs an official bot (08 §65)."""
+    return user.permission_level < Level.MODERATOR or bot.bot_type == BOT_TYPE_OFFICIAL
 
 
 class AuthService(Service):
@@ -159,7 +167,9 @@ class AuthService(Service):
             self._refresh_link(link, who)
             if is_restricted(user, now):
                 raise AccountRestricted()
-            if user.bot_login_streak >= self.settings.bot_login_web_required_every:
+            if user.bot_login_streak >= self.settings.bot_login_web_required_every or not may_bot_sign_in(
+                bot, user
+            ):
                 raise AccessDenied("Web login required")
             row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "bot", now)
             fresh = row is None
@@ -171,6 +181,7 @@ class AuthService(Service):
                     platform_user_id=who.platform_user_id,
                     user_id=user.id,
                     client_ip=None,
+                    bot_id=bot.id,
                     now=now,
                 )
         if fresh:
@@ -195,6 +206,7 @@ class AuthService(Service):
         platform_user_id: str,
         user_id: int | None,
         client_ip: str | None,
+        bot_id: int | None = None,
         now: datetime,
     ) -> LoginCode:
         for _attempt in range(8):
@@ -210,6 +222,7 @@ class AuthService(Service):
                         platform_user_id=platform_user_id,
                         user_id=user_id,
                         client_ip=client_ip,
+                        bot_id=bot_id,
                         created_at=now,
                         expires_at=now + timedelta(seconds=self.settings.login_code_ttl),
                     ),
@@ -239,6 +252,15 @@ class AuthService(Service):
             user.bot_login_streak = user.bot_login_streak + 1 if row.kind == "bot" else 0
             user.last_activity_at = now
             link.last_authenticated_at = now
+            if row.kind == "bot" and user.permission_level >= Level.MODERATOR:
+                await self.c.audit.record(
+                    session,
+                    AuditEvent.USER_BOT_LOGIN,
+                    actor=None,
+                    on=("user", user.id),
+                    bot_id=row.bot_id,
+                    ip=client.ip,
+                )
             new = await self.c.sessions.create(
                 session, user, client_ip=client.ip, user_agent=client.user_agent, now=now
             )

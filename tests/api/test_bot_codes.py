@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 
 from portal.client import BotClient
+from portal.schemas.bots import AdminBotUpdateIn
+from tests.admin.support import audit_rows
 from tests.api.auth_support import (
     AUTH,
     CODE_RE,
@@ -266,6 +268,60 @@ async def test_login_code_refreshes_the_linked_platform(portal: Portal) -> None:
     bot = await portal.default_bot()
     await bot.login_code(*identity_of(user), "Fresh", "https://cdn.example/l.png")
     assert (await portal.client().lookup(user["username"]))["avatar_url"] == "https://cdn.example/l.png"
+
+
+# ---- staff sign-ins (08 §65) ------------------------------------------------------------------------------
+
+BOT_TYPES = {"official": 1, "verified": 2, "community": 3}
+
+
+async def bot_of_type(portal: Portal, bot_type: str) -> tuple[BotClient, int]:
+    bot, info = await portal.register_bot()
+    if bot_type != "community":
+        await portal.container.bot_admin.update(info["id"], AdminBotUpdateIn(bot_type=bot_type), actor=None)
+    return bot, info["id"]
+
+
+@pytest.mark.parametrize("bot_type", list(BOT_TYPES))
+@pytest.mark.parametrize("level", ["user", "moderator", "admin", "owner"])
+async def test_send_code_for_staff_needs_an_official_bot(portal: Portal, level: str, bot_type: str) -> None:
+    user = await portal.create_user(level)
+    bot, bot_id = await bot_of_type(portal, bot_type)
+    if level != "user" and bot_type != "official":
+        await expect_error(bot.send_code(*identity_of(user), "tester"), 403, "Web login required")
+        assert await audit_rows(portal, "USER_BOT_LOGIN", user["id"]) == []
+        # The web flow (login-code) still works for them.
+        client = portal.client()
+        assert (await client.verify(await web_code(portal, client, *identity_of(user), bot=bot)))["id"]
+        assert await audit_rows(portal, "USER_BOT_LOGIN", user["id"]) == []
+        return
+    sent = await bot.send_code(*identity_of(user), "tester")
+    client = portal.client()
+    assert (await client.verify(sent["code"]))["id"] == user["id"]
+    rows = await audit_rows(portal, "USER_BOT_LOGIN", user["id"])
+    if level == "user":
+        assert rows == []
+        return
+    [row] = rows
+    assert (row.actor_id, row.entity_type, row.entity_id) == (None, "user", user["id"])
+    assert row.event_metadata == {"bot_id": bot_id, "ip": client.http.headers["X-Forwarded-For"]}
+
+
+async def test_a_web_login_of_staff_writes_no_bot_login_event(portal: Portal) -> None:
+    staff = await portal.login("moderator")
+    assert await audit_rows(portal, "USER_BOT_LOGIN", staff.user["id"]) == []
+
+
+async def test_a_bot_code_verified_after_a_promotion_is_audited(portal: Portal) -> None:
+    """A code issued to a User who is a Moderator by the time it verifies is a staff sign-in."""
+    user = await portal.create_user()
+    bot, bot_id = await bot_of_type(portal, "community")
+    sent = await bot.send_code(*identity_of(user), "tester")
+    await portal.container.admin_users.set_permission(user["id"], 1, actor=None)
+    client = portal.client()
+    await client.verify(sent["code"])
+    [row] = await audit_rows(portal, "USER_BOT_LOGIN", user["id"])
+    assert row.event_metadata == {"bot_id": bot_id, "ip": client.http.headers["X-Forwarded-For"]}
 
 
 # ---- the bot-login counter (00 §3.3, 08 §56) -----------------------------------------------------------
