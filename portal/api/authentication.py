@@ -19,6 +19,7 @@ from portal.api.routing import CredentialsFirstRoute
 from portal.schemas.auth import (
     BotCodeIn,
     BotCodeOut,
+    BotLoginCodeOut,
     CodeRequestIn,
     CodeRequestOut,
     LookupIn,
@@ -104,7 +105,8 @@ async def bot_send_code(body: BotCodeIn, bot: BotDep, c: ContainerDep) -> BotCod
     return await c.auth.bot_send_code(bot, _identity(body))
 
 
-@bot_router.post("/login-code", response_model=BotCodeOut, responses=errors(400, 401, 403, 429))
-async def bot_login_code(body: BotCodeIn, bot: BotDep, c: ContainerDep) -> BotCodeOut:
-    """The newest pending web code of an identity (null when there is none)."""
+@bot_router.post("/login-code", response_model=BotLoginCodeOut, responses=errors(400, 401, 403, 429))
+async def bot_login_code(body: BotCodeIn, bot: BotDep, c: ContainerDep) -> BotLoginCodeOut:
+    """The newest pending web code of an identity (null when there is none) and, in `pending`, every
+    live one (newest first, at most 5): each is bound to the IP that asked, so the bot delivers them all."""
     return await c.auth.bot_login_code(bot, _identity(body))

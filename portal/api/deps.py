@@ -104,9 +104,20 @@ PublicKey = Depends(require_public_key)
 
 
 async def current_bot(request: Request) -> Bot:
-    """The bot behind `X-API-Key`, charged one request against its hourly quota."""
+    """The bot behind `X-API-Key`, charged one request against its hourly quota.
+
+    Refused keys count against the client IP until a key authenticates: once the IP has spent its budget,
+    every bot-key request from it answers 429 before the key is looked up, so a right guess cannot be told
+    from a wrong one (docs/decisions.md, "Reliability and security").
+    """
     container = get_container(request)
-    bot = await container.bots.authenticate(request.headers.get("x-api-key"))
+    ip = client_ip(request)
+    await container.rate_limiter.check_bot_key_failures(ip)
+    try:
+        bot = await container.bots.authenticate(request.headers.get("x-api-key"))
+    except InvalidApiKey:
+        await container.rate_limiter.count_bot_key_failure(ip)
+        raise
     # Past the quota, the error handler puts the quota's figures in the X-RateLimit-* headers.
     await container.rate_limiter.hit(
         "BOT_HOUR", str(bot.id), limit=bot.rate_limit_per_hour, window_seconds=3600

@@ -18,6 +18,7 @@ import httpx
 
 from portal.client.types import (
     BotCode,
+    BotLoginCode,
     CodeRequested,
     Destroyed,
     Health,
@@ -239,6 +240,6 @@ class BotClient(_BaseClient):
         platform_user_id: str,
         platform_username: str,
         platform_avatar_url: str | None = None,
-    ) -> BotCode:
+    ) -> BotLoginCode:
         body = self._identity(platform, platform_user_id, platform_username, platform_avatar_url)
-        return cast(BotCode, await self.call("POST", "/v1/authentication/bot/login-code", json=body))
+        return cast(BotLoginCode, await self.call("POST", "/v1/authentication/bot/login-code", json=body))

@@ -36,6 +36,18 @@ class BotCode(TypedDict):
     expires_at: str | None
 
 
+class PendingCode(TypedDict):
+    code: str
+    requested_at: str
+    expires_at: str
+
+
+class BotLoginCode(BotCode):
+    """`bot/login-code`: `code` is the newest; `pending` every live web code, newest first (at most 5)."""
+
+    pending: list[PendingCode]
+
+
 class UserPublic(TypedDict):
     id: int
     username: str

@@ -31,14 +31,16 @@ async def by_hash(session: AsyncSession, code_hash: str) -> LoginCode | None:
 
 
 async def cancel_pending_web(
-    session: AsyncSession, platform: str, platform_user_id: str, now: datetime
+    session: AsyncSession, platform: str, platform_user_id: str, client_ip: str, now: datetime
 ) -> None:
+    """End the identity's pending web codes asked from `client_ip` (never another IP's, 08 §64)."""
     await session.execute(
         update(LoginCode)
         .where(
             LoginCode.platform == platform,
             LoginCode.platform_user_id == platform_user_id,
             LoginCode.kind == "web",
+            LoginCode.client_ip == client_ip,
             *_pending(now),
         )
         .values(cancelled_at=now)
@@ -71,6 +73,14 @@ async def oldest_pending_web_expiry_for_ip(
 async def newest_pending(
     session: AsyncSession, platform: str, platform_user_id: str, kind: str, now: datetime
 ) -> LoginCode | None:
+    rows = await pending_codes(session, platform, platform_user_id, kind, now, limit=1)
+    return rows[0] if rows else None
+
+
+async def pending_codes(
+    session: AsyncSession, platform: str, platform_user_id: str, kind: str, now: datetime, *, limit: int
+) -> list[LoginCode]:
+    """The identity's live codes of `kind`, newest first."""
     query = (
         select(LoginCode)
         .where(
@@ -80,9 +90,9 @@ async def newest_pending(
             *_pending(now),
         )
         .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
-        .limit(1)
+        .limit(limit)
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    return list((await session.execute(query)).scalars().all())
 
 
 async def consume(session: AsyncSession, code_id: int, now: datetime) -> bool:

@@ -110,6 +110,8 @@ class LoginCode(Base):
     platform_user_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     client_ip: Mapped[str | None] = mapped_column(String(64))
+    # The bot that issued a "bot" code (`send-code`), for the staff sign-in audit event (08 §65).
+    bot_id: Mapped[int | None] = mapped_column(Integer)
     # What the bot last reported for a not-yet-registered identity (used at signup).
     platform_username: Mapped[str | None] = mapped_column(String(100))
     platform_avatar_url: Mapped[str | None] = mapped_column(String(2048))

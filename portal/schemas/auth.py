@@ -59,7 +59,39 @@ class BotCodeIn(RequestModel):
 
 class BotCodeOut(BaseModel):
     code: str | None = Field(examples=["Vy8nFKq2"])
-    expires_at: datetime | None
+    expires_at: datetime | None = Field(examples=["2026-03-19T10:40:00Z"])
+
+
+class PendingCodeOut(BaseModel):
+    code: str = Field(examples=["Vy8nFKq2"])
+    requested_at: datetime = Field(examples=["2026-03-19T10:30:00Z"])
+    expires_at: datetime = Field(examples=["2026-03-19T10:40:00Z"])
+
+
+MAX_PENDING_LISTED = 5
+
+
+class BotLoginCodeOut(BotCodeOut):
+    """`code` is the newest pending web code; `pending` every live one, newest first (08 §64)."""
+
+    pending: list[PendingCodeOut] = Field(
+        description=f"every live web code of the identity, newest first (at most {MAX_PENDING_LISTED}), "
+        "each bound to the IP that asked for it",
+        examples=[
+            [
+                {
+                    "code": "Vy8nFKq2",
+                    "requested_at": "2026-03-19T10:30:00Z",
+                    "expires_at": "2026-03-19T10:40:00Z",
+                },
+                {
+                    "code": "p3XwQ9aL",
+                    "requested_at": "2026-03-19T10:28:12Z",
+                    "expires_at": "2026-03-19T10:38:12Z",
+                },
+            ]
+        ],
+    )
 
 
 class StrangerOut(BaseModel):

@@ -16,9 +16,22 @@ from portal.db import users as users_db
 from portal.db.models import LinkedPlatform, LoginCode, User
 from portal.domain import SessionEnd, UserState
 from portal.errors import AccessDenied, AccountRestricted, AuthRequired, NotFound, RateLimited
-from portal.schemas.auth import BotCodeOut, CodeRequestOut, LookupOut, PlatformRef, StrangerOut, VerifyOut
+from portal.schemas.auth import (
+    MAX_PENDING_LISTED,
+    BotCodeOut,
+    BotLoginCodeOut,
+    CodeRequestOut,
+    LookupOut,
+    PendingCodeOut,
+    PlatformRef,
+    StrangerOut,
+    VerifyOut,
+)
 from portal.security import keyed_hash, new_login_code
+from portal.services.audit import AuditEvent
 from portal.services.base import Service
+from portal.services.bots import BOT_TYPE_OFFICIAL
+from portal.services.permissions import Level
 from portal.services.sessions import STRANGER_SESSION_TTL, AuthContext, NewSession, is_restricted
 from portal.services.subscriptions import effective_tier
 from portal.services.user_views import avatar_url, private_view
@@ -56,6 +69,11 @@ class BotIdentity:
     platform_avatar_url: str | None
 
 
+def may_bot_sign_in(bot: Bot, user: User) -> bool:
+    """A bot-initiated code (`send-code`) for a Moderator+ account needs an official bot (08 §65)."""
+    return user.permission_level < Level.MODERATOR or bot.bot_type == BOT_TYPE_OFFICIAL
+
+
 class AuthService(Service):
     @property
     def settings(self) -> Settings:
@@ -86,11 +104,12 @@ class AuthService(Service):
     # ---- issuing codes ----------------------------------------------------------------------------
 
     async def request_code(self, platform: str, platform_user_id: str, client: ClientInfo) -> CodeRequestOut:
-        """A web code bound to the caller's IP; older pending web codes of the identity are cancelled."""
+        """A web code bound to the caller's IP; the identity's older pending web codes asked from the same
+        IP are cancelled (another IP's never are: 08 §64)."""
         ip = client.ip or "unknown"
         now = self.c.clock.now()
         async with self.c.live.lock(f"login-codes:ip:{ip}"), self.c.db.transaction() as session:
-            await codes_db.cancel_pending_web(session, platform, platform_user_id, now)
+            await codes_db.cancel_pending_web(session, platform, platform_user_id, ip, now)
             pending = await codes_db.pending_web_count_for_ip(session, ip, now)
             if pending >= self.settings.max_pending_codes_per_ip:
                 oldest = await codes_db.oldest_pending_web_expiry_for_ip(session, ip, now)
@@ -109,23 +128,31 @@ class AuthService(Service):
         self._console(row)
         return CodeRequestOut(message="Login code generated.", expires_at=row.expires_at)
 
-    async def bot_login_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
-        """The newest pending web code of an identity, for the bot to deliver."""
+    async def bot_login_code(self, bot: Bot, who: BotIdentity) -> BotLoginCodeOut:
+        """The pending web codes of an identity, newest first, for the bot to deliver (08 §64)."""
         self._check_platform(bot, who)
         now = self.c.clock.now()
         async with self.c.db.transaction() as session:
             found = await users_db.user_by_identity(session, who.platform, who.platform_user_id)
             if found:
                 self._refresh_link(found[1], who)
-            row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "web", now)
-            if row is not None and not found:
-                row.platform_username, row.platform_avatar_url = (
-                    who.platform_username,
-                    who.platform_avatar_url,
-                )
-        if row is None:
-            return BotCodeOut(code=None, expires_at=None)
-        return BotCodeOut(code=row.code, expires_at=row.expires_at)
+            rows = await codes_db.pending_codes(
+                session, who.platform, who.platform_user_id, "web", now, limit=MAX_PENDING_LISTED
+            )
+            if not found:  # the name and avatar a signup from any of these codes takes
+                for row in rows:
+                    row.platform_username = who.platform_username
+                    row.platform_avatar_url = who.platform_avatar_url
+        pending = [
+            PendingCodeOut(code=row.code, requested_at=row.created_at, expires_at=row.expires_at)
+            for row in rows
+        ]
+        newest = pending[0] if pending else None
+        return BotLoginCodeOut(
+            code=newest.code if newest else None,
+            expires_at=newest.expires_at if newest else None,
+            pending=pending,
+        )
 
     async def bot_send_code(self, bot: Bot, who: BotIdentity) -> BotCodeOut:
         """A bot-delivered code for an existing identity; the same code while it lives."""
@@ -140,7 +167,9 @@ class AuthService(Service):
             self._refresh_link(link, who)
             if is_restricted(user, now):
                 raise AccountRestricted()
-            if user.bot_login_streak >= self.settings.bot_login_web_required_every:
+            if user.bot_login_streak >= self.settings.bot_login_web_required_every or not may_bot_sign_in(
+                bot, user
+            ):
                 raise AccessDenied("Web login required")
             row = await codes_db.newest_pending(session, who.platform, who.platform_user_id, "bot", now)
             fresh = row is None
@@ -152,6 +181,7 @@ class AuthService(Service):
                     platform_user_id=who.platform_user_id,
                     user_id=user.id,
                     client_ip=None,
+                    bot_id=bot.id,
                     now=now,
                 )
         if fresh:
@@ -176,6 +206,7 @@ class AuthService(Service):
         platform_user_id: str,
         user_id: int | None,
         client_ip: str | None,
+        bot_id: int | None = None,
         now: datetime,
     ) -> LoginCode:
         for _attempt in range(8):
@@ -191,6 +222,7 @@ class AuthService(Service):
                         platform_user_id=platform_user_id,
                         user_id=user_id,
                         client_ip=client_ip,
+                        bot_id=bot_id,
                         created_at=now,
                         expires_at=now + timedelta(seconds=self.settings.login_code_ttl),
                     ),
@@ -220,6 +252,15 @@ class AuthService(Service):
             user.bot_login_streak = user.bot_login_streak + 1 if row.kind == "bot" else 0
             user.last_activity_at = now
             link.last_authenticated_at = now
+            if row.kind == "bot" and user.permission_level >= Level.MODERATOR:
+                await self.c.audit.record(
+                    session,
+                    AuditEvent.USER_BOT_LOGIN,
+                    actor=None,
+                    on=("user", user.id),
+                    bot_id=row.bot_id,
+                    ip=client.ip,
+                )
             new = await self.c.sessions.create(
                 session, user, client_ip=client.ip, user_agent=client.user_agent, now=now
             )

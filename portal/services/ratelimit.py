@@ -39,6 +39,11 @@ PER_MINUTE = {
     Tier.HEALTH: 60,
 }
 
+# Refused bot keys (unknown, inactive, malformed, missing) per client IP and minute: a LOGIN-like budget.
+# Counted by client IP, not by the presented key, so rotating random keys does not start a fresh count.
+BOT_KEY_FAILURES = "BOT_KEY_FAILURES"
+BOT_KEY_FAILURES_PER_MINUTE = 20
+
 
 @dataclass(frozen=True)
 class Window:
@@ -68,15 +73,19 @@ class RateLimiter:
         self.clock = clock
         self.enabled = enabled
 
+    def _window(self, bucket: str, key: str, window_seconds: int) -> tuple[str, int]:
+        """The counter's key in the current window and the whole seconds until the window resets."""
+        now = self.clock.time()
+        start = int(now // window_seconds) * window_seconds
+        return f"rl:{bucket}:{key}:{start}", max(1, math.ceil(start + window_seconds - now))
+
     async def hit(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> Window | None:
         """Count one request; raise `RateLimitExceeded` past the limit. None when limits are off."""
         if not self.enabled:
             return None
-        now = self.clock.time()
-        start = int(now // window_seconds) * window_seconds
-        reset = max(1, math.ceil(start + window_seconds - now))
+        counter, reset = self._window(bucket, key, window_seconds)
         try:
-            count = await self.live.incr(f"rl:{bucket}:{key}:{start}", ttl=window_seconds + 5)
+            count = await self.live.incr(counter, ttl=window_seconds + 5)
         except Exception as exc:  # the store is down: fail open rather than refuse every request
             log.warning("rate limit %s not applied, the LiveStore did not answer: %s", bucket, exc)
             return None
@@ -84,6 +93,27 @@ class RateLimiter:
         if count > limit:
             raise RateLimitExceeded(window)
         return window
+
+    async def check_spent(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
+        """Raise `RateLimitExceeded` when this window's count has reached `limit`; counts nothing."""
+        if not self.enabled:
+            return
+        counter, reset = self._window(bucket, key, window_seconds)
+        try:
+            count = int(await self.live.get(counter) or 0)
+        except Exception as exc:  # fail open, as `hit` does
+            log.warning("rate limit %s not checked, the LiveStore did not answer: %s", bucket, exc)
+            return
+        if count >= limit:
+            raise RateLimitExceeded(Window(limit=limit, remaining=0, reset=reset))
+
+    async def check_bot_key_failures(self, ip: str) -> None:
+        """Before a bot key is looked up: refuse an IP that spent its budget of refused keys."""
+        await self.check_spent(BOT_KEY_FAILURES, ip, limit=BOT_KEY_FAILURES_PER_MINUTE, window_seconds=60)
+
+    async def count_bot_key_failure(self, ip: str) -> None:
+        """One refused bot key from `ip` (raises `RateLimitExceeded` once the budget is spent)."""
+        await self.hit(BOT_KEY_FAILURES, ip, limit=BOT_KEY_FAILURES_PER_MINUTE, window_seconds=60)
 
     async def hit_tier(self, tier: Tier, key: str) -> Window | None:
         return await self.hit(tier.value, key, limit=PER_MINUTE[tier], window_seconds=60)

@@ -21,6 +21,7 @@ from tests.helpers import parse_time as when
 AUTH = "/v1/authentication"
 CODE_RE = re.compile(r"^[A-Za-z0-9]{8}$")
 LOGIN_CODE_TTL = 600
+NO_CODE = {"code": None, "expires_at": None, "pending": []}  # bot/login-code with nothing pending
 
 
 def assert_around(value: str, before: datetime, after: datetime, seconds: float) -> None:

@@ -17,6 +17,7 @@ from tests.api.auth_support import (
     AUTH,
     CODE_RE,
     LOGIN_CODE_TTL,
+    NO_CODE,
     assert_around,
     cookie,
     flip_case,
@@ -286,7 +287,7 @@ async def test_a_refused_request_does_not_create_a_code(portal: Portal) -> None:
     refused = unique_platform_id()
     await expect_error(client.request_code("discord", refused), 429, "Too many pending login codes")
     bot = await portal.default_bot()
-    assert await bot.login_code("discord", refused, "tester") == {"code": None, "expires_at": None}
+    assert await bot.login_code("discord", refused, "tester") == NO_CODE
 
 
 async def test_a_verified_code_no_longer_counts_as_pending(portal: Portal) -> None:
@@ -320,13 +321,19 @@ async def test_a_new_request_cancels_the_older_code_of_the_identity(portal: Port
     assert verified["user_created"] is True
 
 
-async def test_a_request_from_another_ip_also_cancels_the_older_code(portal: Portal) -> None:
+async def test_a_request_from_another_ip_does_not_end_the_users_code(portal: Portal) -> None:
+    """08 §64: only a request from the same IP cancels; a stranger's request cannot lock a user out."""
     identity = unique_platform_id()
-    first, second = portal.client(), portal.client()
-    old = await web_code(portal, first, "discord", identity)
-    new = await web_code(portal, second, "discord", identity)
-    await expect_error(first.verify(old), 401, "Invalid or expired code")
-    assert (await second.verify(new))["user_created"] is True
+    user, stranger = portal.client(), portal.client()
+    own = await web_code(portal, user, "discord", identity)
+    portal.server.clock.advance(1)
+    other = await web_code(portal, stranger, "discord", identity)
+    assert other != own
+    assert (await user.verify(own))["user_created"] is True
+    # The other IP's code is still pending (and bound to its own IP).
+    await expect_error(user.verify(other), 401, "Invalid or expired code")
+    bot = await portal.default_bot()
+    assert [p["code"] for p in (await bot.login_code("discord", identity, "tester"))["pending"]] == [other]
 
 
 async def test_a_refused_request_leaves_the_older_code_of_the_identity_alone(portal: Portal) -> None:

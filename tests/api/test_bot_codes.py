@@ -11,10 +11,13 @@ from datetime import timedelta
 import pytest
 
 from portal.client import BotClient
+from portal.schemas.bots import AdminBotUpdateIn
+from tests.admin.support import audit_rows
 from tests.api.auth_support import (
     AUTH,
     CODE_RE,
     LOGIN_CODE_TTL,
+    NO_CODE,
     assert_around,
     set_bot_active,
     user_row,
@@ -108,7 +111,7 @@ async def test_a_bot_acts_only_for_its_own_platform(portal: Portal, endpoint: st
     )
     # Nothing was issued for the identity.
     discord_bot = await portal.default_bot()
-    assert await discord_bot.login_code(*identity_of(user), "tester") == {"code": None, "expires_at": None}
+    assert await discord_bot.login_code(*identity_of(user), "tester") == NO_CODE
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -212,7 +215,7 @@ async def test_send_code_and_a_web_code_are_separate(portal: Portal) -> None:
     user = await portal.create_user()
     bot = await portal.default_bot()
     sent = await bot.send_code(*identity_of(user), "tester")
-    assert await bot.login_code(*identity_of(user), "tester") == {"code": None, "expires_at": None}
+    assert await bot.login_code(*identity_of(user), "tester") == NO_CODE
     client = portal.client()
     web = await web_code(portal, client, *identity_of(user))
     assert web != sent["code"]
@@ -265,6 +268,60 @@ async def test_login_code_refreshes_the_linked_platform(portal: Portal) -> None:
     bot = await portal.default_bot()
     await bot.login_code(*identity_of(user), "Fresh", "https://cdn.example/l.png")
     assert (await portal.client().lookup(user["username"]))["avatar_url"] == "https://cdn.example/l.png"
+
+
+# ---- staff sign-ins (08 §65) ------------------------------------------------------------------------------
+
+BOT_TYPES = {"official": 1, "verified": 2, "community": 3}
+
+
+async def bot_of_type(portal: Portal, bot_type: str) -> tuple[BotClient, int]:
+    bot, info = await portal.register_bot()
+    if bot_type != "community":
+        await portal.container.bot_admin.update(info["id"], AdminBotUpdateIn(bot_type=bot_type), actor=None)
+    return bot, info["id"]
+
+
+@pytest.mark.parametrize("bot_type", list(BOT_TYPES))
+@pytest.mark.parametrize("level", ["user", "moderator", "admin", "owner"])
+async def test_send_code_for_staff_needs_an_official_bot(portal: Portal, level: str, bot_type: str) -> None:
+    user = await portal.create_user(level)
+    bot, bot_id = await bot_of_type(portal, bot_type)
+    if level != "user" and bot_type != "official":
+        await expect_error(bot.send_code(*identity_of(user), "tester"), 403, "Web login required")
+        assert await audit_rows(portal, "USER_BOT_LOGIN", user["id"]) == []
+        # The web flow (login-code) still works for them.
+        client = portal.client()
+        assert (await client.verify(await web_code(portal, client, *identity_of(user), bot=bot)))["id"]
+        assert await audit_rows(portal, "USER_BOT_LOGIN", user["id"]) == []
+        return
+    sent = await bot.send_code(*identity_of(user), "tester")
+    client = portal.client()
+    assert (await client.verify(sent["code"]))["id"] == user["id"]
+    rows = await audit_rows(portal, "USER_BOT_LOGIN", user["id"])
+    if level == "user":
+        assert rows == []
+        return
+    [row] = rows
+    assert (row.actor_id, row.entity_type, row.entity_id) == (None, "user", user["id"])
+    assert row.event_metadata == {"bot_id": bot_id, "ip": client.http.headers["X-Forwarded-For"]}
+
+
+async def test_a_web_login_of_staff_writes_no_bot_login_event(portal: Portal) -> None:
+    staff = await portal.login("moderator")
+    assert await audit_rows(portal, "USER_BOT_LOGIN", staff.user["id"]) == []
+
+
+async def test_a_bot_code_verified_after_a_promotion_is_audited(portal: Portal) -> None:
+    """A code issued to a User who is a Moderator by the time it verifies is a staff sign-in."""
+    user = await portal.create_user()
+    bot, bot_id = await bot_of_type(portal, "community")
+    sent = await bot.send_code(*identity_of(user), "tester")
+    await portal.container.admin_users.set_permission(user["id"], 1, actor=None)
+    client = portal.client()
+    await client.verify(sent["code"])
+    [row] = await audit_rows(portal, "USER_BOT_LOGIN", user["id"])
+    assert row.event_metadata == {"bot_id": bot_id, "ip": client.http.headers["X-Forwarded-For"]}
 
 
 # ---- the bot-login counter (00 §3.3, 08 §56) -----------------------------------------------------------
@@ -336,7 +393,7 @@ async def test_a_code_issued_before_the_fifth_login_still_verifies(portal: Porta
 async def test_login_code_hands_out_the_pending_web_code(portal: Portal) -> None:
     identity = unique_platform_id()
     bot = await portal.default_bot()
-    assert await bot.login_code("discord", identity, "tester") == {"code": None, "expires_at": None}
+    assert await bot.login_code("discord", identity, "tester") == NO_CODE
     client = portal.client()
     requested = await client.request_code("discord", identity)
     got = await bot.login_code("discord", identity, "tester")
@@ -349,7 +406,7 @@ async def test_login_code_hands_out_the_pending_web_code(portal: Portal) -> None
     replaced = await bot.login_code("discord", identity, "tester")
     assert replaced["code"] != got["code"]
     await client.verify(replaced["code"])
-    assert await bot.login_code("discord", identity, "tester") == {"code": None, "expires_at": None}
+    assert await bot.login_code("discord", identity, "tester") == NO_CODE
 
 
 async def test_login_code_is_null_after_expiry(portal: Portal) -> None:
@@ -358,19 +415,53 @@ async def test_login_code_is_null_after_expiry(portal: Portal) -> None:
     await portal.client().request_code("discord", identity)
     assert (await bot.login_code("discord", identity, "tester"))["code"]
     portal.server.clock.advance(LOGIN_CODE_TTL + 1)
-    assert await bot.login_code("discord", identity, "tester") == {"code": None, "expires_at": None}
+    assert await bot.login_code("discord", identity, "tester") == NO_CODE
 
 
-async def test_login_code_gives_the_newest_code_across_ips(portal: Portal) -> None:
+async def test_login_code_gives_the_newest_code_and_every_pending_one_across_ips(portal: Portal) -> None:
+    """08 §64: `code` is the newest; `pending` lists every live web code of the identity, newest first."""
     identity = unique_platform_id()
     bot = await portal.default_bot()
     first, second = portal.client(), portal.client()
-    await first.request_code("discord", identity)
+    asked_first = await first.request_code("discord", identity)
     portal.server.clock.advance(1)
-    await second.request_code("discord", identity)
+    asked_second = await second.request_code("discord", identity)
     got = await bot.login_code("discord", identity, "tester")
-    await expect_error(first.verify(got["code"]), 401, "Invalid or expired code")
-    assert (await second.verify(got["code"]))["user_created"] is True
+    assert set(got) == {"code", "expires_at", "pending"}
+    newest, oldest = got["pending"]
+    assert set(newest) == {"code", "requested_at", "expires_at"}
+    assert got["code"] == newest["code"] and got["expires_at"] == newest["expires_at"]
+    assert when(newest["expires_at"]) == when(asked_second["expires_at"])
+    assert when(oldest["expires_at"]) == when(asked_first["expires_at"])
+    for code in (newest, oldest):
+        assert when(code["expires_at"]) - when(code["requested_at"]) == timedelta(seconds=LOGIN_CODE_TTL)
+    # Each code verifies only from the IP that asked for it.
+    await expect_error(first.verify(newest["code"]), 401, "Invalid or expired code")
+    assert (await first.verify(oldest["code"]))["user_created"] is True
+    after = await bot.login_code("discord", identity, "tester")
+    assert [p["code"] for p in after["pending"]] == [newest["code"]]
+    assert (await second.verify(newest["code"]))["user_created"] is False
+
+
+async def test_login_code_lists_at_most_five_pending_codes(portal: Portal) -> None:
+    identity = unique_platform_id()
+    bot = await portal.default_bot()
+    codes = []
+    for _ in range(7):
+        await portal.client().request_code("discord", identity)
+        codes.append((await bot.login_code("discord", identity, "tester"))["code"])
+        portal.server.clock.advance(1)
+    got = await bot.login_code("discord", identity, "tester")
+    assert [p["code"] for p in got["pending"]] == codes[::-1][:5]
+    # A second request from the same IP replaces that IP's code.
+    client = portal.client()
+    await client.request_code("discord", identity)
+    replaced = (await bot.login_code("discord", identity, "tester"))["code"]
+    portal.server.clock.advance(1)
+    await client.request_code("discord", identity)
+    got = await bot.login_code("discord", identity, "tester")
+    assert replaced not in [p["code"] for p in got["pending"]]
+    await expect_error(client.verify(replaced), 401, "Invalid or expired code")
 
 
 # ---- quotas (00 §3.3, §3.4; 08 §61) --------------------------------------------------------------------

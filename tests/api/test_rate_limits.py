@@ -8,11 +8,13 @@ counter shared by several nodes on PostgreSQL + Redis.
 from __future__ import annotations
 
 import math
+import secrets
 
 import httpx
 import pytest
 
 from portal.client import PortalClient
+from portal.services.ratelimit import BOT_KEY_FAILURES_PER_MINUTE
 from tests.helpers import Portal, unique_platform_id
 from tests.servers import another_node, fresh_ip, node_like
 
@@ -187,6 +189,45 @@ async def test_bot_tier_is_keyed_by_the_bot_key_not_the_ip(portal: Portal) -> No
     assert await remaining("a", ip_one) == "599"
     assert await remaining("a", ip_two) == "598"  # same key from another IP: same counter
     assert await remaining("b", ip_one) == "599"  # another key from the same IP: its own counter
+
+
+async def test_bot_key_guessing_is_counted_by_ip(portal: Portal) -> None:
+    """Issue 14: refused bot keys count per client IP (20 a minute), whatever key each one presents."""
+    window_end = portal.server.clock.advance_to_next(60, 1.0)
+    bot, _ = await portal.register_bot()
+    ip = fresh_ip()
+    guesser = portal.client(api_key=None, ip=ip)
+
+    async def guess() -> httpx.Response:
+        key = "hbot_" + secrets.token_urlsafe(32)
+        return await guesser.raw("GET", "/v1/bot/me", headers={"X-API-Key": key})
+
+    for _ in range(BOT_KEY_FAILURES_PER_MINUTE):
+        response = await guess()
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "Invalid API key"
+    assert_limited(await guess(), BOT_KEY_FAILURES_PER_MINUTE, window_end, portal.server.clock.time())
+    # Other refused keys from the IP (a non-bot value, none) are answered 429 too, before any lookup...
+    for headers in ({"X-API-Key": "nope"}, {}):
+        refused = await guesser.raw("GET", "/v1/bot/me", headers=headers)
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+    # ...as is a valid key from the same IP, so a right guess looks like a wrong one until the window ends.
+    same_ip = portal.bot_client(bot.http.headers["X-API-Key"], ip=ip)
+    assert (await same_ip.raw("GET", "/v1/bot/me")).status_code == 429
+    # A valid key from another IP is not affected, and no other endpoint of the IP is.
+    assert (await bot.raw("GET", "/v1/bot/me")).status_code == 200
+    assert (await guesser.raw("GET", "/health")).status_code == 200
+    # The next window starts afresh.
+    portal.server.clock.advance_to_next(60, 1.0)
+    assert (await same_ip.raw("GET", "/v1/bot/me")).status_code == 200
+    assert (await guess()).status_code == 401
+
+
+async def test_an_authenticated_bot_is_not_counted_as_guessing(portal: Portal) -> None:
+    portal.server.clock.advance_to_next(60, 1.0)
+    bot, _ = await portal.register_bot()
+    for _ in range(BOT_KEY_FAILURES_PER_MINUTE + 5):
+        assert (await bot.raw("GET", "/v1/bot/me")).status_code == 200
 
 
 # ---- the client IP behind proxies (00 §3.4, 08 §12) ----------------------------------------------------
