@@ -83,7 +83,7 @@ async def overdue_graces(session: AsyncSession, now: datetime, *, limit: int) ->
             Chat.chat_type == ChatType.DIRECT,
             Chat.archived_at.is_(None),
         )
-        .order_by(ChatMember.away_until, ChatMember.chat_id)
+        .order_by(ChatMember.away_until, ChatMember.chat_id, ChatMember.id)  # ties: the earlier member
         .limit(limit)
     )
     return [(chat_id, user_id) for chat_id, user_id in (await session.execute(query)).all()]
