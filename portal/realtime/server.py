@@ -22,7 +22,7 @@ from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
-from portal.security import SESSION_COOKIE
+from portal.security import SESSION_COOKIE, resolve_client_ip
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -169,8 +169,14 @@ class Handlers:
             # the first are ignored like extra fields.
             data = args[0] if args else {}
             try:
-                payload = model.model_validate(data)
                 who = await self._who(sid)
+                # Counted before the payload is even read (08 §69): a malformed flood costs its budget too.
+                if over := await self.c.socket_limits.event(sid, who.user_id, event):
+                    if over.disconnect:
+                        log.warning("socket %s of user %s disconnected: %s flood", sid, who.user_id, event)
+                        await self.sio.disconnect(sid)
+                    return over.ack()
+                payload = model.model_validate(data)
                 return await action(who, sid, payload)
             except ValidationError:
                 return BadRequest().ack()
@@ -191,7 +197,16 @@ class Handlers:
     # ---- connection -------------------------------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if self.c.settings.refuses_origin(environ.get("HTTP_ORIGIN")):
+        settings = self.c.settings
+        limits = self.c.socket_limits
+        ip = resolve_client_ip(
+            environ.get("REMOTE_ADDR") or "unknown",
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            settings.trusted_proxy_list,
+        )
+        if not await limits.handshake_allowed(ip):  # before anything else, like the request tiers
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
+        if settings.refuses_origin(environ.get("HTTP_ORIGIN")):
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ORIGIN_NOT_ALLOWED.value)
         try:
             ctx = await self.c.sessions.authenticate(_token_from(environ, auth))
@@ -200,6 +215,15 @@ class Handlers:
         if ctx is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHORIZED.value)
         who = SocketUser.of(ctx)
+        if not await limits.claim(sid, who.user_id, who.token_hash):
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
+        try:
+            await self._connected(sid, who)
+        except BaseException:
+            await limits.release(sid)  # a refused connection never disconnects: give its place back here
+            raise
+
+    async def _connected(self, sid: str, who: SocketUser) -> None:
         await self.sio.save_session(
             sid, {"user_id": who.user_id, "token_hash": who.token_hash, "is_stranger": who.is_stranger}
         )
@@ -216,7 +240,10 @@ class Handlers:
             who = await self._who(sid)
         except KeyError:
             return  # refused at connect: nothing was recorded
-        await self.c.rooms.disconnected(who, sid)
+        try:
+            await self.c.rooms.disconnected(who, sid)
+        finally:
+            await self.c.socket_limits.release(sid)
 
     # ---- events -----------------------------------------------------------------------------------
 
