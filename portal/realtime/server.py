@@ -157,6 +157,7 @@ class Handlers:
         self._on("control:take", ChatIdIn, self.control_take)
         self._on("control:deny", TargetUserIn, self.control_deny)
         self._on("vm:input", VmInputIn, self.vm_input)
+        self.sio.on("*", self.unknown_event)
 
     def _on(
         self,
@@ -187,6 +188,18 @@ class Handlers:
                 return {"ok": False, "error": ErrorCode.INTERNAL.value, "message": "Internal server error"}
 
         self.sio.on(event, handler)
+
+    async def unknown_event(self, event: str, sid: str, *args: Any) -> None:
+        """Unknown events are ignored (no answer), but they count against the socket's budget like any
+        other (08 §69), so a flood of them is disconnected."""
+        try:
+            who = await self._who(sid)
+            over = await self.c.socket_limits.event(sid, who.user_id, event)
+            if over is not None and over.disconnect:
+                log.warning("socket %s of user %s disconnected: unknown-event flood", sid, who.user_id)
+                await self.sio.disconnect(sid)
+        except Exception:
+            log.exception("counting the unknown socket event %r failed", event[:64])
 
     async def _who(self, sid: str) -> SocketUser:
         session = await self.sio.get_session(sid)

@@ -189,3 +189,13 @@ async def test_the_session_cap_holds_across_nodes(portal: Portal, sockets) -> No
             await online(sockets, token, portal.server.base_url if index % 2 else second.base_url)
         assert await sockets(second.base_url).refused(token=token) == LIMITED
         assert await sockets().refused(token=token) == LIMITED
+
+
+async def test_unknown_events_count_against_the_budget_too(portal: Portal, sockets) -> None:
+    """Ignored as before (no answer), but a flood of them is disconnected like any other."""
+    alice = await portal.login()
+    fresh_window(portal)
+    probe = await online(sockets, alice.client.session_token)
+    for _ in range(180):
+        await probe.sio.emit("no:such:event", {"chat_id": 1})
+    await probe.wait_disconnected()
