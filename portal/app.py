@@ -9,7 +9,6 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from portal import __version__
@@ -26,6 +25,7 @@ from portal.api import (
     statistics,
     users,
 )
+from portal.api import docs as api_docs
 from portal.api import errors as api_errors
 from portal.api.admin import announcements as admin_announcements
 from portal.api.admin import audit as admin_audit
@@ -36,7 +36,7 @@ from portal.api.admin import punishments as admin_punishments
 from portal.api.admin import strangers as admin_strangers
 from portal.api.admin import subscriptions as admin_subscriptions
 from portal.api.admin import users as admin_users
-from portal.api.middleware import RequestContextMiddleware
+from portal.api.middleware import EnvelopeCORSMiddleware, RequestContextMiddleware
 from portal.container import Container
 from portal.realtime.control import ControlSocket
 from portal.realtime.notifier import SocketNotifier
@@ -110,6 +110,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the installed Swagger UI below, not a CDN
     )
     api.state.container = container
     api.state.sio = sio
@@ -141,11 +142,12 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         ]
     for router in routers:
         api.include_router(router)
+    api_docs.install(api)
     if role in ("all", "api"):
         install_web_client(api, container.settings)  # only where no route answers: never shadows the API
     api_errors.install(api)
     api.add_middleware(
-        CORSMiddleware,
+        EnvelopeCORSMiddleware,
         allow_origins=container.settings.allowed_origin_list,
         allow_credentials=True,
         allow_methods=["*"],
@@ -158,7 +160,7 @@ def create_app(container: Container, *, role: str = "all") -> Any:
             "X-RateLimit-Reset",
         ],
     )
-    api.add_middleware(RequestContextMiddleware)
+    api.add_middleware(RequestContextMiddleware, hsts=container.settings.cookie_secure)
     if role == "api":
         return api
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

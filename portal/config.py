@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     message_rate_user: str = "30/10"
     message_rate_chat: str = "300/10"
     janitor_interval: int = 30
+    # Socket.IO limits (08 §69), "count/seconds" like the message rates; off with PORTAL_RATE_LIMITS=off.
+    socket_event_rate: str = Field(default="60/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # per socket
+    socket_join_rate: str = Field(default="30/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # room:join per user
+    socket_key_rate: str = Field(default="30/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # key:distribute/user
+    socket_vm_input_rate: str = Field(default="600/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # per socket
+    socket_handshake_rate: str = Field(default="60/60", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # per IP
+    socket_max_per_session: int = Field(default=10, ge=1)
+    socket_max_per_user: int = Field(default=30, ge=1)
     # Dead-connection detection: a client that stops answering pings is dropped within interval + timeout.
     socket_ping_interval: float = 10
     socket_ping_timeout: float = 10

@@ -45,6 +45,7 @@ from portal.services.ratelimit import RateLimiter
 from portal.services.restrictions import RestrictionService
 from portal.services.rooms import RoomService
 from portal.services.sessions import SessionService
+from portal.services.socket_limits import SocketLimits
 from portal.services.statistics import StatisticsService
 from portal.services.strangers import Strangers
 from portal.services.subscriptions import SubscriptionService
@@ -86,6 +87,10 @@ class Container:
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(self.live, self.clock, enabled=self.settings.rate_limits_enabled)
+
+    @cached_property
+    def socket_limits(self) -> SocketLimits:
+        return SocketLimits(self.rate_limiter, self.live, self.settings)
 
     # ---- services ---------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import string
 
@@ -69,3 +70,23 @@ def match_token_chat(token: str) -> int | None:
 def match_token_admits(secret: str, token: str, chat_id: int, user_id: int) -> bool:
     """The token was issued for this member of this chat (constant-time)."""
     return constant_time_equals(token, match_token(secret, chat_id, user_id))
+
+
+def resolve_client_ip(peer: str, forwarded_for: str | None, trusted: list[str]) -> str:
+    """The socket peer, or the first untrusted hop of `X-Forwarded-For` when the peer is a trusted proxy
+    (REST requests and Socket.IO handshakes alike)."""
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted and _is_ip(hop):
+            return hop
+    return peer
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

@@ -14,7 +14,7 @@ import socketio
 
 from portal.container import Container
 from tests.events import Marker
-from tests.servers import SERVED, TestServer
+from tests.servers import SERVED, TestServer, fresh_ip
 
 EVENT_TIMEOUT = 5.0
 QUIET = 0.4  # how long a "nothing arrives" check listens to a node outside this process (no marker)
@@ -40,6 +40,7 @@ class SocketProbe:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.ip = fresh_ip()
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.received: list[tuple[str, Any]] = []  # every event, in arrival order (across names)
@@ -61,11 +62,14 @@ class SocketProbe:
         self.disconnected.set()
 
     async def connect(self, *, token: str | None = None, headers: dict[str, str] | None = None) -> None:
+        """Connect from a client IP of its own (`X-Forwarded-For` from the trusted 127.0.0.1, as the API
+        clients do), so the handshakes-per-IP limit (08 §69) counts each test apart; pass the header to
+        choose the IP."""
         auth = {"session": token} if token is not None else None
         await self.sio.connect(
             self.base_url,
             auth=auth,
-            headers=headers or {},
+            headers={"X-Forwarded-For": self.ip, **(headers or {})},
             transports=["websocket"],
             wait_timeout=EVENT_TIMEOUT,
         )

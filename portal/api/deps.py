@@ -6,7 +6,6 @@ here once, so every route answers the same texts in the same order.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -15,7 +14,7 @@ from fastapi import Depends, Request, Response
 from portal.container import Container
 from portal.db.models import Bot
 from portal.errors import AccessDenied, AuthRequired, InvalidApiKey, LevelRequired
-from portal.security import SESSION_COOKIE, constant_time_equals, sha256_hex
+from portal.security import SESSION_COOKIE, constant_time_equals, resolve_client_ip, sha256_hex
 from portal.services.auth import ClientInfo
 from portal.services.bots import is_bot_key
 from portal.services.permissions import Level
@@ -41,21 +40,7 @@ def client_ip(request: Request) -> str:
     """The socket peer, or the first untrusted hop of `X-Forwarded-For` when the peer is a trusted proxy."""
     peer = request.client.host if request.client else "unknown"
     trusted = get_container(request).settings.trusted_proxy_list
-    if peer not in trusted:
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if hop not in trusted and _is_ip(hop):
-            return hop
-    return peer
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    return resolve_client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
 def client_info(request: Request) -> ClientInfo:

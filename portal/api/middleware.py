@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: correlation ids, nosniff, body size limit, rate-limit headers, the last-resort 500.
+"""Pure ASGI middleware: correlation ids, security headers, body size limit, rate-limit headers, the
+last-resort 500, and the CORS preflight refusal in the error envelope.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming and exceptions keep their normal behaviour. This is the
 outermost layer of the FastAPI app, so every response, errors included, carries `X-Correlation-ID`.
@@ -11,11 +12,17 @@ import logging
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("portal.api")
 MAX_BODY_BYTES = 1024 * 1024
+HSTS = "max-age=31536000"
+# Answers that set no policy of their own (JSON, ReDoc) may not be framed; JSON loads nothing at all.
+JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+FRAME_POLICY = "frame-ancestors 'none'"
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -43,9 +50,35 @@ def _json_response(status: int, body: dict[str, Any], headers: list[tuple[bytes,
     ]
 
 
+def _is_api_path(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def security_headers(
+    headers: list[tuple[bytes, bytes]], *, path: str, hsts: bool
+) -> list[tuple[bytes, bytes]]:
+    """Add what the answer does not set itself: nosniff, `Referrer-Policy`, a CSP with `frame-ancestors
+    'none'`, `Cache-Control: no-store` on `/v1` answers, and HSTS when cookies are Secure."""
+    present = {name.lower() for name, _ in headers}
+    content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    extra = {
+        b"x-content-type-options": b"nosniff",  # JSON is never a script
+        b"referrer-policy": b"no-referrer",
+        b"content-security-policy": (
+            JSON_POLICY if content_type.startswith(b"application/json") else FRAME_POLICY
+        ).encode(),
+    }
+    if _is_api_path(path):
+        extra[b"cache-control"] = b"no-store"
+    if hsts:
+        extra[b"strict-transport-security"] = HSTS.encode()
+    return [*headers, *((name, value) for name, value in extra.items() if name not in present)]
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,8 +96,7 @@ class RequestContextMiddleware:
                 headers.append((b"x-correlation-id", cid.encode()))
                 for name, value in (state.get("rate_limit_headers") or {}).items():
                     headers.append((name.lower().encode(), value.encode()))
-                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
-                    headers.append((b"x-content-type-options", b"nosniff"))  # JSON is never a script
+                headers = security_headers(headers, path=scope.get("path", ""), hsts=self.hsts)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -119,3 +151,25 @@ def _limited(receive: Receive) -> Receive:
         return message
 
     return wrapped
+
+
+class EnvelopeCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a preflight from an origin that is not allowed answers 403 in the
+    error envelope (Starlette answers a plain-text 400)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "OPTIONS":
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if (
+                origin is not None
+                and "access-control-request-method" in headers
+                and not self.is_allowed_origin(origin)
+            ):
+                cid = correlation_id(scope)
+                for message in _json_response(
+                    403, {"error": "Origin not allowed", "correlation_id": cid}, []
+                ):
+                    await send(message)
+                return
+        await super().__call__(scope, receive, send)

@@ -24,7 +24,7 @@ from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
-from portal.security import SESSION_COOKIE
+from portal.security import SESSION_COOKIE, resolve_client_ip
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -188,6 +188,7 @@ class Handlers:
         self._on("control:take", ChatIdIn, self.control_take)
         self._on("control:deny", TargetUserIn, self.control_deny)
         self._on("vm:input", VmInputIn, self.vm_input)
+        self.sio.on("*", self.unknown_event)
 
     def _on(
         self,
@@ -200,8 +201,14 @@ class Handlers:
             # the first are ignored like extra fields.
             data = args[0] if args else {}
             try:
-                payload = model.model_validate(data)
                 who = await self._who(sid)
+                # Counted before the payload is even read (08 §69): a malformed flood costs its budget too.
+                if over := await self.c.socket_limits.event(sid, who.user_id, event):
+                    if over.disconnect:
+                        log.warning("socket %s of user %s disconnected: %s flood", sid, who.user_id, event)
+                        await self.sio.disconnect(sid)
+                    return over.ack()
+                payload = model.model_validate(data)
                 return await action(who, sid, payload)
             except ValidationError:
                 return BadRequest().ack()
@@ -213,6 +220,18 @@ class Handlers:
 
         self.sio.on(event, handler)
 
+    async def unknown_event(self, event: str, sid: str, *args: Any) -> None:
+        """Unknown events are ignored (no answer), but they count against the socket's budget like any
+        other (08 §69), so a flood of them is disconnected."""
+        try:
+            who = await self._who(sid)
+            over = await self.c.socket_limits.event(sid, who.user_id, event)
+            if over is not None and over.disconnect:
+                log.warning("socket %s of user %s disconnected: unknown-event flood", sid, who.user_id)
+                await self.sio.disconnect(sid)
+        except Exception:
+            log.exception("counting the unknown socket event %r failed", event[:64])
+
     async def _who(self, sid: str) -> SocketUser:
         session = await self.sio.get_session(sid)
         return SocketUser(
@@ -222,7 +241,16 @@ class Handlers:
     # ---- connection -------------------------------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if self.c.settings.refuses_origin(environ.get("HTTP_ORIGIN")):
+        settings = self.c.settings
+        limits = self.c.socket_limits
+        ip = resolve_client_ip(
+            environ.get("REMOTE_ADDR") or "unknown",
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            settings.trusted_proxy_list,
+        )
+        if not await limits.handshake_allowed(ip):  # before anything else, like the request tiers
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
+        if settings.refuses_origin(environ.get("HTTP_ORIGIN")):
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ORIGIN_NOT_ALLOWED.value)
         try:
             ctx = await self.c.sessions.authenticate(_token_from(environ, auth))
@@ -231,6 +259,15 @@ class Handlers:
         if ctx is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHORIZED.value)
         who = SocketUser.of(ctx)
+        if not await limits.claim(sid, who.user_id, who.token_hash):
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
+        try:
+            await self._connected(sid, who)
+        except BaseException:
+            await limits.release(sid)  # a refused connection never disconnects: give its place back here
+            raise
+
+    async def _connected(self, sid: str, who: SocketUser) -> None:
         await self.sio.save_session(
             sid, {"user_id": who.user_id, "token_hash": who.token_hash, "is_stranger": who.is_stranger}
         )
@@ -247,7 +284,10 @@ class Handlers:
             who = await self._who(sid)
         except KeyError:
             return  # refused at connect: nothing was recorded
-        await self.c.rooms.disconnected(who, sid)
+        try:
+            await self.c.rooms.disconnected(who, sid)
+        finally:
+            await self.c.socket_limits.release(sid)
 
     # ---- events -----------------------------------------------------------------------------------
 

@@ -79,8 +79,9 @@ class RateLimiter:
         start = int(now // window_seconds) * window_seconds
         return f"rl:{bucket}:{key}:{start}", max(1, math.ceil(start + window_seconds - now))
 
-    async def hit(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> Window | None:
-        """Count one request; raise `RateLimitExceeded` past the limit. None when limits are off."""
+    async def count(self, bucket: str, key: str, *, window_seconds: int) -> tuple[int, int] | None:
+        """Count one hit in the current window: (hits so far, seconds until the window resets). None when
+        limits are off or the store does not answer."""
         if not self.enabled:
             return None
         counter, reset = self._window(bucket, key, window_seconds)
@@ -89,6 +90,14 @@ class RateLimiter:
         except Exception as exc:  # the store is down: fail open rather than refuse every request
             log.warning("rate limit %s not applied, the LiveStore did not answer: %s", bucket, exc)
             return None
+        return count, reset
+
+    async def hit(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> Window | None:
+        """Count one request; raise `RateLimitExceeded` past the limit. None when limits are off."""
+        counted = await self.count(bucket, key, window_seconds=window_seconds)
+        if counted is None:
+            return None
+        count, reset = counted
         window = Window(limit=limit, remaining=max(0, limit - count), reset=reset)
         if count > limit:
             raise RateLimitExceeded(window)

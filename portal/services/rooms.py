@@ -480,6 +480,7 @@ class RoomService:
                 for chat_id in await self.presence.chats_of_socket(sid):
                     await self._left(chat_id, sid, announce=True)
                 await self.presence.disconnected(node_id, sid, user_id)
+                await self.c.socket_limits.release(sid)
                 if user_id is not None:  # strangers' queue entries keep their plain TTL here
                     await self.c.matchmaking.socket_disconnected(user_id)
                 swept += 1

@@ -18,6 +18,8 @@ import pytest
 import pytest_asyncio
 
 from portal import __version__
+from portal.api.docs import DOCS_POLICY
+from portal.api.middleware import JSON_POLICY
 from portal.app import create_app
 from portal.container import Container
 from portal.web import content_security_policy
@@ -275,7 +277,8 @@ async def test_other_methods_outside_the_api_stay_the_json_404(built: TestServer
         response = await http.post("/settings", json={})
     assert response.status_code == 404
     assert response.json()["error"] == "Not found"
-    assert "content-security-policy" not in response.headers
+    # The API's own policy (issue 14 item 9), not the client's.
+    assert response.headers["content-security-policy"] == JSON_POLICY
 
 
 # ---- the API is never shadowed -------------------------------------------------------------------------
@@ -290,7 +293,8 @@ async def test_unknown_api_paths_keep_the_json_404_envelope(built: TestServer, p
     assert body["error"] == "Not found"
     assert body["correlation_id"] == response.headers["x-correlation-id"]
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert "content-security-policy" not in response.headers
+    # The API's own policy (issue 14 item 9), not the client's.
+    assert response.headers["content-security-policy"] == JSON_POLICY
 
 
 async def test_the_api_and_its_docs_are_untouched(built: TestServer) -> None:
@@ -307,8 +311,9 @@ async def test_the_api_and_its_docs_are_untouched(built: TestServer) -> None:
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "Portal API"
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert redoc.status_code == 200 and "redoc" in redoc.text.lower()
-    # Swagger UI and ReDoc load inline scripts: the client's strict CSP must not reach them.
-    assert "content-security-policy" not in docs.headers
+    # Swagger UI has its own policy (its files are ours, not a CDN's); ReDoc only may not be framed.
+    assert docs.headers["content-security-policy"] == DOCS_POLICY
+    assert redoc.headers["content-security-policy"] == "frame-ancestors 'none'"
     assert engineio.status_code == 200 and engineio.text.startswith("0{")  # an Engine.IO handshake
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "Method not allowed"
     assert unknown_post.status_code == 404 and unknown_post.json()["error"] == "Not found"
