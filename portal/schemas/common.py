@@ -8,6 +8,7 @@ wording is the same for every field (docs/decisions.md, "HTTP conventions").
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +110,44 @@ def one_of(*choices: str) -> Rule:
     return Rule(check, (("enum", choices),))
 
 
+# Characters no name may carry: controls (NUL, newlines, tabs), format characters (bidi overrides and
+# isolates, zero-width ones), surrogates and the line/paragraph separators (08 §66).
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+HTTPS_URL_MAX = 512
+
+
+def has_invisible_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value)
+
+
+def is_https_url(value: str) -> bool:
+    """An `https://` URL with a host, of at most 512 characters and without spaces or control characters:
+    what may be shown as an image source (never `javascript:`, `data:` or plain `http:`)."""
+    if len(value) > HTTPS_URL_MAX or not value.startswith("https://"):
+        return False
+    rest = value[len("https://") :]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return bool(host) and not any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in value)
+
+
+def visible_text() -> Rule:
+    def check(value: str) -> str:
+        if has_invisible_characters(value):
+            raise _fail("contains invalid characters")
+        return value
+
+    return Rule(check)
+
+
+def https_url() -> Rule:
+    def check(value: str) -> str:
+        if not is_https_url(value):
+            raise _fail("must be an https URL")
+        return value
+
+    return Rule(check, (("format", "uri"), ("pattern", "^https://"), ("maxLength", HTTPS_URL_MAX)))
+
+
 # Reusable field types -------------------------------------------------------------------------------
 
 USERNAME_PATTERN = r"[A-Za-z0-9._-]+"
@@ -117,6 +156,8 @@ PLATFORM_PATTERN = r"[a-z][a-z0-9_]{1,31}"
 Username = Annotated[str, text_length(3, 32), matches(USERNAME_PATTERN)]
 Platform = Annotated[str, text_length(2, 32), matches(PLATFORM_PATTERN)]
 PlatformUserId = Annotated[str, text_length(1, 64), matches(r"[A-Za-z0-9._:@-]+")]
+PlatformUsername = Annotated[str, text_length(1, 100), visible_text()]
+HttpsUrl = Annotated[str, https_url()]
 Offset = Annotated[int, int_range(0, 1_000_000_000)]
 
 
