@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from portal.schemas.common import (
     HttpsUrl,
     Platform,
-    PlatformUsername,
     PlatformUserId,
+    PlatformUsername,
     RequestModel,
     Username,
     text_length,

@@ -141,13 +141,19 @@ async def test_bot_bodies_are_validated(
     ("overrides", "error"),
     [
         ({"platform_avatar_url": "javascript:alert(1)"}, "platform_avatar_url must be an https URL"),
-        ({"platform_avatar_url": "JavaScript:alert(1)//https://x"}, "platform_avatar_url must be an https URL"),
+        (
+            {"platform_avatar_url": "JavaScript:alert(1)//https://x"},
+            "platform_avatar_url must be an https URL",
+        ),
         ({"platform_avatar_url": "http://cdn.example/a.png"}, "platform_avatar_url must be an https URL"),
         ({"platform_avatar_url": "data:image/png;base64,AAAA"}, "platform_avatar_url must be an https URL"),
         ({"platform_avatar_url": ""}, "platform_avatar_url must be an https URL"),
         ({"platform_avatar_url": "https://"}, "platform_avatar_url must be an https URL"),
         ({"platform_avatar_url": "https://cdn.example/a b.png"}, "platform_avatar_url must be an https URL"),
-        ({"platform_avatar_url": "https://x.example/" + "a" * 495}, "platform_avatar_url must be an https URL"),
+        (
+            {"platform_avatar_url": "https://x.example/" + "a" * 495},
+            "platform_avatar_url must be an https URL",
+        ),
         ({"platform_username": "nul\x00name"}, "platform_username contains invalid characters"),
         ({"platform_username": "two\nlines"}, "platform_username contains invalid characters"),
         ({"platform_username": "tab\tbed"}, "platform_username contains invalid characters"),
@@ -172,7 +178,9 @@ async def test_bot_reported_profile_data_that_is_fine(portal: Portal, endpoint: 
     bot = await portal.default_bot()
     url = "https://x.example/" + "a" * 494
     assert len(url) == 512
-    payload = body("discord", unique_platform_id(), {"platform_username": "Nïels 名前 🚀", "platform_avatar_url": url})
+    payload = body(
+        "discord", unique_platform_id(), {"platform_username": "Nïels 名前 🚀", "platform_avatar_url": url}
+    )
     response = await bot.raw("POST", f"{AUTH}/bot/{endpoint}", json=payload)
     assert response.status_code in (200, 404), response.text
 

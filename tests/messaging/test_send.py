@@ -340,7 +340,7 @@ async def test_bad_bundles_are_400_and_nothing_is_stored(portal: Portal) -> None
         raw(v=2, epoch=epoch, ct=ct, meta={}),
         raw(v=2, epoch=epoch, ct=ct, **{"": 0}),
         raw(v=2, epoch=epoch, ct=ct, **{"V": 2}),
-        '{"v": 2, "ct": "plain words", "epoch": %d, "ct": "%s"}' % (epoch, ct),  # a repeated key
+        f'{{"v": 2, "ct": "plain words", "epoch": {epoch}, "ct": "{ct}"}}',  # a repeated key
     ]
     before = await stored(portal, chat["id"])
     for content in [c for c in bad if c]:
