@@ -28,10 +28,13 @@ def _prepare_sqlite_file(url: str) -> None:
         return
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
-    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
-        if candidate.exists() and stat.S_IMODE(candidate.stat().st_mode) != SQLITE_FILE_MODE:
-            candidate.chmod(SQLITE_FILE_MODE)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+        for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+            if candidate.is_file() and stat.S_IMODE(candidate.stat().st_mode) != SQLITE_FILE_MODE:
+                candidate.chmod(SQLITE_FILE_MODE)
+    except OSError:
+        return  # not a file Portal may prepare (a directory, a read-only place): SQLite reports it on open
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
