@@ -101,6 +101,9 @@ class RequestContextMiddleware:
             await send(message)
 
         _default_to_json(scope)
+        if _has_nul(scope):
+            await self._send_error(send_with_headers, 400, "Invalid request", cid)
+            return
         declared = _declared_length(scope)
         if declared is not None and declared > MAX_BODY_BYTES:
             await self._send_error(send_with_headers, 413, "Request body too large", cid)
@@ -125,6 +128,14 @@ def _default_to_json(scope: Scope) -> None:
     headers = scope.get("headers", [])
     if scope.get("method") in ("POST", "PUT", "PATCH") and not any(n == b"content-type" for n, _ in headers):
         scope["headers"] = [*headers, (b"content-type", b"application/json")]
+
+
+def _has_nul(scope: Scope) -> bool:
+    """NUL in the path or the query (issue 14): PostgreSQL cannot store or compare it in text and SQLite's
+    LIKE stops at it, so it is refused before any route sees it. Bodies: `RequestModel`."""
+    query: bytes = scope.get("query_string", b"")
+    raw_path: bytes = scope.get("raw_path") or b""
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query or b"%00" in raw_path
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,11 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portal.db.uow import run_callbacks, take_callbacks
 
+SQLITE_FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
 
 def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file readable by the server's user only, and narrow an existing one (and its
+    WAL, SHM and journal): SQLite creates its side files with the database file's mode."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+        for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+            if candidate.is_file() and stat.S_IMODE(candidate.stat().st_mode) != SQLITE_FILE_MODE:
+                candidate.chmod(SQLITE_FILE_MODE)
+    except OSError:
+        return  # not a file Portal may prepare (a directory, a read-only place): SQLite reports it on open
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

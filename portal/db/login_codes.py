@@ -43,7 +43,7 @@ async def cancel_pending_web(
             LoginCode.client_ip == client_ip,
             *_pending(now),
         )
-        .values(cancelled_at=now)
+        .values(cancelled_at=now, code=None)
     )
 
 
@@ -98,9 +98,16 @@ async def pending_codes(
 async def consume(session: AsyncSession, code_id: int, now: datetime) -> bool:
     """Mark a pending code used; False when another request consumed it first."""
     result = await session.execute(
-        update(LoginCode).where(LoginCode.id == code_id, *_pending(now)).values(used_at=now)
+        update(LoginCode).where(LoginCode.id == code_id, *_pending(now)).values(used_at=now, code=None)
     )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def clear_expired(session: AsyncSession, now: datetime) -> None:
+    """Drop the plain code of codes that can no longer be delivered (the row stays until `delete_stale`)."""
+    await session.execute(
+        update(LoginCode).where(LoginCode.expires_at <= now, LoginCode.code.is_not(None)).values(code=None)
+    )
 
 
 async def delete_stale(session: AsyncSession, before: datetime) -> None:

@@ -96,14 +96,16 @@ class UserSession(Base):
 class LoginCode(Base):
     """A one-time login code. `kind` is "web" (IP-bound) or "bot" (bot/send-code).
 
-    The plain code is kept because `bot/login-code` hands it to the bot; lookups go through
-    `code_hash` (a keyed hash) so comparing a guess never walks the secret character by character.
+    The plain code is kept only while the code is pending, because `bot/login-code` hands it to the bot;
+    using or cancelling a code clears it, and the janitor clears it once expired (issue 14, data at rest).
+    Lookups go through `code_hash` (a keyed hash) so comparing a guess never walks the secret character by
+    character.
     """
 
     __tablename__ = "login_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str | None] = mapped_column(String(8))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(8))
     platform: Mapped[str] = mapped_column(String(32))

@@ -7,7 +7,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from portal.schemas.common import Platform, PlatformUserId, RequestModel, Username, text_length
+from portal.schemas.common import (
+    HttpsUrl,
+    Platform,
+    PlatformUserId,
+    PlatformUsername,
+    RequestModel,
+    Username,
+    text_length,
+)
 from portal.schemas.users import UserPrivate
 
 
@@ -51,9 +59,12 @@ class VerifyOut(UserPrivate):
 class BotCodeIn(RequestModel):
     platform: Platform = Field(examples=["discord"])
     platform_user_id: PlatformUserId = Field(examples=["1185865881356615713"])
-    platform_username: Annotated[str, text_length(1, 100)] = Field(examples=["niels"])
-    platform_avatar_url: Annotated[str, text_length(0, 2048)] | None = Field(
-        examples=["https://cdn.discordapp.com/avatars/1185865881356615713/abc.png"]
+    platform_username: PlatformUsername = Field(
+        examples=["niels"], description="no control, format or bidi-override characters"
+    )
+    platform_avatar_url: HttpsUrl | None = Field(
+        examples=["https://cdn.discordapp.com/avatars/1185865881356615713/abc.png"],
+        description="null or an `https://` URL of at most 512 characters",
     )
 
 

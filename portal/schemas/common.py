@@ -8,12 +8,21 @@ wording is the same for every field (docs/decisions.md, "HTTP conventions").
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -24,6 +33,26 @@ class RequestModel(BaseModel):
     """Base of every JSON request body."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL in any string of a body (issue 14): PostgreSQL cannot store it in text."""
+        if _holds_nul(value):
+            raise _fail("contains invalid characters")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, BaseModel):
+        return False  # a nested RequestModel checks its own fields
+    return False
 
 
 class Message(BaseModel):
@@ -109,6 +138,44 @@ def one_of(*choices: str) -> Rule:
     return Rule(check, (("enum", choices),))
 
 
+# Characters no name may carry: controls (NUL, newlines, tabs), format characters (bidi overrides and
+# isolates, zero-width ones), surrogates and the line/paragraph separators (08 §66).
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+HTTPS_URL_MAX = 512
+
+
+def has_invisible_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value)
+
+
+def is_https_url(value: str) -> bool:
+    """An `https://` URL with a host, of at most 512 characters and without spaces or control characters:
+    what may be shown as an image source (never `javascript:`, `data:` or plain `http:`)."""
+    if len(value) > HTTPS_URL_MAX or not value.startswith("https://"):
+        return False
+    rest = value[len("https://") :]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return bool(host) and not any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in value)
+
+
+def visible_text() -> Rule:
+    def check(value: str) -> str:
+        if has_invisible_characters(value):
+            raise _fail("contains invalid characters")
+        return value
+
+    return Rule(check)
+
+
+def https_url() -> Rule:
+    def check(value: str) -> str:
+        if not is_https_url(value):
+            raise _fail("must be an https URL")
+        return value
+
+    return Rule(check, (("format", "uri"), ("pattern", "^https://"), ("maxLength", HTTPS_URL_MAX)))
+
+
 # Reusable field types -------------------------------------------------------------------------------
 
 USERNAME_PATTERN = r"[A-Za-z0-9._-]+"
@@ -117,6 +184,8 @@ PLATFORM_PATTERN = r"[a-z][a-z0-9_]{1,31}"
 Username = Annotated[str, text_length(3, 32), matches(USERNAME_PATTERN)]
 Platform = Annotated[str, text_length(2, 32), matches(PLATFORM_PATTERN)]
 PlatformUserId = Annotated[str, text_length(1, 64), matches(r"[A-Za-z0-9._:@-]+")]
+PlatformUsername = Annotated[str, text_length(1, 100), visible_text()]
+HttpsUrl = Annotated[str, https_url()]
 Offset = Annotated[int, int_range(0, 1_000_000_000)]
 
 

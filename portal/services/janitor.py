@@ -85,6 +85,7 @@ class Janitor(Service):
             users = await users_db.subscriptions_ended(session, (Tier.TRIAL, Tier.PREMIUM), now, limit=BATCH)
             for user in users:
                 await self.c.subscriptions.apply_expiry(session, user, now)
+            await codes_db.clear_expired(session, now)
             await codes_db.delete_stale(session, now - CODE_RETENTION)
         return len(users)
 

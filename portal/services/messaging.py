@@ -51,18 +51,32 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+BUNDLE_KEYS = frozenset({"v", "epoch", "ct"})
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("repeated key")
+    return dict(pairs)
+
+
 def parse_bundle(content: str) -> int:
     """The epoch of a CiphertextV2 bundle; 400 when the outer shape is wrong: not a JSON object, `v` not
     the integer 2, `epoch` not a non-negative integer, `ct` not base64 of at least 40 bytes. A string that
-    is not valid Unicode (a lone surrogate from a `\\ud800` escape) could not be stored and is refused."""
+    is not valid Unicode (a lone surrogate from a `\\ud800` escape) could not be stored and is refused.
+    The object has exactly the keys `v`, `epoch` and `ct`, each once (08 §67): the stored string is the
+    client's, so any other key, or a repeated one, could carry plaintext beside the ciphertext."""
     try:
         content.encode("utf-8")
-        bundle = json.loads(content)
+        bundle = json.loads(content, object_pairs_hook=_unique_keys)
     except ValueError:  # UnicodeEncodeError and JSONDecodeError are both ValueErrors
         raise BadRequest(BAD_BUNDLE) from None
     except RecursionError:  # nested deeper than parses safely: like such a request body (08 §67)
         raise BadRequest() from None
-    if not isinstance(bundle, dict) or not _is_int(bundle.get("v")) or bundle["v"] != 2:
+    if not isinstance(bundle, dict) or bundle.keys() != BUNDLE_KEYS:
+        raise BadRequest(BAD_BUNDLE)
+    if not _is_int(bundle["v"]) or bundle["v"] != 2:
         raise BadRequest(BAD_BUNDLE)
     epoch, ct = bundle.get("epoch"), bundle.get("ct")
     if not _is_int(epoch) or epoch < 0 or not isinstance(ct, str):

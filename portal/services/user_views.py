@@ -7,10 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from portal.db.models import LinkedPlatform, User
+from portal.schemas.common import is_https_url
 from portal.schemas.users import LinkedPlatformOut, UserPrivate, UserPublic
 from portal.services.subscriptions import effective_expiry, effective_tier
 
 DEFAULT_AVATARS = {f"discord_{i}": f"https://cdn.discordapp.com/embed/avatars/{i}.png" for i in range(6)}
+
+
+def safe_avatar(url: str | None) -> str | None:
+    """A stored avatar is served only when it is an https URL (08 §66): rows written before the rule
+    existed may hold `javascript:` or `data:` URLs, which are shown as null."""
+    return url if url is not None and is_https_url(url) else None
 
 
 def avatar_url(user: User, platforms: Sequence[LinkedPlatform]) -> str | None:
@@ -20,7 +27,7 @@ def avatar_url(user: User, platforms: Sequence[LinkedPlatform]) -> str | None:
         return DEFAULT_AVATARS[source]
     for link in platforms:
         if source is None or link.platform == source:
-            return link.platform_avatar_url
+            return safe_avatar(link.platform_avatar_url)
     return None
 
 
@@ -29,7 +36,7 @@ def linked_platform_view(link: LinkedPlatform) -> LinkedPlatformOut:
         platform=link.platform,
         platform_user_id=link.platform_user_id,
         platform_username=link.platform_username,
-        platform_avatar_url=link.platform_avatar_url,
+        platform_avatar_url=safe_avatar(link.platform_avatar_url),
         linked_at=link.linked_at,
         last_authenticated_at=link.last_authenticated_at,
     )

@@ -20,6 +20,7 @@ from tests.api.auth_support import (
     NO_CODE,
     assert_around,
     set_bot_active,
+    set_link_avatar,
     user_row,
     web_code,
 )
@@ -126,7 +127,7 @@ async def test_a_bot_acts_only_for_its_own_platform(portal: Portal, endpoint: st
         ({"platform_username": "n" * 101}, "platform_username must be at most 100 characters"),
         ({"platform_username": 3}, "platform_username must be a string"),
         ({"platform_avatar_url": 3}, "platform_avatar_url must be a string"),
-        ({"platform_avatar_url": "h" * 2049}, "platform_avatar_url must be at most 2048 characters"),
+        ({"platform_avatar_url": "h" * 2049}, "platform_avatar_url must be an https URL"),
         ({"guild_id": "1"}, "guild_id is not allowed"),
     ],
 )
@@ -136,6 +137,55 @@ async def test_bot_bodies_are_validated(
     bot = await portal.default_bot()
     payload = body("discord", unique_platform_id(), overrides)
     await expect_error(bot.call("POST", f"{AUTH}/bot/{endpoint}", json=payload), 400, error)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"platform_avatar_url": "javascript:alert(1)"}, "platform_avatar_url must be an https URL"),
+        (
+            {"platform_avatar_url": "JavaScript:alert(1)//https://x"},
+            "platform_avatar_url must be an https URL",
+        ),
+        ({"platform_avatar_url": "http://cdn.example/a.png"}, "platform_avatar_url must be an https URL"),
+        ({"platform_avatar_url": "data:image/png;base64,AAAA"}, "platform_avatar_url must be an https URL"),
+        ({"platform_avatar_url": ""}, "platform_avatar_url must be an https URL"),
+        ({"platform_avatar_url": "https://"}, "platform_avatar_url must be an https URL"),
+        ({"platform_avatar_url": "https://cdn.example/a b.png"}, "platform_avatar_url must be an https URL"),
+        (
+            {"platform_avatar_url": "https://x.example/" + "a" * 495},
+            "platform_avatar_url must be an https URL",
+        ),
+        ({"platform_username": "nul\x00name"}, "platform_username contains invalid characters"),
+        ({"platform_username": "two\nlines"}, "platform_username contains invalid characters"),
+        ({"platform_username": "tab\tbed"}, "platform_username contains invalid characters"),
+        ({"platform_username": "evil\u202egnp.exe"}, "platform_username contains invalid characters"),
+        ({"platform_username": "iso\u2066late"}, "platform_username contains invalid characters"),
+        ({"platform_username": "zero\u200bwidth"}, "platform_username contains invalid characters"),
+        ({"platform_username": "line\u2028sep"}, "platform_username contains invalid characters"),
+    ],
+)
+async def test_bot_reported_profile_data_is_checked(
+    portal: Portal, endpoint: str, overrides: dict[str, object], error: str
+) -> None:
+    """08 §66: only https avatars of at most 512 characters; no control, format or bidi characters."""
+    bot = await portal.default_bot()
+    payload = body("discord", unique_platform_id(), overrides)
+    await expect_error(bot.call("POST", f"{AUTH}/bot/{endpoint}", json=payload), 400, error)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_bot_reported_profile_data_that_is_fine(portal: Portal, endpoint: str) -> None:
+    """Names in any script, emoji and spaces pass; an https URL of exactly 512 characters passes."""
+    bot = await portal.default_bot()
+    url = "https://x.example/" + "a" * 494
+    assert len(url) == 512
+    payload = body(
+        "discord", unique_platform_id(), {"platform_username": "Nïels 名前 🚀", "platform_avatar_url": url}
+    )
+    response = await bot.raw("POST", f"{AUTH}/bot/{endpoint}", json=payload)
+    assert response.status_code in (200, 404), response.text
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -243,6 +293,21 @@ async def test_a_live_bot_code_of_a_user_banned_later_does_not_verify(portal: Po
     sent = await bot.send_code(*identity_of(user), "tester")
     await set_user_state(portal, user["id"], 2, None)
     await expect_error(portal.client().verify(sent["code"]), 403, "Account restricted")
+
+
+async def test_a_stored_avatar_that_is_not_https_is_never_served(portal: Portal) -> None:
+    """08 §66: a `javascript:` URL stored before the rule existed is shown as null everywhere."""
+    user = await portal.create_user()
+    await set_link_avatar(portal, user["id"], "discord", "javascript:alert(document.cookie)")
+    assert (await portal.client().lookup(user["username"]))["avatar_url"] is None
+    viewer = await portal.login()
+    profile = await viewer.client.call("GET", f"/v1/users/profile/{user['username']}")
+    assert profile["avatar_url"] is None
+    own = portal.client()
+    await portal.web_login(own, *identity_of(user))
+    mine = await own.me()
+    assert mine["avatar_url"] is None
+    assert [link["platform_avatar_url"] for link in mine["linked_platforms"]] == [None]
 
 
 async def test_send_code_refreshes_the_linked_platform(portal: Portal) -> None:

@@ -63,10 +63,15 @@ def bundle(epoch: int, *, ct_bytes: int = 40, v: Any = 2, **extra: Any) -> str:
 
 
 def padded_bundle(epoch: int, length: int) -> str:
-    """A valid bundle of exactly `length` characters (an extra field pads it)."""
-    base = bundle(epoch, pad="")
-    assert len(base) <= length
-    return base[:-2] + "x" * (length - len(base)) + '"}'
+    """A valid bundle of exactly `length` characters: a longer `ct` and up to 3 spaces of JSON whitespace
+    (08 §67 allows no extra field to pad with)."""
+    empty = len(json.dumps({"v": 2, "epoch": epoch, "ct": ""}, separators=(",", ":")))
+    ct_chars = (length - empty) // 4 * 4
+    assert ct_chars >= 56, "too short for a valid bundle"
+    base = bundle(epoch, ct_bytes=ct_chars // 4 * 3)
+    padded = "{" + " " * (length - len(base)) + base[1:]
+    assert len(padded) == length
+    return padded
 
 
 def id_key(message_id: str) -> tuple[int, int]:

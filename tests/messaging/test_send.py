@@ -77,11 +77,12 @@ async def test_send_answers_the_id_that_message_new_carries(portal: Portal) -> N
 
 
 async def test_content_is_stored_and_returned_byte_for_byte(portal: Portal) -> None:
-    """08 §10: never re-serialised: spacing, key order, escapes and extra fields all survive."""
+    """08 §10: never re-serialised: spacing, key order and escapes all survive (extra fields are refused
+    since 08 §67)."""
     owner, chat, _alice = await public_room(portal)
     epoch = await epoch_of(portal, chat["id"])
     ct = base64.b64encode(bytes(range(48))).decode()
-    content = f'{{ "ct" : "{ct}",\n  "epoch":{epoch}, "v": 2, "note": "caf\\u00e9 \u00e9 \\"q\\"" }}'
+    content = f'{{ "ct" : "{ct}",\n  "\\u0065poch":{epoch}, "v": 2 }}'
     watch = await watcher(portal, owner, chat["id"])
 
     message_id = await send_raw(owner, chat["id"], content)
@@ -333,6 +334,13 @@ async def test_bad_bundles_are_400_and_nothing_is_stored(portal: Portal) -> None
         raw(v=2, epoch=epoch, ct=""),
         raw(v=1, epoch=epoch + 5, ct=ct),  # broken and from another epoch: 400 first
         bundle(epoch) + " x",  # trailing garbage
+        # 08 §67: exactly v, epoch and ct, so no plaintext can ride beside the ciphertext.
+        raw(v=2, epoch=epoch, ct=ct, text="hello in the clear"),
+        raw(v=2, epoch=epoch, ct=ct, iv=""),
+        raw(v=2, epoch=epoch, ct=ct, meta={}),
+        raw(v=2, epoch=epoch, ct=ct, **{"": 0}),
+        raw(v=2, epoch=epoch, ct=ct, **{"V": 2}),
+        f'{{"v": 2, "ct": "plain words", "epoch": {epoch}, "ct": "{ct}"}}',  # a repeated key
     ]
     before = await stored(portal, chat["id"])
     for content in [c for c in bad if c]:

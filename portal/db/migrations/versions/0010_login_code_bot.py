@@ -1,7 +1,7 @@
 """the bot that issued a bot login code (login_codes.bot_id)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-05
 
 08 §65: a verified bot code of a Moderator+ user writes `USER_BOT_LOGIN` with the issuing bot's id, so the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
