@@ -143,9 +143,10 @@ class AuthService(Service):
                 for row in rows:
                     row.platform_username = who.platform_username
                     row.platform_avatar_url = who.platform_avatar_url
-        pending = [
+        pending = [  # live codes keep their text (it is cleared once used, cancelled or expired)
             PendingCodeOut(code=row.code, requested_at=row.created_at, expires_at=row.expires_at)
             for row in rows
+            if row.code is not None
         ]
         newest = pending[0] if pending else None
         return BotLoginCodeOut(
