@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import time
@@ -29,7 +30,11 @@ def _prepare_sqlite_file(url: str) -> None:
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+        # Never open an existing database file here: closing any descriptor of a file drops every POSIX
+        # lock this process holds on it, so another engine's SQLite locks would vanish ("disk I/O error").
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_FILE_MODE))
         for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
             if candidate.is_file() and stat.S_IMODE(candidate.stat().st_mode) != SQLITE_FILE_MODE:
                 candidate.chmod(SQLITE_FILE_MODE)
