@@ -103,7 +103,7 @@ async def test_cli_start_and_stop_run_the_vm_on_the_server(portal: Portal, socke
         # KNOWN FLAKE (2026-12-05): in the full suite the PostgreSQL + Redis variant times out waiting for the
         # server node's answer over the bus (alone it passes). The VM start/stop path does not depend on the
         # database; the SQLite run covers it. To be found under issue 14's reliability work.
-        pytest.skip("CLI VM start over the Redis bus NOT TESTED here: times out in the full suite (known flake)")
+        pytest.skip("CLI VM start over the Redis bus NOT TESTED: times out in the full suite (known flake)")
     owner, chat = await chat_of(portal, "user", visibility="public")
     probe = await in_room(sockets, owner, chat["id"])
     cli = cli_of(portal.server)
