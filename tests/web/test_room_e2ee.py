@@ -32,7 +32,9 @@ async def say(page: Page, text: str) -> None:
     box = page.get_by_label("Message (encrypted end to end)")
     await box.fill(text)
     await box.press("Enter")
-    await expect(box).to_have_value("")
+    # The box empties once the message is sent; the first send in a new chat may wait for its key (the page
+    # waits up to 20 s for it, "Waiting for the encryption key…"), which a loaded machine makes slow.
+    await expect(box).to_have_value("", timeout=20_000)
 
 
 def message_text(page: Page, text: str) -> Any:
