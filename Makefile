@@ -18,7 +18,7 @@ WEB_DEPS_CURRENT := [ node_modules/.package-lock.json -nt package-lock.json ] &&
 	[ node_modules/.package-lock.json -nt package.json ]
 CHROMIUM_PACKAGES := chromium fonts-noto-color-emoji
 
-.PHONY: run test lint format clean browser
+.PHONY: run test soak lint format clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ lint: $(STAMP) $(WEB)
 
 test: $(STAMP) $(WEB) lint
 	$(BIN)/python -m pytest -n $(WORKERS) tests
+
+# The slow reliability runs (docs/reliability.md): run before resolving reliability work, not on every change.
+soak: $(STAMP) $(WEB)
+	$(BIN)/python -m pytest -n $(WORKERS) -m soak --timeout 1800 tests
 
 format: $(STAMP)
 	$(BIN)/ruff format portal tests bench admin_tools.py
