@@ -15,9 +15,10 @@ from enum import Enum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
+from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
-from portal.domain import LISTED, ChatType, Visibility
+from portal.domain import LISTED, ChatType, RestrictionKind, Visibility
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.services.permissions import Level, can_act_on
 from portal.services.subscriptions import Tier, effective_tier, is_premium
@@ -66,6 +67,7 @@ async def access_chat(
     lock: bool = False,
     group_only: bool = False,
     is_host: bool = False,
+    refuse_banned_at: datetime | None = None,
 ) -> ChatContext:
     """The chat as `actor` may use it, or the contract's error, in this order:
 
@@ -73,7 +75,9 @@ async def access_chat(
     came first) → 409 ERR_DIRECT_CHAT for group-only actions on a direct chat → 403 without the right.
     Every right beyond viewing is group-only; `group_only` makes a viewing action group-only too (screen,
     screenshot, leave). `lock` takes the chat row's lock for the rest of the transaction. `is_host`
-    (from the control state) matters for `Need.CLIPBOARD` only.
+    (from the control state) matters for `Need.CLIPBOARD` only. `refuse_banned_at` (the time now) makes a
+    user banned from the chat get 403 ERR_BANNED right after the visibility check: the chat's content
+    (history, members, activity) is closed to them, as joining is (docs/decisions.md).
     """
     chat = await load_chat(session, chat_id, lock=lock)
     ctx = await chat_context(session, chat, actor)
@@ -81,6 +85,10 @@ async def access_chat(
         if need is Need.LEAVE and chat.chat_type == ChatType.GROUP:
             raise NotFound("Member")
         raise AccessDenied()
+    if refuse_banned_at is not None and await restrictions_db.restriction(
+        session, chat.id, actor.id, RestrictionKind.BAN, refuse_banned_at
+    ):
+        raise coded(ErrorCode.BANNED, 403)
     if chat.chat_type == ChatType.DIRECT and (group_only or need not in (Need.VIEW, Need.INSPECT)):
         raise coded(ErrorCode.DIRECT_CHAT, 409)
     if not has_right(ctx, need, is_host=is_host):

@@ -160,7 +160,7 @@ class ChatViews(Service):
     async def members(self, chat_id: int, *, actor: User) -> MembersOut:
         """Private: the owner then the members; listed: the owner then recent viewers."""
         async with self.c.db.read() as session:
-            ctx = await access_chat(session, actor, chat_id)
+            ctx = await access_chat(session, actor, chat_id, refuse_banned_at=self.now)
             since = None if ctx.chat.visibility == Visibility.PRIVATE else self.now - RECENT_VIEWERS
             rows = [
                 m
@@ -197,7 +197,7 @@ class ChatViews(Service):
 
     async def activity(self, chat_id: int, *, actor: User, offset: int, limit: int) -> ActivityOut:
         async with self.c.db.read() as session:
-            await access_chat(session, actor, chat_id, need=Need.MODERATE)
+            await access_chat(session, actor, chat_id, need=Need.MODERATE, refuse_banned_at=self.now)
             rows, total = await chats_db.activity(session, chat_id, offset=offset, limit=limit)
             users = await chats_db.users_by_id(
                 session, [r.user_id for r in rows] + [r.actor_id for r in rows if r.actor_id]

@@ -170,7 +170,7 @@ class MessagingService(Service):
         if before is not None and cursor is None:
             raise BadRequest("before must be a message id")
         async with self.c.db.read() as session:
-            chat_ctx = await access_chat(session, ctx.user, chat_id)
+            chat_ctx = await access_chat(session, ctx.user, chat_id, refuse_banned_at=self.now)
             since = await self._visible_since(session, chat_ctx)
             rows = await messages_db.page(session, chat_id, limit=limit, before=cursor, since=since)
             views = await self.views(session, chat_ctx.chat, rows)
