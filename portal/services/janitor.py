@@ -39,6 +39,7 @@ class JanitorReport:
     direct_chats_archived: int
     direct_chats_purged: int
     match_entries_reaped: int
+    strangers_purged: int
 
 
 class Janitor(Service):
@@ -76,6 +77,7 @@ class Janitor(Service):
             direct_chats_archived=await self.c.direct_lifecycle.archive_overdue(),
             direct_chats_purged=await self.c.direct_lifecycle.purge_archived(),
             match_entries_reaped=await self.c.matchmaking.reap(),
+            strangers_purged=await self.c.strangers.purge_over(limit=BATCH),
         )
 
     async def expire_subscriptions(self) -> int:

@@ -8,6 +8,8 @@ session row) and when the stranger enqueues (from the request's session). See do
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import sessions as sessions_db
@@ -18,6 +20,9 @@ from portal.errors import NotFound
 from portal.security import keyed_hash
 from portal.services.audit import AuditEvent
 from portal.services.base import Service
+
+# How long a stranger's row outlives their last session: long enough for a moderator to look into a report.
+STRANGER_RETENTION = timedelta(days=1)
 
 
 class Strangers(Service):
@@ -67,6 +72,15 @@ class Strangers(Service):
         """Drop blocks whose session has expired (housekeeping: an expired session cannot enqueue)."""
         async with self.c.db.transaction() as session:
             return await strangers_db.delete_expired(session, self.c.clock.now())
+
+    async def purge_over(self, *, limit: int) -> int:
+        """Delete strangers whose every session ended or expired over `STRANGER_RETENTION` ago and who are
+        in no chat any more (their direct chats archived and purged first): a stranger cannot sign in
+        again, so the row only kept a name and an IP (docs/decisions.md)."""
+        over_before = self.c.clock.now() - STRANGER_RETENTION
+        async with self.c.db.transaction() as session:
+            ids = await strangers_db.purgeable_ids(session, over_before, limit=limit)
+            return await strangers_db.delete_users(session, ids)
 
     async def country_of(self, user_id: int) -> str | None:
         """The ISO 3166-1 alpha-2 country of a stranger's current session IP (for the `match:found` peer),
