@@ -30,9 +30,12 @@ class Role(StrEnum):
 
 
 def configure_logging(level: str) -> None:
+    from portal import access_log
+
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    access_log.install()
 
 
 @app.command()
