@@ -110,7 +110,8 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        docs_url=None,  # served from the installed Swagger UI below, not a CDN
+        docs_url=None,  # both served from installed packages below (portal/api/docs.py), not a CDN
+        redoc_url=None,
     )
     api.state.container = container
     api.state.sio = sio

@@ -53,6 +53,9 @@ async def test_a_refused_cors_preflight_answers_in_the_error_envelope(portal: Po
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
+REDOC_BUNDLE = "/docs/assets/redoc.standalone.js"
+
+
 async def test_docs_serve_swagger_ui_from_the_installed_package(portal: Portal) -> None:
     client = portal.client()
     page = await client.raw("GET", "/docs")
@@ -67,13 +70,17 @@ async def test_docs_serve_swagger_ui_from_the_installed_package(portal: Portal) 
         ("/docs/assets/swagger-ui-bundle.js", "javascript"),
         ("/docs/assets/swagger-ui.css", "text/css"),
         ("/docs/init.js", "javascript"),
+        ("/docs/assets/redoc.standalone.js", "javascript"),
     ):
         response = await client.raw("GET", asset)
         assert response.status_code == 200, asset
         assert media in response.headers["content-type"]
-        assert asset.removeprefix("/docs/") in page.text or asset == "/docs/init.js"
+        assert asset.removeprefix("/docs/") in page.text or asset in ("/docs/init.js", REDOC_BUNDLE)
     assert "/docs/init.js" in page.text
     assert "/openapi.json" in (await client.raw("GET", "/docs/init.js")).text
+    redoc = await client.raw("GET", "/redoc")
+    assert redoc.status_code == 200 and REDOC_BUNDLE in redoc.text and "https://" not in redoc.text
+    assert "script-src 'self'" in redoc.headers["content-security-policy"]
 
 
 @pytest_asyncio.fixture

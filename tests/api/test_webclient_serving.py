@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from portal import __version__
-from portal.api.docs import DOCS_POLICY
+from portal.api.docs import DOCS_POLICY, REDOC_POLICY
 from portal.api.middleware import JSON_POLICY
 from portal.app import create_app
 from portal.container import Container
@@ -311,9 +311,10 @@ async def test_the_api_and_its_docs_are_untouched(built: TestServer) -> None:
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "Portal API"
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert redoc.status_code == 200 and "redoc" in redoc.text.lower()
-    # Swagger UI has its own policy (its files are ours, not a CDN's); ReDoc only may not be framed.
+    # Swagger UI and ReDoc have their own policies: their files are ours, not a CDN's.
     assert docs.headers["content-security-policy"] == DOCS_POLICY
-    assert redoc.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert redoc.headers["content-security-policy"] == REDOC_POLICY
+    assert 'src="/docs/assets/redoc.standalone.js"' in redoc.text and "cdn" not in redoc.text.lower()
     assert engineio.status_code == 200 and engineio.text.startswith("0{")  # an Engine.IO handshake
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "Method not allowed"
     assert unknown_post.status_code == 404 and unknown_post.json()["error"] == "Not found"
