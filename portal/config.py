@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     message_rate_user: str = "30/10"
     message_rate_chat: str = "300/10"
     janitor_interval: int = 30
+    # Seconds a cached session lookup may live if an invalidation is lost (docs/performance.md); 0 = no cache.
+    auth_cache_ttl: float = Field(default=30, ge=0)
     # Socket.IO limits (08 §69), "count/seconds" like the message rates; off with PORTAL_RATE_LIMITS=off.
     socket_event_rate: str = Field(default="60/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # per socket
     socket_join_rate: str = Field(default="30/10", pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")  # room:join per user

@@ -20,6 +20,7 @@ from portal.services.admin_users import AdminUserService
 from portal.services.announcements import AnnouncementService
 from portal.services.audit import AuditLogView, AuditTrail
 from portal.services.auth import AuthService
+from portal.services.auth_cache import AuthCache
 from portal.services.bot_admin import BotAdminService
 from portal.services.bots import BotService
 from portal.services.chat_browser import ChatBrowserService
@@ -70,7 +71,13 @@ class Container:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        db = Database(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        db.on_users_changed = self.auth_cache.users_changed
+        return db
+
+    @cached_property
+    def auth_cache(self) -> AuthCache:
+        return AuthCache(self)
 
     @cached_property
     def live(self) -> LiveStore:
@@ -231,10 +238,12 @@ class Container:
     async def start(self) -> None:
         _ = self.geo  # fail early on a bad PORTAL_GEOIP_DB
         await self.live.start()
+        await self.auth_cache.start()
         await self.vms.start_service()
 
     async def close(self) -> None:
         await self.vms.close()
+        await self.auth_cache.close()
         await self.live.close()
         await self.db.dispose()
         close = getattr(self.geo, "close", None)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
-from portal.db.uow import run_callbacks, take_callbacks
+from portal.db.uow import ChangedUsers, note_flushed_users, run_callbacks, take_callbacks, take_changed_users
 
 SQLITE_FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -61,13 +62,24 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+class PortalSession(Session):
+    """Portal's ORM session: notes which users a flush changes (`portal.db.uow.note_flushed_users`)."""
+
+
+event.listen(PortalSession, "before_flush", note_flushed_users)
+
+
 class Database:
     """The durable store: one engine and a session factory. Repositories take the session."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False, sync_session_class=PortalSession
+        )
+        # Told, after each commit, whose user row or sessions changed (the container wires the auth cache).
+        self.on_users_changed: Callable[[ChangedUsers], Awaitable[None]] | None = None
 
     @property
     def dialect(self) -> str:
@@ -82,6 +94,9 @@ class Database:
                 await self.begin_writing(session)
                 yield session
             callbacks = take_callbacks(session)
+            changed = take_changed_users(session)
+        if changed is not None and self.on_users_changed is not None:
+            await self.on_users_changed(changed)  # before the events, so their receivers see the change
         await run_callbacks(callbacks)
 
     async def begin_writing(self, session: AsyncSession) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.models import User, UserSession
+from portal.db.uow import users_changed
 
 
 async def insert(session: AsyncSession, row: UserSession) -> UserSession:
@@ -63,7 +64,9 @@ async def end(
         .values(ended_at=now, end_reason=reason)
         .returning(UserSession.id, UserSession.user_id, UserSession.token_hash)
     )
-    return [(int(pk), int(uid), str(token)) for pk, uid, token in (await session.execute(query)).all()]
+    ended = [(int(pk), int(uid), str(token)) for pk, uid, token in (await session.execute(query)).all()]
+    users_changed(session, [uid for _, uid, _ in ended])
+    return ended
 
 
 async def open_ids_of(session: AsyncSession, user_id: int) -> list[int]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.conflicts import insert_unless_taken
 from portal.db.models import ChatMember, StrangerBlock, User, UserSession
+from portal.db.uow import users_changed
 
 
 async def is_blocked(session: AsyncSession, block_key: str, now: datetime) -> bool:
@@ -49,4 +50,5 @@ async def delete_users(session: AsyncSession, user_ids: list[int]) -> int:
         return 0
     query = delete(User).where(User.id.in_(user_ids), User.is_stranger.is_(True))
     result = await session.execute(query)
+    users_changed(session, user_ids)
     return int(getattr(result, "rowcount", 0) or 0)

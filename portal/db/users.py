@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.db.base import valid_id
 from portal.db.conflicts import raise_on_clash
 from portal.db.models import LinkedPlatform, User
+from portal.db.uow import users_changed
 from portal.domain import UserState
 
 
@@ -89,6 +90,7 @@ async def downgrade_expired(session: AsyncSession, user: User, now: datetime) ->
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    users_changed(session, [user.id])
     set_committed_value(user, "subscription_tier", 0)
     set_committed_value(user, "subscription_expires_at", None)
     set_committed_value(user, "updated_at", now)
@@ -115,8 +117,11 @@ async def lift_expired_states(session: AsyncSession, now: datetime) -> int:
             User.state != UserState.ACTIVE, User.state_expires_at.is_not(None), User.state_expires_at <= now
         )
         .values(state=UserState.ACTIVE, state_expires_at=None, updated_at=now)
+        .returning(User.id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    lifted = list(result.scalars())
+    users_changed(session, lifted)
+    return len(lifted)
 
 
 async def search(session: AsyncSession, q: str, *, offset: int, limit: int) -> tuple[Sequence[User], int]:

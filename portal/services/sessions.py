@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db import sessions as sessions_db
 from portal.db import users as users_db
@@ -108,10 +109,16 @@ class SessionService(Service):
         """
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        async with self.c.db.read() as session:
-            found = await sessions_db.with_user_by_hash(session, sha256_hex(token))
+        token_hash = sha256_hex(token)
+        cache = self.c.auth_cache
+        found = cache.get(token_hash)
         if found is None:
-            return None
+            since = cache.generation()
+            async with self.c.db.read() as session:
+                found = await sessions_db.with_user_by_hash(session, token_hash)
+            if found is None:
+                return None
+            cache.put(token_hash, *found, since=since)
         row, user = found
         now = self.c.clock.now()
         if row.expires_at <= now:
@@ -121,21 +128,24 @@ class SessionService(Service):
             reason = SessionEnd.BANNED if user.state == UserState.BANNED else SessionEnd.TIMEOUT
             await self.end_user_sessions(user.id, reason=reason)
             raise AccountRestricted()
-        await self._refresh_due(user, now)
+        since = cache.generation()
+        if await self._refresh_due(user, now):
+            cache.put(token_hash, row, user, since=since)  # a touch only: keep the entry, with its new time
         return AuthContext(user=user, session=row)
 
-    async def _refresh_due(self, user: User, now: datetime) -> None:
-        """Lift a finished timeout, apply subscription expiry, bump last activity (at most once a minute)."""
+    async def _refresh_due(self, user: User, now: datetime) -> bool:
+        """Lift a finished timeout, apply subscription expiry, bump last activity (at most once a minute).
+        Answers whether it wrote (`user` then holds the row as written)."""
         # Restricted users were turned away above, so a state other than active has ended.
         lift = user.state != UserState.ACTIVE
         expire = effective_tier(user, now) != user.subscription_tier
         touch = user.last_activity_at < now - ACTIVITY_WRITE_INTERVAL
         if not (lift or expire or touch):
-            return
+            return False
         async with self.c.db.transaction() as session:
             fresh = await users_db.get_for_update(session, user.id)
             if fresh is None:
-                return
+                return False
             if lift and not is_restricted(fresh, now):
                 fresh.state, fresh.state_expires_at, fresh.updated_at = UserState.ACTIVE, None, now
             if expire:
@@ -150,7 +160,8 @@ class SessionService(Service):
             "last_activity_at",
             "updated_at",
         ):
-            setattr(user, name, getattr(fresh, name))
+            set_committed_value(user, name, getattr(fresh, name))
+        return True
 
     # ---- listing and ending -----------------------------------------------------------------------
 

@@ -28,20 +28,25 @@ def counted_statements(portal: Portal) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-async def test_authenticated_request_costs_two_statements(portal: Portal) -> None:
+async def test_authenticated_request_costs_two_statements_then_one(portal: Portal) -> None:
     alice = await portal.login()
     await alice.client.me()  # the first request may write last_activity_at
+    portal.container.auth_cache.forget({alice.id})
     with counted_statements(portal) as statements:
         await alice.client.me()
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, statements  # the session joined with its user, then the linked platforms
     assert len(statements) == 2, statements
+    with counted_statements(portal) as cached:
+        await alice.client.me()
+    assert len(cached) == 1, cached  # the session now comes from the auth cache
 
 
 async def test_authentication_lookup_is_one_indexed_query(portal: Portal) -> None:
     alice = await portal.login()
     token = alice.client.session_token
     await portal.container.sessions.authenticate(token)
+    portal.container.auth_cache.forget({alice.id})  # a miss: what the cache saves
     with counted_statements(portal) as statements:
         ctx = await portal.container.sessions.authenticate(token)
     assert ctx is not None and ctx.user.id == alice.id
