@@ -29,6 +29,7 @@ from portal.clock import FakeClock
 from portal.config import Settings
 from portal.container import Container
 from portal.db.migrate import upgrade_async
+from portal.realtime.server import WS_MAX_MESSAGE_BYTES
 
 PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -182,6 +183,7 @@ async def serving(
         proxy_headers=False,
         timeout_graceful_shutdown=3,  # a socket still open when a node stops must not hang the test
         timeout_keep_alive=30,  # far beyond the SDK's keep-alive expiry, even on a slow machine
+        ws_max_size=WS_MAX_MESSAGE_BYTES,  # as `portal serve` sets it
     )
     server = _UvicornServer(config)
     task = asyncio.create_task(server.serve())

@@ -115,6 +115,12 @@ class SafePacket(sio_packet.Packet):  # type: ignore[misc]
         return count
 
 
+# The largest WebSocket message uvicorn accepts (its default is 16 MiB). Socket.IO refuses packets over
+# 1 MB anyway; a bigger frame is refused by the WebSocket layer as it arrives (close 1009) instead of being
+# buffered and parsed first, so a client sending 5 MB packets costs the node little (docs/reliability.md).
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+
+
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     """python-socketio's Redis manager, whose listener retries every LISTEN_RETRY_MAX seconds at most.
 

@@ -3,7 +3,7 @@ viewer that never reads its socket do not slow the others. A well-behaved user's
 a message delivery (POST → `message:new` on their socket) during the abuse stays within 2× its p99 before
 (plus FLOOR, so a quiet machine's millisecond p99 does not make the check flaky).
 
-The fast test (in `make test`) has the never-reading socket in the chat's room, where every message is
+Both are soak tests. The first has the never-reading socket in the chat's room, where every message is
 queued for it; the soak test makes it a VM viewer of a real Chromium drawing noise (tests/vm)."""
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ async def own_node(tmp_path: Path) -> AsyncIterator[Portal]:
             await here.close()
 
 
+@pytest.mark.soak  # two abuser processes on a 2-core machine: too noisy for `make test` (docs/reliability.md)
 async def test_abusive_sockets_do_not_slow_the_others(tmp_path: Path) -> None:
     async with own_node(tmp_path) as portal:
         lurker = await portal.login()
