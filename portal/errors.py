@@ -49,6 +49,9 @@ class ErrorCode(StrEnum):
     EPOCH_MISMATCH = "ERR_EPOCH_MISMATCH"
     NO_ROOM_KEY = "ERR_NO_ROOM_KEY"
     NOT_DISTRIBUTOR = "ERR_NOT_DISTRIBUTOR"
+    # The database or Redis does not answer (REST: 503 "Service unavailable"): retry later
+    # (docs/deployment.md "Outages").
+    SERVICE_UNAVAILABLE = "ERR_SERVICE_UNAVAILABLE"
 
 
 # Socket.IO ack code for a generic (non-ERR_) error of each status.
@@ -90,6 +93,8 @@ class PortalError(Exception):
     def ack_code(self) -> str:
         if self.message.startswith("ERR_"):
             return self.message
+        if self.status == 503:
+            return ErrorCode.SERVICE_UNAVAILABLE.value
         if self.status >= 500:
             return ErrorCode.INTERNAL.value
         return GENERIC_ACK_CODES.get(self.status, ErrorCode.BAD_REQUEST).value
@@ -151,6 +156,16 @@ class RateLimited(PortalError):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(max(1, retry_after))} if retry_after is not None else None
         super().__init__(message, headers=headers)
+
+
+class ServiceUnavailable(PortalError):
+    """The database or Redis is away (an outage): the request may succeed when retried."""
+
+    status = 503
+    default_message = "Service unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 def coded(code: ErrorCode, status: int, **extra: Any) -> PortalError:

@@ -29,6 +29,7 @@ from portal.clock import FakeClock
 from portal.config import Settings
 from portal.container import Container
 from portal.db.migrate import upgrade_async
+from portal.realtime.server import WS_MAX_MESSAGE_BYTES
 
 PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -182,6 +183,7 @@ async def serving(
         proxy_headers=False,
         timeout_graceful_shutdown=3,  # a socket still open when a node stops must not hang the test
         timeout_keep_alive=30,  # far beyond the SDK's keep-alive expiry, even on a slow machine
+        ws_max_size=WS_MAX_MESSAGE_BYTES,  # as `portal serve` sets it
     )
     server = _UvicornServer(config)
     task = asyncio.create_task(server.serve())
@@ -236,10 +238,16 @@ async def node_like(first: TestServer, **overrides: Any) -> AsyncIterator[TestSe
 another_node = node_like
 
 
-class RedisProxy:
-    """A TCP proxy in front of the test Redis that the test can cut (Redis "goes down")."""
+class TcpProxy:
+    """A TCP proxy in front of a test server (Redis, PostgreSQL) that the test can cut and restore.
 
-    def __init__(self, upstream: tuple[str, int] = REDIS_ADDRESS) -> None:
+    It stands in for an outage without stopping the machine's shared servers, which other tests use:
+    `cut()` drops every open connection (the client sees a reset or EOF, as when the server process
+    dies) and refuses new ones (nothing listens on the port); `start()` again restores service on the
+    same port, as a restarted server would.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -247,8 +255,8 @@ class RedisProxy:
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def running(self) -> bool:
+        return self._server is not None
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -264,8 +272,16 @@ class RedisProxy:
         await self._server.wait_closed()
         self._server = None
 
+    async def close(self) -> None:
+        if self._server is not None:
+            await self.cut()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.close()
+            return
         self._writers.update((writer, up_writer))
         for source, sink in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.create_task(self._pipe(source, sink))
@@ -279,6 +295,31 @@ class RedisProxy:
                 sink.write(data)
                 await sink.drain()
         sink.close()
+
+
+class RedisProxy(TcpProxy):
+    """A TcpProxy in front of the test Redis (Redis "goes down" on `cut()`)."""
+
+    def __init__(self, upstream: tuple[str, int] = REDIS_ADDRESS) -> None:
+        super().__init__(upstream)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+class PostgresProxy(TcpProxy):
+    """A TcpProxy in front of the test PostgreSQL (PostgreSQL "restarts" on `cut()` … `start()`)."""
+
+    def __init__(self, upstream: tuple[str, int] = PG_ADDRESS) -> None:
+        super().__init__(upstream)
+
+    def url_for(self, database_url: str) -> str:
+        """`database_url` (a SQLAlchemy URL on the test PostgreSQL) with the proxy as its host and port."""
+        from sqlalchemy.engine import make_url
+
+        proxied = make_url(database_url).set(host="127.0.0.1", port=self.port)
+        return proxied.render_as_string(hide_password=False)
 
 
 # ---- `portal serve` as a separate OS process ------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Pure ASGI middleware: correlation ids, security headers, body size limit, rate-limit headers, the
-last-resort 500, and the CORS preflight refusal in the error envelope.
+last-resort 500 (503 when the database or Redis is away), and the CORS preflight refusal in the error
+envelope.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming and exceptions keep their normal behaviour. This is the
 outermost layer of the FastAPI app, so every response, errors included, carries `X-Correlation-ID`.
@@ -16,6 +17,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.outages import as_unavailable
 
 log = logging.getLogger("portal.api")
 MAX_BODY_BYTES = 1024 * 1024
@@ -110,16 +113,25 @@ class RequestContextMiddleware:
             return
         try:
             await self.app(scope, _limited(receive), send_with_headers)
-        except Exception:
-            log.exception(
-                "unhandled error [correlation_id=%s] %s %s", cid, scope.get("method"), scope.get("path")
-            )
+        except Exception as exc:
+            where = f"[correlation_id={cid}] {scope.get('method')} {scope.get('path')}"
+            if unavailable := as_unavailable(exc):  # an outage, not a bug: one line, and a 503 to retry
+                log.warning("database or Redis unavailable %s: %r", where, exc)
+                if not started:
+                    await self._send_error(
+                        send_with_headers, unavailable.status, unavailable.message, cid, unavailable.headers
+                    )
+                return
+            log.exception("unhandled error %s", where)
             if not started:
                 await self._send_error(send_with_headers, 500, "Internal server error", cid)
 
     @staticmethod
-    async def _send_error(send: Send, status: int, text: str, cid: str) -> None:
-        for message in _json_response(status, {"error": text, "correlation_id": cid}, []):
+    async def _send_error(
+        send: Send, status: int, text: str, cid: str, headers: dict[str, str] | None = None
+    ) -> None:
+        extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+        for message in _json_response(status, {"error": text, "correlation_id": cid}, extra):
             await send(message)
 
 

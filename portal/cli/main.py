@@ -52,6 +52,7 @@ def serve(
     from portal.app import create_app
     from portal.container import Container
     from portal.db.migrate import upgrade
+    from portal.realtime.server import WS_MAX_MESSAGE_BYTES
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -72,6 +73,7 @@ def serve(
         # uvicorn otherwise waits for ever for open WebSockets to close: a stopping node gives its sockets
         # this long, then cuts them (clients reconnect to another node).
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
 
 

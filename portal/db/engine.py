@@ -20,6 +20,8 @@ from portal.db.uow import ChangedUsers, note_flushed_users, run_callbacks, take_
 
 SQLITE_FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection
+POOL_TIMEOUT = 10.0  # seconds to wait for a free pooled connection
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -59,7 +61,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # A database that is away must fail requests fast (503, docs/deployment.md "Outages"), not hang them:
+    # connecting gives up after CONNECT_TIMEOUT (asyncpg waits 60 s by default), waiting for a free pooled
+    # connection after POOL_TIMEOUT; `pool_pre_ping` replaces the connections a restart killed.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"timeout": CONNECT_TIMEOUT},
+    )
 
 
 class PortalSession(Session):

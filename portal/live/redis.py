@@ -28,6 +28,8 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
 from portal.live import match_lua
@@ -37,7 +39,12 @@ from portal.tasks import cancel_and_wait, raise_if_cancelling
 
 logger = logging.getLogger("portal.live")
 
-CONNECT_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 3.0
+# A command that gets no reply within this fails (a Redis that hangs must not hang requests: they answer
+# 503, docs/deployment.md "Outages"); one retry on a fresh connection covers a connection that Redis
+# dropped while idle. Worst case: (CONNECT_TIMEOUT or COMMAND_TIMEOUT) x (1 + COMMAND_RETRIES).
+COMMAND_TIMEOUT = 5.0
+COMMAND_RETRIES = 1
 PING_TIMEOUT = 2.0
 STATS_TIMEOUT = 5.0
 SUBSCRIBE_TIMEOUT = 5.0
@@ -130,7 +137,13 @@ class RedisLiveStore:
     async def start(self) -> None:
         if self._client is not None:
             return
-        client = Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT)
+        client = Redis.from_url(
+            self.url,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            retry=Retry(ExponentialWithJitterBackoff(), COMMAND_RETRIES),
+        )
         self._client = client
         self._incr_script = client.register_script(_INCR_LUA)
         self._release_script = client.register_script(_RELEASE_LUA)

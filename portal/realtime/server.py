@@ -12,7 +12,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -24,6 +24,7 @@ from portal.container import Container
 from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
+from portal.outages import as_unavailable
 from portal.security import SESSION_COOKIE, resolve_client_ip
 from portal.services.notifier import LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
@@ -114,11 +115,49 @@ class SafePacket(sio_packet.Packet):  # type: ignore[misc]
         return count
 
 
+# The largest WebSocket message uvicorn accepts (its default is 16 MiB). Socket.IO refuses packets over
+# 1 MB anyway; a bigger frame is refused by the WebSocket layer as it arrives (close 1009) instead of being
+# buffered and parsed first, so a client sending 5 MB packets costs the node little (docs/reliability.md).
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, whose listener retries every LISTEN_RETRY_MAX seconds at most.
+
+    The library doubles its wait after each failed attempt up to 60 s, so after an outage of a minute
+    room emits from other nodes would stay lost for up to a minute once Redis was back; here recovery
+    takes a few seconds (docs/deployment.md "Outages"). The loop is the library's own (5.18), with the cap.
+    """
+
+    LISTEN_RETRY_MAX = 2.0
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 3.0})
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        retry_sleep = 0.25
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    retry_sleep = 0.25
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                log.warning("Socket.IO fan-out cannot read Redis (%r); retrying in %.2fs", exc, retry_sleep)
+                subscribed = False
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, self.LISTEN_RETRY_MAX)
+
+
 def create_socket_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings
     manager = None
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+        manager = RedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
     # CORS is checked by our own connect handler, so engine.io's check is switched off.
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -214,7 +253,10 @@ class Handlers:
                 return BadRequest().ack()
             except PortalError as exc:
                 return exc.ack()
-            except Exception:
+            except Exception as exc:
+                if unavailable := as_unavailable(exc):  # an outage, not a bug (docs/deployment.md)
+                    log.warning("socket event %s: database or Redis unavailable: %r", event, exc)
+                    return unavailable.ack()
                 log.exception("socket event %s failed", event)
                 return {"ok": False, "error": ErrorCode.INTERNAL.value, "message": "Internal server error"}
 
@@ -241,6 +283,16 @@ class Handlers:
     # ---- connection -------------------------------------------------------------------------------
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            await self._accept(sid, environ, auth)
+        except Exception as exc:
+            if (unavailable := as_unavailable(exc)) is None:
+                raise
+            # The database or Redis is away: refuse with a code the client can retry on, not a traceback.
+            log.warning("socket connect refused: database or Redis unavailable: %r", exc)
+            raise socketio.exceptions.ConnectionRefusedError(unavailable.ack_code()) from None
+
+    async def _accept(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         settings = self.c.settings
         limits = self.c.socket_limits
         ip = resolve_client_ip(

@@ -18,7 +18,7 @@ from portal.errors import ErrorCode, PortalError, coded
         (413, "ERR_BAD_REQUEST"),
         (429, "ERR_RATE_LIMITED"),
         (500, "ERR_INTERNAL"),
-        (503, "ERR_INTERNAL"),
+        (503, "ERR_SERVICE_UNAVAILABLE"),
     ],
 )
 def test_a_rest_text_maps_to_the_generic_code_of_its_status(status: int, code: str) -> None:
