@@ -152,6 +152,7 @@ class Stats:
     cases: int = 0
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    reached: set[str] = field(default_factory=set)  # operations that answered a 2xx at least once
     failures: list[str] = field(default_factory=list)
 
 
@@ -188,7 +189,7 @@ class World:
             who = LoggedIn(client, dict(await client.stranger()))
             return Actor(level, ip, public, client.session_token, who.user, who)
         # Premium, so the signed-in levels may create chats and reach the premium rules.
-        who = await self.portal.login(level, tier=2, ip=ip)
+        who = await self._login(level, ip)
         return Actor(level, ip, public, who.client.session_token, who.user, who)
 
     def still_works(self, actor: Actor) -> bool:
@@ -208,14 +209,24 @@ class World:
     async def host(self) -> LoggedIn:
         """The owner of the chats a caller does not own itself."""
         if self._host is None:
-            self._host = await self.portal.login("user", tier=2)
+            self._host = await self._login("user", fresh_ip())
         return self._host
+
+    async def _login(self, level: str, ip: str) -> LoggedIn:
+        """A premium user of `level` signed in through the API. The helper's login bot is made anew each
+        time: a fuzzed bot id may have hit it (deleted, re-keyed or turned off) since the last login."""
+        self.portal._bot = None
+        return await self.portal.login(level, tier=2, ip=ip)
 
     # -- per-case targets
 
-    async def targets(self, actor: Actor, operation: APIOperation, owned: bool) -> dict[str, Any]:
+    async def targets(
+        self, actor: Actor, operation: APIOperation, owned: bool, body_names_user: bool
+    ) -> dict[str, Any]:
         """Fresh values for the operation's path parameters (and body user ids), made for one case."""
         names = set(re.findall(r"{(\w+)}", operation.path))
+        if not names and not body_names_user:
+            return {}
         target = await self.portal.create_user()
         values: dict[str, Any] = {"user_id": target["id"], "username": target["username"]}
         link = target["linked_platforms"][0]
@@ -279,6 +290,7 @@ class World:
         assert actor.user is not None
         link = actor.user["linked_platforms"][0]
         client = self.portal.client(ip=actor.ip)
+        self.portal._bot = None  # as in `_login`
         await self.portal.web_login(client, link["platform"], link["platform_user_id"])
         token = client.session_token
         assert token is not None
@@ -322,13 +334,17 @@ def operations(schema: Any) -> list[APIOperation]:
     return sorted(found, key=lambda op: (op.path, op.method))
 
 
+def _names_a_user(body: Any) -> bool:
+    return isinstance(body, dict) and any(key in body for key in (*BODY_USER_KEYS, "user_ids"))
+
+
 def _substitute(case: Case, values: dict[str, Any]) -> None:
     params = case.path_parameters or {}
     for name in list(params):
         if name in values:
             params[name] = values[name]
     body = case.body
-    if isinstance(body, dict):
+    if isinstance(body, dict) and values:
         for key in BODY_USER_KEYS:
             if isinstance(body.get(key), int) and not isinstance(body.get(key), bool):
                 body[key] = values["user_id"]
@@ -389,7 +405,8 @@ def _fuzz_operation(
     def run(case: Case, use_fixtures: int, owned: bool) -> None:
         actor = holder["actor"]
         if use_fixtures:  # three in four cases reach past 404 with fresh targets
-            _substitute(case, world.run(world.targets(actor, operation, owned)))
+            wanted = _names_a_user(case.body)
+            _substitute(case, world.run(world.targets(actor, operation, owned, wanted)))
         _send(case, actor, http, base_url, label, stats)
         if risky and not world.still_works(actor):
             holder["actor"] = world.run(world.actor(actor.level))
@@ -408,6 +425,8 @@ def _send(case: Case, actor: Actor, http: requests.Session, base_url: str, label
         return
     stats.requests += 1
     stats.statuses[response.status_code] += 1
+    if response.status_code < 300:
+        stats.reached.add(label)
     try:
         case.validate_response(response, checks=CHECKS, headers=actor.headers)
     except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup of check failures
