@@ -76,7 +76,38 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return envelope(request, exc.status_code, {"error": text}, getattr(exc, "headers", None))
 
 
+def _validation_answers_are_400(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 with its own `{"detail": [...]}` body on every route that reads input; this
+    server never sends it (a validation failure is a 400 in the envelope, docs/decisions.md), so the
+    OpenAPI says 400 + `ErrorBody` instead and drops the unused validation schemas."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None and "400" not in responses:
+                responses["400"] = {
+                    "description": "Validation failed: the first invalid field",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                }
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
+def _document_envelope(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = generate()
+        if fresh:
+            _validation_answers_are_400(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_envelope(app)
     app.add_exception_handler(PortalError, portal_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -101,3 +101,23 @@ async def test_a_broken_limit_keeps_the_servers_own_error_text(portal: Portal) -
     response = await alice.client.raw("GET", "/v1/users/search", params={"q": "x" * 33})
     assert response.status_code == 400
     assert response.json()["error"] == "q must be at most 32 characters"
+
+
+async def test_validation_failures_are_documented_as_400_in_the_envelope_never_422(portal: Portal) -> None:
+    """The server answers a bad input with 400 in the envelope; the OpenAPI must not promise FastAPI's 422
+    `{"detail": [...]}` (a generated client or schemathesis would expect it)."""
+    spec = (await portal.client().raw("GET", "/openapi.json")).json()
+    takes_input = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "422" not in operation["responses"], f"{method.upper()} {path}"
+            if operation.get("parameters") or operation.get("requestBody"):
+                takes_input.append((method, path))
+                schema = operation["responses"]["400"]["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorBody"), f"{method.upper()} {path}"
+    assert len(takes_input) > 50
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    alice = await portal.login()
+    response = await alice.client.raw("GET", "/v1/users/profile/" + "x" * 40)
+    assert response.status_code in (400, 404)
+    assert set(response.json()) == {"error", "correlation_id"}
