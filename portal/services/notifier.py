@@ -116,3 +116,7 @@ def screen_room(chat_id: int) -> str:
 
 # Every registered user's sockets: they can list every official and public chat.
 LOBBY_ROOM = "lobby"
+
+# The sockets that asked for binary `vm:frame`s at their handshake (docs/realtime.md, "Binary frames"):
+# a screen room's viewers are split by it, so each format is encoded once per node per frame.
+BINARY_FRAMES_ROOM = "frames:binary"
