@@ -187,10 +187,13 @@ async def sockets(server: TestServer) -> AsyncIterator[Any]:
             await probe.close()
 
 
-async def online(sockets: Any, token: str | None, base_url: str | None = None) -> SocketProbe:
-    """A connected probe for a session token whose `chat:list` has been received (kept in `.chat_list`)."""
+async def online(
+    sockets: Any, token: str | None, base_url: str | None = None, *, frames: str | None = None
+) -> SocketProbe:
+    """A connected probe for a session token whose `chat:list` has been received (kept in `.chat_list`);
+    `frames="binary"` asks for binary `vm:frame`s."""
     probe = sockets(base_url)
-    await probe.connect(token=token)
+    await probe.connect(token=token, frames=frames)
     probe.chat_list = await probe.expect("chat:list")
     return probe
 
