@@ -284,8 +284,9 @@ async def main() -> None:
     finally:
         await ended(process)
     sample = next(r["frame"] for r in results["base64"] if r["frame"])
+    # The ceiling emits at the best rate Portal delivered (Chromium's, on a quiet machine ~28/s).
+    fps = max(r["fps_mean"] for runs in results.values() for r in runs)
     for fmt in FORMATS:
-        fps = results[fmt][0]["fps_mean"]
         ceilings[fmt] = await run_ceiling(fmt, fps, sample, info["tokens"])
         print_runs(f"ceiling {fmt}", ceilings[fmt], chromium=False)
     print()
