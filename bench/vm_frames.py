@@ -150,7 +150,10 @@ class Viewer:
 
     async def connect(self) -> None:
         await self.sio.connect(
-            self.base, auth={"session": self.token, "frames": self.fmt}, transports=["websocket"]
+            self.base,
+            auth={"session": self.token, "frames": self.fmt},
+            transports=["websocket"],
+            wait_timeout=30,  # a loaded 2-core machine: 20 handshakes at once can take seconds
         )
         if self.chat_id:
             ack = await self.sio.call("room:join", {"chat_id": self.chat_id}, timeout=30)
