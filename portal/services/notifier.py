@@ -36,7 +36,8 @@ class Notifier(Protocol):
 
     async def emit_frame(self, frame: VmFrame) -> None:
         """Relay a browser frame to the chat room's screen sockets on every node, skipping sockets whose
-        outgoing queue is backed up (a slow viewer drops frames instead of slowing anyone)."""
+        outgoing queue is backed up (a slow viewer drops frames instead of slowing anyone), in the format
+        each socket asked for at its handshake (base64 text or a binary attachment)."""
 
     async def evict(
         self,
