@@ -61,11 +61,15 @@ class SocketProbe:
     async def _on_disconnect(self, *_: Any) -> None:
         self.disconnected.set()
 
-    async def connect(self, *, token: str | None = None, headers: dict[str, str] | None = None) -> None:
+    async def connect(
+        self, *, token: str | None = None, headers: dict[str, str] | None = None, frames: str | None = None
+    ) -> None:
         """Connect from a client IP of its own (`X-Forwarded-For` from the trusted 127.0.0.1, as the API
         clients do), so the handshakes-per-IP limit (08 §69) counts each test apart; pass the header to
-        choose the IP."""
-        auth = {"session": token} if token is not None else None
+        choose the IP. `frames="binary"` asks for binary `vm:frame`s at the handshake."""
+        auth: dict[str, str] | None = {"session": token} if token is not None else None
+        if auth is not None and frames is not None:
+            auth["frames"] = frames
         await self.sio.connect(
             self.base_url,
             auth=auth,
@@ -183,10 +187,13 @@ async def sockets(server: TestServer) -> AsyncIterator[Any]:
             await probe.close()
 
 
-async def online(sockets: Any, token: str | None, base_url: str | None = None) -> SocketProbe:
-    """A connected probe for a session token whose `chat:list` has been received (kept in `.chat_list`)."""
+async def online(
+    sockets: Any, token: str | None, base_url: str | None = None, *, frames: str | None = None
+) -> SocketProbe:
+    """A connected probe for a session token whose `chat:list` has been received (kept in `.chat_list`);
+    `frames="binary"` asks for binary `vm:frame`s."""
     probe = sockets(base_url)
-    await probe.connect(token=token)
+    await probe.connect(token=token, frames=frames)
     probe.chat_list = await probe.expect("chat:list")
     return probe
 

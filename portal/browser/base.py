@@ -50,7 +50,8 @@ class VmSpec:
 @dataclass(frozen=True)
 class Frame:
     """One JPEG screencast frame (chromium backend), kept base64-encoded as the DevTools protocol hands
-    it over and `vm:frame` sends it on (no decode/encode round trip per frame)."""
+    it over and the documented `vm:frame` sends it on; a node decodes it once only for sockets that asked for
+    binary frames (docs/realtime.md, "Binary frames")."""
 
     chat_id: int
     seq: int

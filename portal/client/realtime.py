@@ -6,6 +6,10 @@
 
 Every event received is queued under its name (read with `next`) and passed to handlers registered with
 `on`. Acks with `ok: false` raise `RealtimeError` from `call`.
+
+Browser frames: the client asks for binary frames at its handshake (`frames="binary"`, the default), so a
+`vm:frame` arrives as `{chat_id, seq, jpeg: bytes, width, height}` — the JPEG as received, nothing to
+decode. `frames="base64"` keeps the documented `jpeg_b64` text shape (docs/realtime.md, "Binary frames").
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import socketio
 
+from portal.client.types import VmFrame
+
 Handler = Callable[[Any], Awaitable[None]]
+FrameFormat = Literal["binary", "base64"]
 
 
 class RealtimeError(Exception):
@@ -35,9 +42,11 @@ class RealtimeClient:
         *,
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
+        frames: FrameFormat = "binary",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session_token = session_token
+        self.frames = frames
         self.headers = headers or {}
         self.timeout = timeout
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -57,7 +66,7 @@ class RealtimeClient:
     async def connect(self) -> None:
         await self.sio.connect(
             self.base_url,
-            auth={"session": self.session_token},
+            auth={"session": self.session_token, "frames": self.frames},
             headers=self.headers,
             transports=["websocket"],
             wait_timeout=self.timeout,
@@ -111,3 +120,17 @@ class RealtimeClient:
 
     async def leave(self, chat_id: int) -> dict[str, Any]:
         return await self.call("room:leave", {"chat_id": chat_id})
+
+    # ---- the shared browser -----------------------------------------------------------------------
+
+    async def next_frame(self, chat_id: int, timeout: float | None = None) -> VmFrame:
+        """The next `vm:frame` of `chat_id` (frames of other chats are skipped), with the JPEG as bytes.
+        Needs binary frames (the default)."""
+        if self.frames != "binary":
+            raise ValueError("next_frame needs a client made with frames='binary'")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout or self.timeout)
+        while True:
+            frame: VmFrame = await asyncio.wait_for(self.queues["vm:frame"].get(), deadline - loop.time())
+            if frame["chat_id"] == chat_id:
+                return frame

@@ -186,3 +186,13 @@ class UserSearch(TypedDict):
 
 
 Health = dict[str, Any]
+
+
+class VmFrame(TypedDict):
+    """A `vm:frame` as `RealtimeClient` receives it with binary frames (its default): the JPEG as bytes."""
+
+    chat_id: int
+    seq: int
+    jpeg: bytes
+    width: int
+    height: int

@@ -9,6 +9,7 @@ removed, and the node that holds a socket is the one that updates its presence.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,13 +18,23 @@ import socketio
 
 from portal.events import Event, SessionEnded, VmFrame
 from portal.live.base import LiveStore, Subscription
-from portal.services.notifier import Rooms, chat_room, screen_room, session_room, user_room
+from portal.services.notifier import (
+    BINARY_FRAMES_ROOM,
+    Rooms,
+    chat_room,
+    screen_room,
+    session_room,
+    user_room,
+)
 from portal.tasks import cancel_and_wait
 
 log = logging.getLogger("portal.realtime")
 BUS_CHANNEL = "bus:sockets"
 FRAMES_CHANNEL = "bus:frames"
 FRAME_BACKLOG = 2  # packets a viewer's socket may have queued before frames are skipped for it
+# A binary frame is two engine.io packets (the JSON header, then the JPEG attachment): a binary viewer may
+# queue as many frames as a base64 one before it skips.
+BINARY_FRAME_PACKETS = 2
 ForgetHook = Callable[[str, int], Awaitable[None]]
 SeatHook = Callable[[str, int, dict[str, Any]], Awaitable[None]]  # sid, chat id, the socket's session
 NAMESPACE = "/"
@@ -143,19 +154,30 @@ class SocketNotifier(BusOperations):
         await self.live.publish(FRAMES_CHANNEL, frame.payload())
 
     async def _on_frame(self, frame: dict[str, Any]) -> None:
-        """Deliver to this node's viewers whose sockets are keeping up (encoded once for all of them)."""
-        viewers = [sid for sid in self._local(screen_room(int(frame["chat_id"]))) if not self._backed_up(sid)]
-        if viewers:
-            # The base manager's emit delivers locally; the Redis manager's would publish to every node again.
-            await socketio.AsyncManager.emit(
-                self.sio.manager, VmFrame.name, frame, namespace=NAMESPACE, room=viewers
-            )
+        """Deliver to this node's viewers whose sockets are keeping up, encoded once per format for all of
+        them: the documented base64 shape, and for sockets that asked for it at their handshake the binary
+        one (docs/realtime.md, "Binary frames"), decoded from base64 once per frame and only when such a
+        viewer is here."""
+        binary_room = self.sio.manager.rooms.get(NAMESPACE, {}).get(BINARY_FRAMES_ROOM) or {}
+        text: list[str] = []
+        binary: list[str] = []
+        for sid, eio_sid in self.sio.manager.get_participants(NAMESPACE, screen_room(int(frame["chat_id"]))):
+            wants_binary = sid in binary_room
+            if not self._backed_up(eio_sid, BINARY_FRAME_PACKETS if wants_binary else 1):
+                (binary if wants_binary else text).append(sid)
+        if text:
+            await self._emit_local(frame, text)
+        if binary:
+            await self._emit_local(binary_frame(frame), binary)
 
-    def _backed_up(self, sid: str) -> bool:
-        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+    async def _emit_local(self, data: dict[str, Any], sids: list[str]) -> None:
+        # The base manager's emit delivers locally; the Redis manager's would publish to every node again.
+        await socketio.AsyncManager.emit(self.sio.manager, VmFrame.name, data, namespace=NAMESPACE, room=sids)
+
+    def _backed_up(self, eio_sid: str, packets_per_frame: int) -> bool:
+        socket = self.sio.eio.sockets.get(eio_sid)
         queue = getattr(socket, "queue", None)
-        return queue is not None and queue.qsize() > FRAME_BACKLOG
+        return queue is not None and queue.qsize() > FRAME_BACKLOG * packets_per_frame
 
     # ---- this node's share of bus operations ------------------------------------------------------
 
@@ -231,6 +253,18 @@ class SocketNotifier(BusOperations):
         except KeyError:
             return None
         return user_id
+
+
+def binary_frame(frame: dict[str, Any]) -> dict[str, Any]:
+    """The binary shape of a `vm:frame` payload: `jpeg` (bytes, which python-socketio sends as a binary
+    attachment) in place of `jpeg_b64`, the other keys as they are."""
+    return {
+        "chat_id": frame["chat_id"],
+        "seq": frame["seq"],
+        "jpeg": base64.b64decode(frame["jpeg_b64"]),
+        "width": frame["width"],
+        "height": frame["height"],
+    }
 
 
 class RedisBusNotifier(BusOperations):

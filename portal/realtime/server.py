@@ -26,7 +26,7 @@ from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
 from portal.outages import as_unavailable
 from portal.security import SESSION_COOKIE, resolve_client_ip
-from portal.services.notifier import LOBBY_ROOM, session_room, user_room
+from portal.services.notifier import BINARY_FRAMES_ROOM, LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
 
@@ -207,6 +207,13 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
     return morsel.value if morsel else None
 
 
+def _wants_binary_frames(auth: Any) -> bool:
+    """`auth.frames == "binary"`: the client reads `vm:frame` with `jpeg` bytes (a binary attachment).
+    Anything else (absent, "base64", unknown) keeps the documented base64 shape, so an older or
+    mistaken client still gets frames it can read (docs/decisions.md, "Binary frames")."""
+    return isinstance(auth, dict) and auth.get("frames") == "binary"
+
+
 class Handlers:
     def __init__(self, sio: socketio.AsyncServer, container: Container) -> None:
         self.sio = sio
@@ -314,17 +321,19 @@ class Handlers:
         if not await limits.claim(sid, who.user_id, who.token_hash):
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
         try:
-            await self._connected(sid, who)
+            await self._connected(sid, who, binary_frames=_wants_binary_frames(auth))
         except BaseException:
             await limits.release(sid)  # a refused connection never disconnects: give its place back here
             raise
 
-    async def _connected(self, sid: str, who: SocketUser) -> None:
+    async def _connected(self, sid: str, who: SocketUser, *, binary_frames: bool) -> None:
         await self.sio.save_session(
             sid, {"user_id": who.user_id, "token_hash": who.token_hash, "is_stranger": who.is_stranger}
         )
         await self.sio.enter_room(sid, user_room(who.user_id))
         await self.sio.enter_room(sid, session_room(who.token_hash))
+        if binary_frames:
+            await self.sio.enter_room(sid, BINARY_FRAMES_ROOM)
         if not who.is_stranger:
             await self.sio.enter_room(sid, LOBBY_ROOM)
         statuses = await self.c.rooms.connected(who, sid)

@@ -36,7 +36,8 @@ class Notifier(Protocol):
 
     async def emit_frame(self, frame: VmFrame) -> None:
         """Relay a browser frame to the chat room's screen sockets on every node, skipping sockets whose
-        outgoing queue is backed up (a slow viewer drops frames instead of slowing anyone)."""
+        outgoing queue is backed up (a slow viewer drops frames instead of slowing anyone), in the format
+        each socket asked for at its handshake (base64 text or a binary attachment)."""
 
     async def evict(
         self,
@@ -116,3 +117,7 @@ def screen_room(chat_id: int) -> str:
 
 # Every registered user's sockets: they can list every official and public chat.
 LOBBY_ROOM = "lobby"
+
+# The sockets that asked for binary `vm:frame`s at their handshake (docs/realtime.md, "Binary frames"):
+# a screen room's viewers are split by it, so each format is encoded once per node per frame.
+BINARY_FRAMES_ROOM = "frames:binary"

@@ -1,8 +1,9 @@
 """The shared browser in the room, in real browsers, with a real chromium VM (Debian's Chromium, as
-tests/vm use): the owner starts it on a page served here, the others see its frames on their canvas,
-control is requested and given (one key), the host clicks and types into the page and the other people see
-the page change in later frames, the queue shows places, release and take work, a screenshot downloads as a
-JPEG, the panel works from the keyboard alone, and stopping it is said in words."""
+tests/vm use): the owner starts it on a page served here, the others see its frames on their canvas (they
+travel as binary attachments), control is requested and given (one key), the host clicks and types into the
+page and the other people see the page change in later frames, the queue shows places, release and take
+work, a screenshot downloads as a JPEG, the panel works from the keyboard alone, and stopping it is said in
+words."""
 
 from __future__ import annotations
 
@@ -86,6 +87,25 @@ async def click_vm(page: Page, x: int, y: int) -> None:
     await page.mouse.click(left + x * scale, top + y * scale)
 
 
+class WireFrames:
+    """What a page's Socket.IO websocket receives of `vm:frame`s: binary JPEG attachments, binary event
+    headers, and frames sent as base64 text (the web client asks for binary frames at its handshake)."""
+
+    def __init__(self, page: Page) -> None:
+        self.jpegs = 0
+        self.headers = 0
+        self.base64 = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+
+    def _received(self, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            self.jpegs += payload[:3] == b"\xff\xd8\xff"
+        elif payload.startswith('451-["vm:frame"'):
+            self.headers += 1
+        elif '"jpeg_b64"' in payload:
+            self.base64 += 1
+
+
 async def drawn(page: Page) -> int:
     return int(await canvas(page).evaluate("c => Number(c.dataset.drawn || 0)"))
 
@@ -121,6 +141,7 @@ async def run_the_story(
     bob_user: dict[str, Any],
     carol_user: dict[str, Any],
 ) -> None:
+    wire = WireFrames(carol)  # before the room opens (a new page load): its socket is watched from the start
     for page in (alice, bob, carol):
         await open_room(page, chat["id"])
 
@@ -137,6 +158,8 @@ async def run_the_story(
         await expect(canvas(page)).to_be_visible(timeout=VM_TIMEOUT_MS)
         await wait_for_pixel(page, 300, 300, (0, 0, 255))
     await expect(bob.locator(".control-host")).to_have_text("🎮 Nobody has control")
+    # The frames carol's canvas drew came as binary attachments, none as base64 text.
+    assert wire.jpegs >= 1 and wire.headers >= wire.jpegs and wire.base64 == 0, vars(wire)
 
     # The owner takes control, bob asks for it: the owner gets a one-key prompt and gives it with A.
     await alice.get_by_role("button", name="Take control").click()

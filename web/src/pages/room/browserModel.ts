@@ -29,10 +29,11 @@ export interface NekoVm {
 
 export type VmInfo = ChromiumVm | NekoVm;
 
+/** A `vm:frame` in the binary shape the socket asks for at its handshake: the JPEG as received. */
 export interface Frame {
   chat_id: number;
   seq: number;
-  jpeg_b64: string;
+  jpeg: ArrayBuffer;
   width: number;
   height: number;
 }

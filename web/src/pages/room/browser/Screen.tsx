@@ -1,18 +1,11 @@
-// The chromium screen: `vm:frame` JPEGs drawn on a canvas (latest frame wins, scaled to the panel with the
-// aspect kept by `object-fit: contain`), and for the host an invisible textarea laid over it that takes the
-// mouse, the wheel and the keyboard (IME included) and sends them as `vm:input` in the VM's pixels. Only Tab
-// (and Shift+Tab) leaves it.
+// The chromium screen: `vm:frame` JPEGs (binary attachments) drawn on a canvas (latest frame wins, scaled to
+// the panel with the aspect kept by `object-fit: contain`), and for the host an invisible textarea laid over
+// it that takes the mouse, the wheel and the keyboard (IME included) and sends them as `vm:input` in the VM's
+// pixels. Only Tab (and Shift+Tab) leaves it.
 import { useEffect, useRef } from "preact/hooks";
 import type { BrowserModel, ChromiumVm, Frame, InputEvent as VmInput } from "../browserModel";
 
 const BUTTONS = ["left", "middle", "right"] as const;
-
-function bytesOf(b64: string): Uint8Array<ArrayBuffer> {
-  const raw = atob(b64);
-  const bytes = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-  return bytes;
-}
 
 export function Screen({ model, vm, isHost }: { model: BrowserModel; vm: ChromiumVm; isHost: boolean }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -36,7 +29,9 @@ export function Screen({ model, vm, isHost }: { model: BrowserModel; vm: Chromiu
         pending = null;
         if (frame.seq <= drawnSeq) continue; // an older frame than the one on screen
         try {
-          const bitmap = await createImageBitmap(new Blob([bytesOf(frame.jpeg_b64)], { type: "image/jpeg" }));
+          // The binary attachment is drawn as it came: a Blob over its bytes, decoded off the main thread,
+          // and the bitmap closed once drawn (no URL to revoke, nothing kept per frame).
+          const bitmap = await createImageBitmap(new Blob([frame.jpeg], { type: "image/jpeg" }));
           if (stopped) {
             bitmap.close();
             break;
