@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from portal.client import BotClient, PortalAPIError, PortalClient
 from portal.db.models import ChatMember, LinkedPlatform, User
+from portal.db.uow import users_changed
 from portal.services.permissions import LEVELS_BY_NAME
 from tests.servers import TestServer, fresh_ip
 
@@ -241,6 +242,7 @@ async def set_user_state(portal: Portal, user_id: int, state: int, expires_at: d
         await session.execute(
             update(User).where(User.id == user_id).values(state=state, state_expires_at=expires_at)
         )
+        users_changed(session, [user_id])
 
 
 async def link_platform(

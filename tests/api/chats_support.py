@@ -24,6 +24,7 @@ from portal.db.models import (
     ModerationAction,
     User,
 )
+from portal.db.uow import users_changed
 from tests.helpers import LoggedIn, Portal
 from tests.realtime.conftest import SocketProbe
 from tests.servers import TestServer
@@ -229,6 +230,7 @@ async def set_chat_slots_override(portal: Portal, user_id: int, slots: int | Non
     """The per-user slot override (00 §3.6); its CLI command belongs to another issue."""
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == user_id).values(chat_slots_override=slots))
+        users_changed(session, [user_id])
 
 
 # ---- the permission matrices (tests/api/test_chat_permissions.py, tests/moderation/…) ---------------------

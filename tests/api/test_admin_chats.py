@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from portal.db import chats as chats_db
 from portal.db.models import User
+from portal.db.uow import users_changed
 from tests.api.admin_chats_support import (  # noqa: F401  (the `sockets` fixture)
     ADMIN_CHAT_FIELDS,
     BASE,
@@ -471,6 +472,7 @@ async def test_create_official_respects_a_slot_override_of_the_owner(portal: Por
     await owner_.client.call("POST", BASE, json={"name": "first", "slug": unique_slug()})
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == owner_.id).values(chat_slots_override=1))
+        users_changed(session, [owner_.id])
     slug = unique_slug()
     await expect_error(
         owner_.client.call("POST", BASE, json={"name": "second", "slug": slug}), 409, "ERR_CHAT_SLOT_LIMIT"
@@ -478,6 +480,7 @@ async def test_create_official_respects_a_slot_override_of_the_owner(portal: Por
     await expect_error(portal.client().call("GET", f"/v1/portal/directory/{slug}"), 404, "Chat not found")
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == owner_.id).values(chat_slots_override=None))
+        users_changed(session, [owner_.id])
     assert (await owner_.client.call("POST", BASE, json={"name": "second", "slug": slug}))["slug"] == slug
 
 

@@ -26,6 +26,7 @@ from portal.config import Settings
 from portal.container import Container
 from portal.db.migrate import upgrade_async
 from portal.db.models import Chat, Message, User
+from portal.db.uow import users_changed
 from tests.helpers import LoggedIn, Portal
 from tests.realtime.conftest import SocketProbe
 from tests.servers import (
@@ -251,9 +252,11 @@ async def stored(portal: Portal, chat_id: int) -> list[tuple[str, str, str]]:
 
 
 async def set_level(portal: Portal, user_id: int, level: int) -> None:
-    """Change a user's level in the database (no permission endpoint yet; sessions stay valid)."""
+    """Change a user's level in the database, sessions kept (the permission endpoint would end them); a bulk
+    update tells the auth cache itself (docs/architecture.md, "Storage")."""
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == user_id).values(permission_level=level))
+        users_changed(session, [user_id])
 
 
 # ---- servers of one's own (restarts) ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from portal import __version__
 from portal.db.models import Bot, User
+from portal.db.uow import users_changed
 from tests.helpers import Portal, expect_error, parse_time
 
 USER_KEYS = {"total_count", "basic_count", "trial_count", "premium_count", "lifetime_count"}
@@ -44,6 +45,7 @@ async def test_users_by_effective_tier_without_strangers(portal: Portal) -> None
             .where(User.id == ended["id"])
             .values(subscription_expires_at=portal.server.clock.now() - timedelta(seconds=1))
         )
+        users_changed(session, [ended["id"]])
 
     after = await stats(portal, "users")
     assert delta(after, before) == {

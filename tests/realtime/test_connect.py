@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from portal.db.models import User
+from portal.db.uow import users_changed
 from tests.helpers import LoggedIn, Portal
 
 
@@ -58,6 +59,7 @@ async def test_restricted_account_is_refused(portal: Portal, sockets) -> None:
     until = portal.server.clock.now() + timedelta(hours=1)
     async with portal.container.db.transaction() as session:
         await session.execute(update(User).where(User.id == alice.id).values(state=1, state_expires_at=until))
+        users_changed(session, [alice.id])
     assert await sockets().refused(token=alice.client.session_token) == "ERR_ACCOUNT_RESTRICTED"
     # Its sessions were ended, so the next attempt is simply unauthorised.
     assert await sockets().refused(token=alice.client.session_token) == "ERR_UNAUTHORIZED"

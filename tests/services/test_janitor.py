@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from portal.db.models import SubscriptionHistory, User
+from portal.db.uow import users_changed
 from tests.helpers import Portal
 
 
@@ -57,6 +58,7 @@ async def test_sweep_lifts_a_finished_timeout_but_not_a_running_one(portal: Port
             .where(User.id == running["id"])
             .values(state=2, state_expires_at=now + timedelta(days=9))
         )
+        users_changed(session, [finished["id"], running["id"]])
 
     portal.server.clock.advance(61)
     await portal.container.janitor.run_once()
