@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,9 +48,10 @@ import pytest
 from sqlalchemy import update
 
 from portal.db.models import User
+from portal.security import SESSION_COOKIE
 from tests.helpers import LoggedIn, Portal
 from tests.route_table import Answer, answer, app_routes
-from tests.servers import TestServer, node_like
+from tests.servers import fresh_ip, node_like
 
 LEVELS = ("anon", "key", "bot", "stranger", "user", "mod", "admin", "owner")
 SESSION_LEVELS = {"user": "user", "mod": "moderator", "admin": "admin", "owner": "owner"}
@@ -367,18 +367,19 @@ class Fixtures:
         if name == "bot_id":
             _, bot = await portal.register_bot()
             return {"bot_id": str(bot["id"])}
-        return {name: FIXED[name]()}
+        if name == "uniq":
+            return {"uniq": secrets.token_hex(4)}
+        return {name: FIXED[name]}
 
 
-# Placeholders that name nothing that exists (the endpoint answers 404 after the gate) or a fixed value.
+# Placeholders that name nothing that exists (the endpoint answers 404 after the gate), or a fixed value.
 FIXED = {
-    "code": lambda: "abcdefghijklmnop",
-    "token_suffix": lambda: "abcdef",
-    "notification_id": lambda: "999999999",
-    "announcement_id": lambda: "999999999",
-    "platform": lambda: "discord",
-    "platform_user_id": lambda: "1",
-    "uniq": lambda: secrets.token_hex(4),
+    "code": "abcdefghijklmnop",
+    "token_suffix": "abcdef",
+    "notification_id": "999999999",
+    "announcement_id": "999999999",
+    "platform": "discord",
+    "platform_user_id": "1",
 }
 
 
@@ -404,49 +405,39 @@ async def fill(template: Any, fixtures: Fixtures) -> Any:
 # ---- calling as each level ------------------------------------------------------------------------------
 
 
-def caller(portal: Portal, cast: Cast, level: str, base_url: str) -> Any:
+def credentials(portal: Portal, cast: Cast, level: str) -> dict[str, str]:
+    """The headers that make a request come from `level` (each cell also gets a client IP of its own)."""
     if level == "anon":
-        return portal.client(api_key=False, base_url=base_url)
+        return {}
     if level == "key":
-        return portal.client(base_url=base_url)
+        return {"X-API-Key": portal.server.public_key}
     if level == "bot":
-        return portal.client(api_key=cast.bot_key, base_url=base_url)
-    return portal.client(api_key=False, session=cast.sessions[level], base_url=base_url)
+        return {"X-API-Key": cast.bot_key}
+    return {"Cookie": f"{SESSION_COOKIE}={cast.sessions[level]}"}
 
 
-async def fresh_caller(portal: Portal, cast: Cast, level: str, base_url: str) -> Any:
-    """A caller of `level` with a session of its own (SESSION rows end it)."""
-    if level in ("anon", "key", "bot"):
-        return caller(portal, cast, level, base_url)
+async def fresh_credentials(portal: Portal, level: str) -> dict[str, str]:
+    """The cookie of a new session of a new caller of `level` (SESSION rows end it)."""
     who = await portal.stranger() if level == "stranger" else await portal.login(SESSION_LEVELS[level])
-    return portal.client(api_key=False, session=session_of(who), base_url=base_url)
+    return {"Cookie": f"{SESSION_COOKIE}={session_of(who)}"}
 
 
-@pytest.fixture
-async def vm_less(portal: Portal) -> AsyncIterator[Any]:
-    """A factory for a node on the same backend whose browsers are switched off, made on first use."""
-    nodes: list[Any] = []
-    stack: list[Any] = []
-
-    async def node() -> TestServer:
-        if not nodes:
-            context = node_like(portal.server, browser_backend="none")
-            nodes.append(await context.__aenter__())
-            stack.append(context)
-        return nodes[0]
-
-    yield node
-    for context in stack:
-        await context.__aexit__(None, None, None)
-
-
-async def run_row(portal: Portal, key: str, vm_less: Any) -> list[str]:
+async def run_row(portal: Portal, key: str) -> list[str]:
     """Every cell of one row: the cells whose answer differs from the table, as "level: got, expected"."""
+    if MATRIX[key][0] == NO_VM:
+        async with node_like(portal.server, browser_backend="none") as node:
+            return await run_cells(portal, key, node.base_url)
+    return await run_cells(portal, key, portal.server.base_url)
+
+
+async def run_cells(portal: Portal, key: str, base_url: str) -> list[str]:
     setup, *cells = MATRIX[key]
     method, path = key.split(" ", 1)
     cast = await cast_for(portal)
-    base_url = (await vm_less()).base_url if setup == NO_VM else portal.server.base_url
     row_fixtures = Fixtures(portal, cast)
+    # One client for the row, the caller's credentials sent with each request: making an HTTP client is
+    # the dearest part of a call. Its cookie jar is emptied before each one (`/stranger` sets a cookie).
+    client = portal.client(api_key=False, base_url=base_url)
     wrong = []
     for level, expected in zip(LEVELS, cells, strict=True):
         # A cell the gate refuses acts on nothing: it may share the row's fixtures and caller.
@@ -455,10 +446,11 @@ async def run_row(portal: Portal, key: str, vm_less: Any) -> list[str]:
         url = await fill(path, fixtures) + (f"?{QUERIES[key]}" if key in QUERIES else "")
         body = await fill(BODIES.get(key), fixtures)
         if setup == SESSION and passes:
-            client = await fresh_caller(portal, cast, level, base_url)
+            headers = await fresh_credentials(portal, level)
         else:
-            client = caller(portal, cast, level, base_url)
-        got = await answer(client, method, url, body)
+            headers = credentials(portal, cast, level)
+        client.http.cookies.clear()
+        got = await answer(client, method, url, body, headers={"X-Forwarded-For": fresh_ip(), **headers})
         if got != expected:
             wrong.append(f"{level}: got {got}, expected {expected}")
     return wrong
@@ -477,11 +469,11 @@ async def test_the_matrix_covers_every_route(portal: Portal) -> None:
 
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("key", list(MATRIX))
-async def test_every_caller_gets_the_contracts_answer(portal: Portal, vm_less: Any, key: str) -> None:
-    assert await run_row(portal, key, vm_less) == []
+async def test_every_caller_gets_the_contracts_answer(portal: Portal, key: str) -> None:
+    assert await run_row(portal, key) == []
 
 
 @pytest.mark.parametrize("server", ["postgres"], indirect=True)
 @pytest.mark.parametrize("key", POSTGRES_SLICE)
-async def test_the_gates_answer_the_same_on_postgres(portal: Portal, vm_less: Any, key: str) -> None:
-    assert await run_row(portal, key, vm_less) == []
+async def test_the_gates_answer_the_same_on_postgres(portal: Portal, key: str) -> None:
+    assert await run_row(portal, key) == []
