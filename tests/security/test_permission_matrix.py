@@ -52,6 +52,7 @@ from portal.security import SESSION_COOKIE
 from tests.helpers import LoggedIn, Portal
 from tests.route_table import Answer, answer, app_routes
 from tests.servers import fresh_ip, node_like
+from tests.strangers.test_access import ROUTES as STRANGERS
 
 LEVELS = ("anon", "key", "bot", "stranger", "user", "mod", "admin", "owner")
 SESSION_LEVELS = {"user": "user", "mod": "moderator", "admin": "admin", "owner": "owner"}
@@ -471,6 +472,39 @@ async def test_the_matrix_covers_every_route(portal: Portal) -> None:
 @pytest.mark.parametrize("key", list(MATRIX))
 async def test_every_caller_gets_the_contracts_answer(portal: Portal, key: str) -> None:
     assert await run_row(portal, key) == []
+
+
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+async def test_the_gate_answers_before_the_body_is_read(portal: Portal) -> None:
+    """Credentials and level come before validation: every POST a caller is refused by the gate is refused
+    the same way with a body that is not JSON at all. A chat rule's 403 comes after validation, so `DN`
+    counts as the gate's only for strangers, and not on the routes that admit them to their own direct
+    chats (where a group chat's refusal is the chat rule's: tests/strangers/test_access.py)."""
+    cast = await cast_for(portal)
+    fixtures = Fixtures(portal, cast)
+    client = portal.client(api_key=False)
+    wrong = []
+    for key, (_, *cells) in MATRIX.items():
+        method, path = key.split(" ", 1)
+        if method != "POST":
+            continue
+        url = await fill(path, fixtures)
+        for level, expected in zip(LEVELS, cells, strict=True):
+            chat_rule = expected == DN and (level != "stranger" or STRANGERS[key].rule == "own-direct")
+            if expected not in REFUSALS or chat_rule:
+                continue
+            headers = {"X-Forwarded-For": fresh_ip(), "Content-Type": "application/json"}
+            client.http.cookies.clear()
+            got = await answer(
+                client,
+                method,
+                url,
+                content=b"{broken",
+                headers={**headers, **credentials(portal, cast, level)},
+            )
+            if got != expected:
+                wrong.append(f"{key} as {level}: got {got}, expected {expected}")
+    assert wrong == []
 
 
 @pytest.mark.parametrize("server", ["postgres"], indirect=True)
