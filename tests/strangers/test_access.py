@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import socketio
 
-from portal.client import PortalAPIError
 from portal.db import chats as chats_db
 from portal.realtime.server import Handlers
 from tests.helpers import LoggedIn, Portal, expect_error
+from tests.route_table import Answer, answer, app_routes
 from tests.sockets import online
 
 DENIED = (403, "Access denied")
@@ -176,11 +176,6 @@ ROUTES: dict[str, Case] = {
 NOT_BUILT_YET = {key for key, case in ROUTES.items() if case.rule == "match"}
 
 
-async def app_routes(portal: Portal) -> list[str]:
-    spec = (await portal.client().raw("GET", "/openapi.json")).json()
-    return [f"{method.upper()} {path}" for path, ops in spec["paths"].items() for method in ops]
-
-
 async def test_the_table_covers_every_route(portal: Portal) -> None:
     routes = await app_routes(portal)
     assert [r for r in routes if r not in ROUTES] == [], "decide what strangers get on these routes"
@@ -219,15 +214,10 @@ def fill(path: str, world: World, chat_id: int, case: Case) -> str:
     return path.format(**values)
 
 
-async def answer(who: LoggedIn, portal: Portal, method: str, path: str, body: Any) -> tuple[int, str | None]:
+async def answer_as(who: LoggedIn, portal: Portal, method: str, path: str, body: Any) -> Answer:
     # A client of its own per call, carrying the stranger's cookie: an answer that sets a new cookie
     # (`/stranger`) must not change who makes the next call.
-    client = portal.client(session=who.client.session_token)
-    try:
-        await client.call(method, path, **({} if body is None else {"json": body}))
-    except PortalAPIError as exc:
-        return exc.status, exc.error
-    return 200, None
+    return await answer(portal.client(session=who.client.session_token), method, path, body)
 
 
 async def test_strangers_get_the_contracts_answer_on_every_route(portal: Portal) -> None:
@@ -240,7 +230,7 @@ async def test_strangers_get_the_contracts_answer_on_every_route(portal: Portal)
             continue
         method, path = key.split(" ", 1)
         if case.rule == "own-direct":
-            group = await answer(
+            group = await answer_as(
                 world.stranger, portal, method, fill(path, world, world.group_id, case), case.body
             )
             if group != DENIED:
@@ -248,7 +238,7 @@ async def test_strangers_get_the_contracts_answer_on_every_route(portal: Portal)
             chat_id = world.direct_id
         else:
             chat_id = world.group_id
-        got = await answer(world.stranger, portal, method, fill(path, world, chat_id, case), case.body)
+        got = await answer_as(world.stranger, portal, method, fill(path, world, chat_id, case), case.body)
         if case.rule == "match":
             if got == DENIED or got[0] == 401:
                 wrong.append(f"{key}: {got}")
