@@ -61,12 +61,16 @@ def take_changed_users(session: AsyncSession) -> ChangedUsers | None:
 
 
 def note_flushed_users(session: Any, _context: Any = None, _instances: Any = None) -> None:
-    """`before_flush`: the users whose row (beyond `QUIET_USER_COLUMNS`) or sessions this flush changes."""
+    """`before_flush`: the users whose row (beyond `QUIET_USER_COLUMNS`), sessions or linked platforms this
+    flush changes."""
     from sqlalchemy import inspect
 
-    from portal.db.models import User, UserSession
+    from portal.db.models import LinkedPlatform, User, UserSession
 
     ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, LinkedPlatform) and obj.user_id is not None:
+            ids.add(obj.user_id)
     for obj in session.dirty:
         if isinstance(obj, User):
             state = inspect(obj)
@@ -77,12 +81,12 @@ def note_flushed_users(session: Any, _context: Any = None, _instances: Any = Non
             ]
             if loud:
                 ids.add(obj.id)
-        elif isinstance(obj, UserSession) and session.is_modified(obj):
+        elif isinstance(obj, UserSession | LinkedPlatform) and session.is_modified(obj):
             ids.add(obj.user_id)
     for obj in session.deleted:
         if isinstance(obj, User):
             ids.add(obj.id)
-        elif isinstance(obj, UserSession):
+        elif isinstance(obj, UserSession | LinkedPlatform):
             ids.add(obj.user_id)
     if ids:
         users_changed(session, ids)

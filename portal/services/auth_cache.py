@@ -1,4 +1,5 @@
-"""The authentication cache: session token hash → the session row and its user, in this process.
+"""The authentication cache: session token hash → the session row and its user, in this process (and each
+cached user's linked platforms, which `GET /v1/users/me` shows).
 
 Every cookie request and socket handshake authenticates (`SessionService.authenticate`); with this cache a
 known token costs no database statement. Entries are snapshots of the rows, rebuilt as fresh detached ORM
@@ -22,8 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
+from portal.db import users as users_db
 from portal.db.base import Base
-from portal.db.models import User, UserSession
+from portal.db.models import LinkedPlatform, User, UserSession
 from portal.db.uow import ALL_USERS, ChangedUsers
 from portal.live.base import Subscription
 from portal.services.base import Service
@@ -67,6 +69,7 @@ class AuthCache(Service):
         self.ttl = float(container.settings.auth_cache_ttl)
         self._entries: dict[str, Entry] = {}
         self._tokens_of: dict[int, set[str]] = {}
+        self._platforms: dict[int, tuple[list[dict[str, Any]], float]] = {}  # user id → rows, expiry
         self._generation = 0
         self._invalidated_at: dict[int, int] = {}  # user id → the generation that last invalidated them
         self._everyone_invalidated_at = 0
@@ -104,6 +107,21 @@ class AuthCache(Service):
         )
         self._tokens_of.setdefault(user.id, set()).add(token_hash)
 
+    async def platforms(self, user_id: int) -> list[LinkedPlatform]:
+        """A user's linked platforms (read through: `GET /v1/users/me` needs them on every call)."""
+        now = self.c.clock.time()
+        hit = self._platforms.get(user_id) if self.active else None
+        if hit is not None and hit[1] > now:
+            return [rebuild(LinkedPlatform, values) for values in hit[0]]
+        since = self.generation()
+        async with self.c.db.read() as session:
+            rows = list(await users_db.platforms_of(session, user_id))
+        if self.active and not self._invalidated_since(user_id, since):
+            if len(self._platforms) >= MAX_ENTRIES and user_id not in self._platforms:
+                self._platforms.pop(next(iter(self._platforms)))
+            self._platforms[user_id] = ([snapshot(row) for row in rows], now + self.ttl)
+        return rows
+
     def _invalidated_since(self, user_id: int, since: int) -> bool:
         return self._everyone_invalidated_at > since or self._invalidated_at.get(user_id, -1) > since
 
@@ -126,8 +144,10 @@ class AuthCache(Service):
         if changed == ALL_USERS:
             self._entries.clear()
             self._tokens_of.clear()
+            self._platforms.clear()
             return
         for user_id in changed:
+            self._platforms.pop(user_id, None)
             if self._everyone_invalidated_at != self._generation:
                 self._invalidated_at[user_id] = self._generation
             for token_hash in self._tokens_of.pop(user_id, ()):

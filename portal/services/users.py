@@ -218,8 +218,7 @@ class UserService(Service):
     # ---- self-service -----------------------------------------------------------------------------
 
     async def me(self, user: User) -> UserPrivate:
-        async with self.c.db.read() as session:
-            platforms = await users_db.platforms_of(session, user.id)
+        platforms = await self.c.auth_cache.platforms(user.id)
         return private_view(user, platforms, self.now)
 
     async def update_me(self, user: User, changes: dict[str, Any]) -> UpdateMeOut:

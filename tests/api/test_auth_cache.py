@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from portal.db.models import User
+from portal.db.models import LinkedPlatform, User
 from portal.db.uow import ALL_USERS
 from portal.security import sha256_hex
-from tests.helpers import LoggedIn, Portal, expect_error
+from tests.helpers import LoggedIn, Portal, expect_error, link_platform
 from tests.servers import another_node
 from tests.sockets import eventually
 
@@ -52,7 +52,22 @@ async def test_a_known_session_costs_no_statement(portal: Portal) -> None:
     assert ctx is not None and ctx.user.id == alice.id and lookups == []
     with counted_statements(portal) as request:
         assert (await alice.client.me())["id"] == alice.id
-    assert len(request) == 1 and "linked_platforms" in request[0], request  # the platforms only
+    assert request == []  # the session, its user and the user's platforms all came from the cache
+
+
+async def test_a_new_or_renamed_platform_shows_at_once(portal: Portal) -> None:
+    alice = await portal.login()
+    assert len((await alice.client.me())["linked_platforms"]) == 1
+    await link_platform(portal, alice.id, "telegram", platform_username="alice_tg")
+    platforms = (await alice.client.me())["linked_platforms"]
+    assert [p["platform"] for p in platforms] == ["discord", "telegram"]
+
+    async with portal.container.db.transaction() as session:
+        query = select(LinkedPlatform).where(LinkedPlatform.user_id == alice.id)
+        for link in (await session.execute(query)).scalars():
+            link.platform_username = f"{link.platform}-renamed"  # as a bot's report at sign-in does
+    names = [p["platform_username"] for p in (await alice.client.me())["linked_platforms"]]
+    assert names == ["discord-renamed", "telegram-renamed"]
 
 
 async def test_each_request_gets_its_own_user_object(portal: Portal) -> None:
