@@ -79,7 +79,7 @@ async def bot_viewer(request: Request) -> User | None:
         return None if ctx.user.is_stranger else ctx.user
     if request.headers.get("x-api-key") is None:
         raise AuthRequired()
-    require_public_key(request)
+    await require_public_key(request)
     return None
 
 

@@ -25,9 +25,17 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 LEVEL_TEXT = {Level.MODERATOR: "Moderator", Level.ADMIN: "Admin", Level.OWNER: "Owner"}
 
 
-def get_container(request: Request) -> Container:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
+# dependency per request (docs/performance.md).
+
+
+def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -39,11 +47,11 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 def client_ip(request: Request) -> str:
     """The socket peer, or the first untrusted hop of `X-Forwarded-For` when the peer is a trusted proxy."""
     peer = request.client.host if request.client else "unknown"
-    trusted = get_container(request).settings.trusted_proxy_list
+    trusted = container_of(request).settings.trusted_proxy_list
     return resolve_client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
-def client_info(request: Request) -> ClientInfo:
+async def client_info(request: Request) -> ClientInfo:
     return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
@@ -60,7 +68,7 @@ class RateLimit:
         self.tier = tier
 
     async def __call__(self, request: Request) -> None:
-        container = get_container(request)
+        container = container_of(request)
         key = client_ip(request)
         presented = request.headers.get("x-api-key")
         if self.tier == Tier.BOT and is_bot_key(presented):
@@ -78,9 +86,9 @@ def rate_limit(tier: Tier) -> Any:
 # ---- keys -------------------------------------------------------------------------------------------
 
 
-def require_public_key(request: Request) -> None:
+async def require_public_key(request: Request) -> None:
     presented = request.headers.get("x-api-key") or ""
-    expected = get_container(request).settings.resolved_public_api_key
+    expected = container_of(request).settings.resolved_public_api_key
     if not constant_time_equals(presented, expected):
         raise InvalidApiKey()
 
@@ -95,7 +103,7 @@ async def current_bot(request: Request) -> Bot:
     every bot-key request from it answers 429 before the key is looked up, so a right guess cannot be told
     from a wrong one (docs/decisions.md, "Reliability and security").
     """
-    container = get_container(request)
+    container = container_of(request)
     ip = client_ip(request)
     await container.rate_limiter.check_bot_key_failures(ip)
     try:
@@ -121,14 +129,14 @@ async def optional_auth(request: Request) -> AuthContext | None:
     if cached is not None:
         return cached
     token = request.cookies.get(SESSION_COOKIE)
-    ctx = await get_container(request).sessions.authenticate(token) if token else None
+    ctx = await container_of(request).sessions.authenticate(token) if token else None
     request.state.auth = ctx
     return ctx
 
 
 def _check_origin(request: Request) -> None:
     """Cookie-authenticated unsafe requests from a foreign web origin are refused."""
-    settings = get_container(request).settings
+    settings = container_of(request).settings
     if request.method in UNSAFE_METHODS and settings.refuses_origin(request.headers.get("origin")):
         raise AccessDenied("Origin not allowed")
 
