@@ -142,7 +142,7 @@ class MessagingService(Service):
                     created_at=now,
                 ),
             )
-            platforms = await users_db.platforms_of(session, user.id)
+            platforms = await self.c.auth_cache.platforms(user.id)  # the sender's, usually cached
             event = MessageNew.model_validate(message_view(message, chat, user, platforms))
 
             async def announce() -> None:
