@@ -25,7 +25,7 @@ from portal.errors import AccountRestricted, BadRequest, ErrorCode, PortalError
 from portal.events import ChatList, ChatStatus
 from portal.live.base import LockTimeout
 from portal.outages import as_unavailable
-from portal.security import SESSION_COOKIE, resolve_client_ip
+from portal.security import SESSION_COOKIE, resolve_client_ip, sha256_hex
 from portal.services.notifier import BINARY_FRAMES_ROOM, LOBBY_ROOM, session_room, user_room
 from portal.services.rooms import SocketUser
 from portal.tasks import cancel_and_wait, raise_if_cancelling
@@ -251,8 +251,7 @@ class Handlers:
                 # Counted before the payload is even read (08 §69): a malformed flood costs its budget too.
                 if over := await self.c.socket_limits.event(sid, who.user_id, event):
                     if over.disconnect:
-                        log.warning("socket %s of user %s disconnected: %s flood", sid, who.user_id, event)
-                        await self.sio.disconnect(sid)
+                        await self._cut_for_flooding(sid, who, event)
                     return over.ack()
                 payload = model.model_validate(data)
                 return await action(who, sid, payload)
@@ -276,10 +275,16 @@ class Handlers:
             who = await self._who(sid)
             over = await self.c.socket_limits.event(sid, who.user_id, event)
             if over is not None and over.disconnect:
-                log.warning("socket %s of user %s disconnected: unknown-event flood", sid, who.user_id)
-                await self.sio.disconnect(sid)
+                await self._cut_for_flooding(sid, who, "unknown-event")
         except Exception:
             log.exception("counting the unknown socket event %r failed", event[:64])
+
+    async def _cut_for_flooding(self, sid: str, who: SocketUser, event: str) -> None:
+        """Disconnect a socket at three times its budget; its session then waits out the budget's window
+        before a new socket is accepted (docs/decisions.md), so reconnecting at once does not go on."""
+        log.warning("socket %s of user %s disconnected: %s flood", sid, who.user_id, event)
+        await self.c.socket_limits.cool_down(who.token_hash)
+        await self.sio.disconnect(sid)
 
     async def _who(self, sid: str) -> SocketUser:
         session = await self.sio.get_session(sid)
@@ -311,8 +316,11 @@ class Handlers:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
         if settings.refuses_origin(environ.get("HTTP_ORIGIN")):
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ORIGIN_NOT_ALLOWED.value)
+        token = _token_from(environ, auth)
+        if token and len(token) <= 128 and await limits.cooling_down(sha256_hex(token)):  # cut for flooding
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.RATE_LIMITED.value)
         try:
-            ctx = await self.c.sessions.authenticate(_token_from(environ, auth))
+            ctx = await self.c.sessions.authenticate(token)
         except AccountRestricted:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.ACCOUNT_RESTRICTED.value) from None
         if ctx is None:

@@ -37,6 +37,10 @@ def _rate(setting: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+def _cool_down_key(token_hash: str) -> str:
+    return f"sio:cool-down:{token_hash}"
+
+
 def _socket_key(sid: str) -> str:
     return f"sockets:of:{sid}"
 
@@ -93,6 +97,26 @@ class SocketLimits:
         limit, seconds = _rate(self.settings.socket_handshake_rate)
         counted = await self.limiter.count("SIO_HANDSHAKE", ip, window_seconds=seconds)
         return counted is None or counted[0] <= limit
+
+    async def cool_down(self, token_hash: str) -> None:
+        """A socket of this session was cut for flooding: refuse the session's handshakes for one window."""
+        if not self.enabled:
+            return
+        _, seconds = _rate(self.settings.socket_event_rate)
+        until = self.limiter.clock.time() + seconds  # compared with the clock, which tests move
+        try:
+            await self.live.set(_cool_down_key(token_hash), str(until), ttl=seconds)
+        except Exception as exc:
+            log.warning("flood cool-down not set, the LiveStore did not answer: %s", exc)
+
+    async def cooling_down(self, token_hash: str) -> bool:
+        if not self.enabled:
+            return False
+        try:
+            until = await self.live.get(_cool_down_key(token_hash))
+        except Exception:  # the store is down: fail open, as the other limits do
+            return False
+        return until is not None and float(until) > self.limiter.clock.time()
 
     async def claim(self, sid: str, user_id: int, token_hash: str) -> bool:
         """Count a new socket of the user and session; False (and nothing counted) past either cap."""

@@ -103,6 +103,25 @@ async def test_a_socket_sending_three_times_its_budget_is_disconnected(portal: P
     assert (await calm.call("presence:ping", {}))["ok"] is True
 
 
+async def test_a_session_cut_for_flooding_waits_out_the_window_before_reconnecting(
+    portal: Portal, sockets
+) -> None:
+    """Reconnecting at once (from any IP) would go on flooding: the session's handshakes are refused until
+    the budget's window (10 s) has passed; the user's other sessions are not affected."""
+    alice = await portal.login()
+    token = alice.client.session_token
+    fresh_window(portal)
+    flood = await online(sockets, token)
+    for _ in range(180):
+        await flood.sio.emit("no:such:event", {})
+    await flood.wait_disconnected()
+
+    assert await sockets().refused(token=token) == LIMITED
+    assert (await online(sockets, await another_session(portal, alice))).sio.connected
+    portal.server.clock.advance(11)
+    assert (await online(sockets, token)).sio.connected
+
+
 async def test_at_most_ten_sockets_per_session(portal: Portal, sockets) -> None:
     alice = await portal.login()
     token = alice.client.session_token
