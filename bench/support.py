@@ -7,7 +7,8 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,7 @@ async def portal_processes(settings: Settings, count: int, var_root: Path) -> As
             )
         )
         bases.append(f"http://127.0.0.1:{port}")
+        _PIDS[bases[-1]] = processes[-1].pid
     try:
         import httpx
 
@@ -133,3 +135,300 @@ async def sign_in(container: Container, n: int) -> list[str]:
             )
         tokens.append(new.token)
     return tokens
+
+
+# ---- what `make bench` (bench/__main__.py) collects --------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One line of the summary: Portal's figure beside its ceiling's, and the target it is held to.
+
+    `target` is (kind, bound): "ratio≥" / "ratio≤" compare portal / ceiling with the bound, "≤" / "≥"
+    compare Portal's own figure with it (where the issue sets an absolute target), None for no target."""
+
+    benchmark: str
+    backend: str
+    portal: float
+    ceiling: float | None
+    unit: str
+    target: tuple[str, float] | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.ceiling else self.portal / self.ceiling
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        kind, bound = self.target
+        return _TARGET_TEXT[kind](bound)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        kind, bound = self.target
+        value = self.ratio if kind.startswith("ratio") else self.portal
+        if value is None:
+            return None
+        return value >= bound if kind.endswith("≥") else value <= bound
+
+
+_TARGET_TEXT = {
+    "ratio≥": lambda b: f"≥ {b:g}× ceiling",
+    "ratio≤": lambda b: f"≤ {b:g}× ceiling",
+    "≥": lambda b: f"≥ {b:g}",
+    "≤": lambda b: f"≤ {b:g}",
+}
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def table(figures: list[Figure]) -> str:
+    """The summary as a Markdown table (pasted as it is into docs/performance.md)."""
+    lines = [
+        "| benchmark | backend | Portal | ceiling | ratio | target | met? |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for f in figures:
+        met = {None: "-", True: "yes", False: "**no**"}[f.met]
+        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}×"
+        note = f" ({f.note})" if f.note else ""
+        lines.append(
+            f"| {f.benchmark}{note} | {f.backend} | {number(f.portal)} {f.unit} | "
+            f"{number(f.ceiling)} {f.unit if f.ceiling is not None else ''} | {ratio} | {f.target_text} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+# ---- backends: SQLite always, PostgreSQL + Redis when they answer --------------------------------------------
+
+PG_ADMIN_URL = os.environ.get("PORTAL_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PORTAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SQLITE, POSTGRES = "SQLite + memory", "PostgreSQL + Redis"
+
+
+@dataclass
+class Backend:
+    name: str
+    database_url: str
+    redis_url: str | None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.name == SQLITE
+
+
+async def postgres_missing() -> str | None:
+    """Why PostgreSQL + Redis cannot be used here, or None when both answer."""
+    import asyncpg
+    import redis.asyncio as aioredis
+
+    try:
+        connection = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_URL), 5)
+        await connection.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "absent", said loudly by the caller
+        return f"PostgreSQL at {PG_ADMIN_URL} does not answer ({exc!r})"
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await asyncio.wait_for(client.ping(), 5)
+    except Exception as exc:  # noqa: BLE001
+        return f"Redis at {REDIS_URL} does not answer ({exc!r})"
+    finally:
+        await client.aclose()
+    return None
+
+
+@contextlib.asynccontextmanager
+async def backend(name: str, var_dir: Path) -> AsyncIterator[Backend]:
+    """A fresh, migrated database of the kind `name` (a new PostgreSQL database per run, dropped after)."""
+    if name == SQLITE:
+        url = f"sqlite+aiosqlite:///{var_dir / f'bench_{uuid.uuid4().hex[:6]}.db'}"
+        await upgrade_async(url)
+        yield Backend(name, url, None)
+        return
+    import asyncpg
+
+    db = f"portal_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{db}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{db}"
+    try:
+        await upgrade_async(url)
+        yield Backend(name, url, REDIS_URL)
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def settings_for(b: Backend, var_dir: Path, **overrides: Any) -> Settings:
+    return settings_for_run(
+        var_dir, database_url=b.database_url, redis_url=b.redis_url, browser_backend="none", **overrides
+    )
+
+
+@contextlib.asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[Container]:
+    """A container for set-up in the benchmark's own process (users, sessions, chats), closed after."""
+    container = Container(settings)
+    await container.start()
+    try:
+        yield container
+    finally:
+        await container.close()
+
+
+async def sign_in_many(container: Container, n: int, *, in_flight: int = 1) -> list[str]:
+    """`sign_in` for many users, `in_flight` at a time (PostgreSQL takes several; SQLite wants 1)."""
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one() -> str:
+        async with gate:
+            return (await sign_in(container, 1))[0]
+
+    return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+# ---- child processes: Portal (`portal serve`) and the ceilings (bench/ceilings/) ---------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_listening(port: int, process: asyncio.subprocess.Process, what: str) -> None:
+    for _ in range(600):
+        if process.returncode is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+@dataclass
+class Child:
+    base: str
+    pid: int
+
+
+@contextlib.asynccontextmanager
+async def ceiling_process(module: str, **env: str) -> AsyncIterator[Child]:
+    """`python -m bench.ceilings.<module>` on a free port (one uvicorn worker, like `portal serve`)."""
+    import sys
+
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        f"bench.ceilings.{module}",
+        str(port),
+        env={**os.environ, **{f"CEILING_{k.upper()}": v for k, v in env.items()}},
+    )
+    try:
+        await wait_listening(port, process, f"ceiling {module}")
+        yield Child(f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def portal_process(settings: Settings, var_root: Path) -> AsyncIterator[Child]:
+    """One `portal serve` (one uvicorn worker) on `settings`' database and Redis."""
+    async with portal_processes(settings, 1, var_root) as bases:
+        yield Child(bases[0], _PIDS[bases[0]])
+
+
+_PIDS: dict[str, int] = {}
+
+
+# ---- wrk ---------------------------------------------------------------------------------------------------
+
+WRK_SCRIPT = Path(__file__).with_name("cookie.lua")
+
+
+@dataclass
+class WrkRun:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    for suffix, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    raise ValueError(text)
+
+
+async def wrk(url: str, token: str, *, seconds: float = 5, connections: int = 16) -> WrkRun:
+    """`wrk --latency` against `url` with the session cookie (bench/cookie.lua); p99 from its distribution."""
+    import re
+    import shutil
+
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is missing: apt-get install wrk")
+    process = await asyncio.create_subprocess_exec(
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        env={**os.environ, "BENCH_COOKIE": token, "BENCH_API_KEY": PUBLIC_KEY},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out = (await process.communicate())[0].decode()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    if rps is None or p99 is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, failed.groups())) if failed else 0)
+    return WrkRun(float(rps.group(1)), _ms(p99.group(1)), errors)
+
+
+async def run_backends(
+    measure: Callable[[Backend], Awaitable[list[Figure]]], *, sqlite: bool = True, postgres: bool = True
+) -> list[Figure]:
+    """Run `measure` on each backend (PostgreSQL + Redis skipped loudly when absent), print its table."""
+    figures: list[Figure] = []
+    names = [SQLITE] if sqlite else []
+    if postgres:
+        missing = await postgres_missing()
+        if missing:
+            print(f"!!! SKIPPED on PostgreSQL + Redis: {missing}", flush=True)
+        else:
+            names.append(POSTGRES)
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with backend(name, Path(tmp)) as b:
+                figures += await measure(b)
+    print(table(figures), flush=True)
+    return figures
