@@ -5,8 +5,8 @@
                                             # CEILING_BODIES (optional, the REST reads' JSON as in rest.py)
 
 - connect: the session token (Socket.IO `auth` or the cookie) is looked up in a dict; unknown → refused.
-- `room:join` {chat_id, public_key?}: enter the room, tell the room who arrived, and when a distributor is
-  in the room ask it (`key:needed`) to wrap the chat key for the joiner; `key:distribute` hands each blob
+- `POST /v1/portal/keys` {public_key}: kept for the user. `room:join` {chat_id}: enter the room, tell the
+  room who arrived, and when the joiner has a key and a distributor is in the room ask it (`key:needed`) to wrap the chat key for the joiner; `key:distribute` hands each blob
   to its socket (`key:received`). `{distributor: true}` makes the joining socket the distributor.
 - `POST /v1/portal/chats/{id}/messages` {content}: one INSERT (aiosqlite or asyncpg, committed), one emit of
   `message:new` to the room, answer {id}.
@@ -83,6 +83,7 @@ def create_app(tokens: list[str], store: Store, redis_url: str | None, bodies: d
     )
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, cors_allowed_origins=[])
     distributors: dict[int, str] = {}
+    public_keys: dict[int, str] = {}
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -101,8 +102,8 @@ def create_app(tokens: list[str], store: Store, redis_url: str | None, bodies: d
         await sio.emit("room:arrival", {"chat_id": chat_id, "user_id": user_id}, room=f"chat:{chat_id}", skip_sid=sid)
         if data.get("distributor"):
             distributors[chat_id] = sid
-        elif data.get("public_key") and chat_id in distributors:
-            wanted = [{"session_id": sid, "user_id": user_id, "public_key": data["public_key"]}]
+        elif user_id in public_keys and chat_id in distributors:
+            wanted = [{"session_id": sid, "user_id": user_id, "public_key": public_keys[user_id]}]
             await sio.emit("key:needed", {"chat_id": chat_id, "epoch": 1, "sessions": wanted}, to=distributors[chat_id])
         return {"ok": True, "chat": {"id": chat_id}, "epoch": 1}
 
@@ -132,6 +133,14 @@ def create_app(tokens: list[str], store: Store, redis_url: str | None, bodies: d
         }
         await sio.emit("message:new", payload, room=f"chat:{chat_id}")
         return JSONResponse({"id": str(message_id)})
+
+    @api.post("/v1/portal/keys")
+    async def register_key(request: Request) -> JSONResponse:
+        user_id = users.get(request.cookies.get("psession") or "")
+        if user_id is None:
+            return JSONResponse({"detail": "Not signed in", "error": "ERR_UNAUTHORIZED"}, status_code=401)
+        public_keys[user_id] = str((await request.json())["public_key"])
+        return JSONResponse({"status": "registered"})
 
     # The catch-all GET of the REST ceiling must come after the POST route: move it to the end.
     api.router.routes.sort(key=lambda route: getattr(route, "path", "") == "/{path:path}")
