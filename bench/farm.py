@@ -157,7 +157,7 @@ async def main(mode: str, base: str, chat_id: int, api_key: str) -> None:
                 socket.handlers['42["message:new"'] = on_message
         if mode == "keyed":
             await gated([register(pair, token) for pair, token in zip(pairs, tokens, strict=True)])
-        await gated([s.connect() for s in sockets])
+        await gated([s.connect() for s in sockets], IN_FLIGHT * (4 if mode == "idle" else 1))
         if mode == "receive":
             await gated([join(s) for s in sockets])
         print(json.dumps({"ready": len(sockets)}), flush=True)

@@ -61,7 +61,9 @@ async def serving(**overrides: Any) -> AsyncIterator[tuple[Container, str]]:
 
 
 @contextlib.asynccontextmanager
-async def portal_processes(settings: Settings, count: int, var_root: Path) -> AsyncIterator[list[str]]:
+async def portal_processes(
+    settings: Settings, count: int, var_root: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[list[str]]:
     """`count` `portal serve` processes sharing `settings`' database, Redis and keys; answers base URLs."""
     import socket
     import sys
@@ -77,6 +79,7 @@ async def portal_processes(settings: Settings, count: int, var_root: Path) -> As
         "PORTAL_RATE_LIMITS": "off",
         "PORTAL_BROWSER_BACKEND": "none",
         "PORTAL_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     processes, bases = [], []
     for n in range(count):
@@ -356,9 +359,9 @@ async def ceiling_process(module: str, **env: str) -> AsyncIterator[Child]:
 
 
 @contextlib.asynccontextmanager
-async def portal_process(settings: Settings, var_root: Path) -> AsyncIterator[Child]:
-    """One `portal serve` (one uvicorn worker) on `settings`' database and Redis."""
-    async with portal_processes(settings, 1, var_root) as bases:
+async def portal_process(settings: Settings, var_root: Path, **env: str) -> AsyncIterator[Child]:
+    """One `portal serve` (one uvicorn worker) on `settings`' database and Redis (`env`: PORTAL_ overrides)."""
+    async with portal_processes(settings, 1, var_root, env) as bases:
         yield Child(bases[0], _PIDS[bases[0]])
 
 
