@@ -5,7 +5,7 @@ event, a Packet object per frame): 200 of them receiving fan-out starve their ow
 are raw Engine.IO v4 / Socket.IO v5 WebSockets (aiohttp): they answer pings, send events with acks and
 only parse the frames they wait for.
 
-    python -m bench.farm MODE BASE CHAT_ID [API_KEY]     # tokens on stdin (one JSON line); then commands on stdin
+    python -m bench.farm MODE BASE CHAT_ID [API_KEY]   # tokens on stdin (one JSON line), then commands
 
 Modes: `receive` (connect, join the chat, note when each user `message:new` arrives), `keyed` (connect;
 on "go", join the chat with a fresh E2EE key pair (portal.client.e2ee) and wait for the chat key to arrive
@@ -41,7 +41,9 @@ class RawSocket:
         self.reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        self.ws = await self.http.ws_connect(self.url, params={"EIO": "4", "transport": "websocket"}, heartbeat=None)
+        self.ws = await self.http.ws_connect(
+            self.url, params={"EIO": "4", "transport": "websocket"}, heartbeat=None
+        )
         opened = await self.ws.receive_str()
         assert opened.startswith("0"), opened
         await self.ws.send_str("40" + json.dumps({"session": self.token}))
@@ -101,7 +103,7 @@ async def gated(coroutines: list[Any], in_flight: int = IN_FLIGHT) -> list[Any]:
 
 
 async def main(mode: str, base: str, chat_id: int, api_key: str) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tokens: list[str] = json.loads(sys.stdin.readline())
     connector = aiohttp.TCPConnector(limit=0)
@@ -167,7 +169,9 @@ async def main(mode: str, base: str, chat_id: int, api_key: str) -> None:
                 started = time.monotonic()
                 await gated([join_keyed(n, s) for n, s in enumerate(sockets)], len(sockets))
                 last_keyed = max(keyed.values(), default=started)
-                print(json.dumps({"started": started, "last_keyed": last_keyed, "failed": failures}), flush=True)
+                print(
+                    json.dumps({"started": started, "last_keyed": last_keyed, "failed": failures}), flush=True
+                )
             elif line == "report":
                 print(json.dumps({"arrivals": arrivals, "last": last}), flush=True)
         await gated([s.close() for s in sockets], 100)

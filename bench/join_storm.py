@@ -97,11 +97,23 @@ async def measure(b: Backend) -> list[Figure]:
         tokens_file.write_text(json.dumps(tokens))
         database = str(Path(tmp) / "ceiling.db") if b.is_sqlite else b.database_url.replace("+asyncpg", "")
         extra = {} if b.redis_url is None else {"redis": b.redis_url}
-        async with ceiling_process("realtime", tokens=str(tokens_file), database=database, **extra) as ceiling:
+        async with ceiling_process(
+            "realtime", tokens=str(tokens_file), database=database, **extra
+        ) as ceiling:
             ceiling_time, ceiling_failed = await through_ceiling(ceiling.base, tokens, chat_id)
     assert not ceiling_failed, ceiling_failed
     note = f"{len(failed)} joins failed: {sorted(set(failed))}" if failed else ""
-    return [Figure(f"join storm, {JOINERS} sockets: all joined and keyed", b.name, portal_time, ceiling_time, "s", None, note)]
+    return [
+        Figure(
+            f"join storm, {JOINERS} sockets: all joined and keyed",
+            b.name,
+            portal_time,
+            ceiling_time,
+            "s",
+            None,
+            note,
+        )
+    ]
 
 
 if __name__ == "__main__":

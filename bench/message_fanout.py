@@ -8,7 +8,8 @@ distributor). Each sender sends its messages one after another over REST, all 10
 per second (all sends / time until the last answer) and, per message, the time from the start of its send
 to its `message:new` at the last of the 200 receivers (p99). The ceiling (bench/ceilings/realtime.py) is a
 bare FastAPI + python-socketio program doing one INSERT and one emit per message on the same database kind
-(and Redis manager); its senders and receivers are the same code: the receivers are raw WebSockets in two\nchild processes (bench/farm.py). Clients and servers share the 2 cores.
+(and Redis manager); its senders and receivers are the same code: the receivers are raw WebSockets in
+two child processes (bench/farm.py). Clients and servers share the 2 cores.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ async def delivered(farm: Farm, ids: list[str], timeout: float = 120) -> dict[st
 
 
 async def through_portal(base: str, tokens: list[str], chat_id: int) -> tuple[float, float]:
-    senders = [SecureChat(PortalClient(base, api_key=PUBLIC_KEY, session=t), timeout=60) for t in tokens[:SENDERS]]
+    senders = [
+        SecureChat(PortalClient(base, api_key=PUBLIC_KEY, session=t), timeout=60) for t in tokens[:SENDERS]
+    ]
     farm = None
     try:
         for secure in senders:
@@ -121,7 +124,9 @@ async def through_ceiling(base: str, tokens: list[str], chat_id: int) -> tuple[f
         def poster(client: httpx.AsyncClient) -> Post:
             async def post(text: str) -> str:
                 content = encrypt(key, 1, text)  # the same work on the sender's side as through Portal
-                response = await client.post(f"/v1/portal/chats/{chat_id}/messages", json={"content": content})
+                response = await client.post(
+                    f"/v1/portal/chats/{chat_id}/messages", json={"content": content}
+                )
                 response.raise_for_status()
                 return str(response.json()["id"])
 
@@ -149,12 +154,21 @@ async def measure(b: Backend) -> list[Figure]:
         tokens_file.write_text(json.dumps(tokens))
         database = str(Path(tmp) / "ceiling.db") if b.is_sqlite else b.database_url.replace("+asyncpg", "")
         extra = {} if b.redis_url is None else {"redis": b.redis_url}
-        async with ceiling_process("realtime", tokens=str(tokens_file), database=database, **extra) as ceiling:
+        async with ceiling_process(
+            "realtime", tokens=str(tokens_file), database=database, **extra
+        ) as ceiling:
             ceiling_rate, ceiling_p99 = await through_ceiling(ceiling.base, tokens, chat_id)
     name = f"send, {SENDERS} senders → {RECEIVERS} receivers"
     return [
         Figure(f"{name}: sends/s", b.name, portal_rate, ceiling_rate, "sends/s", ("ratio≥", 0.5)),
-        Figure(f"{name}: send → last delivery p99", b.name, portal_p99 * 1000, ceiling_p99 * 1000, "ms", ("ratio≤", 2)),
+        Figure(
+            f"{name}: send → last delivery p99",
+            b.name,
+            portal_p99 * 1000,
+            ceiling_p99 * 1000,
+            "ms",
+            ("ratio≤", 2),
+        ),
     ]
 
 

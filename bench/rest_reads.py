@@ -24,15 +24,14 @@ from bench.support import (
     Backend,
     Figure,
     WrkRun,
-    run_backends,
     ceiling_process,
     portal_process,
+    run_backends,
     settings_for,
     sign_in,
     started,
     wrk,
 )
-
 from portal.client import PortalClient
 from portal.client.e2ee import encrypt
 from portal.client.secure import SecureChat
@@ -46,7 +45,10 @@ HISTORY = 50
 
 async def official_chat(container: Container) -> int:
     owner = await container.users.create(
-        username=f"owner_{uuid.uuid4().hex[:8]}", level=3, platform="discord", platform_user_id=uuid.uuid4().hex
+        username=f"owner_{uuid.uuid4().hex[:8]}",
+        level=3,
+        platform="discord",
+        platform_user_id=uuid.uuid4().hex,
     )
     created = await container.admin_chats.create_official(
         AdminCreateChatIn(name="bench", slug=f"bench-{uuid.uuid4().hex[:8]}"), actor=None, owner_id=owner.id
@@ -61,7 +63,9 @@ async def fill(base: str, token: str, chat_id: int, messages: int) -> None:
         key, epoch = await secure.wait_for_key(chat_id), secure.epochs[chat_id]
         for n in range(messages):
             content = encrypt(key, epoch, f"history message {n}")
-            await secure.client.call("POST", f"/v1/portal/chats/{chat_id}/messages", json={"content": content})
+            await secure.client.call(
+                "POST", f"/v1/portal/chats/{chat_id}/messages", json={"content": content}
+            )
         await secure.client.close()
 
 
@@ -88,7 +92,9 @@ async def measure(b: Backend) -> list[Figure]:
             portal_runs = {}
             for name, path in paths.items():
                 await wrk(portal.base + path, token, seconds=1, connections=CONNECTIONS)  # warm-up
-                portal_runs[name] = await wrk(portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS)
+                portal_runs[name] = await wrk(
+                    portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS
+                )
         bodies_file = Path(tmp) / "bodies.json"
         bodies_file.write_text(json.dumps(bodies))
         async with ceiling_process("rest", token=token, bodies=str(bodies_file)) as ceiling:

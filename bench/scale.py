@@ -60,8 +60,13 @@ async def climb(server: Child, tokens: list[str]) -> tuple[float, int, int]:
             await asyncio.sleep(1)  # let the connects' garbage go before reading the RSS
             memory[step] = rss(server.pid)
             await wrk(server.base + "/v1/users/me", tokens[0], seconds=1, connections=8)
-            p99[step] = (await wrk(server.base + "/v1/users/me", tokens[0], seconds=SECONDS, connections=8)).p99_ms
-            print(f"  {step:>5} idle sockets: RSS {memory[step] / 2**20:7.1f} MiB, p99 {p99[step]:7.1f} ms", flush=True)
+            p99[step] = (
+                await wrk(server.base + "/v1/users/me", tokens[0], seconds=SECONDS, connections=8)
+            ).p99_ms
+            print(
+                f"  {step:>5} idle sockets: RSS {memory[step] / 2**20:7.1f} MiB, p99 {p99[step]:7.1f} ms",
+                flush=True,
+            )
             if p99[step] < 2 * p99[0]:
                 held = step
             else:
@@ -81,9 +86,11 @@ async def measure(b: Backend) -> list[Figure]:
             tokens = await sign_in_many(container, USERS, in_flight=1 if b.is_sqlite else 8)
         async with portal_process(settings, Path(tmp), **CAPS) as portal:
             async with httpx.AsyncClient(cookies={"psession": tokens[0]}) as client:
-                me = (await client.get(portal.base + "/v1/users/me", headers={"X-API-Key": PUBLIC_KEY})).json()
+                me = (
+                    await client.get(portal.base + "/v1/users/me", headers={"X-API-Key": PUBLIC_KEY})
+                ).json()
             print(f"Portal ({b.name}):", flush=True)
-            portal_bytes, portal_held, portal_top = await climb(portal, tokens)
+            portal_bytes, portal_held, _ = await climb(portal, tokens)
         tokens_file, bodies_file = Path(tmp) / "tokens.json", Path(tmp) / "bodies.json"
         tokens_file.write_text(json.dumps(tokens))
         bodies_file.write_text(json.dumps({"/v1/users/me": me}))
@@ -93,10 +100,12 @@ async def measure(b: Backend) -> list[Figure]:
             "realtime", tokens=str(tokens_file), database=database, bodies=str(bodies_file), **extra
         ) as ceiling:
             print(f"ceiling ({b.name}):", flush=True)
-            ceiling_bytes, ceiling_held, ceiling_top = await climb(ceiling, tokens)
+            ceiling_bytes, ceiling_held, _ = await climb(ceiling, tokens)
     never = "p99 never doubled up to the last step"
     return [
-        Figure("idle socket: memory each", b.name, portal_bytes / 1024, ceiling_bytes / 1024, "KB", ("≤", 30)),
+        Figure(
+            "idle socket: memory each", b.name, portal_bytes / 1024, ceiling_bytes / 1024, "KB", ("≤", 30)
+        ),
         Figure(
             "idle sockets held before a read's p99 doubles",
             b.name,

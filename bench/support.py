@@ -191,6 +191,8 @@ _TARGET_TEXT = {
 def number(value: float | None) -> str:
     if value is None:
         return "-"
+    if float(value).is_integer() and abs(value) < 100:
+        return f"{value:.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
@@ -206,14 +208,15 @@ def table(figures: list[Figure]) -> str:
         met = {None: "-", True: "yes", False: "**no**"}[f.met]
         ratio = "-" if f.ratio is None else f"{f.ratio:.2f}×"
         note = f" ({f.note})" if f.note else ""
+        ceiling = f"{number(f.ceiling)} {f.unit}" if f.ceiling is not None else "-"
         lines.append(
-            f"| {f.benchmark}{note} | {f.backend} | {number(f.portal)} {f.unit} | "
-            f"{number(f.ceiling)} {f.unit if f.ceiling is not None else ''} | {ratio} | {f.target_text} | {met} |"
+            f"| {f.benchmark}{note} | {f.backend} | {number(f.portal)} {f.unit} | {ceiling} | {ratio} | "
+            f"{f.target_text} | {met} |"
         )
     return "\n".join(lines)
 
 
-# ---- backends: SQLite always, PostgreSQL + Redis when they answer --------------------------------------------
+# ---- backends: SQLite always, PostgreSQL + Redis when they answer ------------------------------------------
 
 PG_ADMIN_URL = os.environ.get("PORTAL_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PORTAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -239,12 +242,12 @@ async def postgres_missing() -> str | None:
     try:
         connection = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_URL), 5)
         await connection.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means "absent", said loudly by the caller
+    except Exception as exc:
         return f"PostgreSQL at {PG_ADMIN_URL} does not answer ({exc!r})"
     client = aioredis.from_url(REDIS_URL)
     try:
         await asyncio.wait_for(client.ping(), 5)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"Redis at {REDIS_URL} does not answer ({exc!r})"
     finally:
         await client.aclose()
@@ -297,15 +300,34 @@ async def started(settings: Settings) -> AsyncIterator[Container]:
         await container.close()
 
 
-async def sign_in_many(container: Container, n: int, *, in_flight: int = 1) -> list[str]:
-    """`sign_in` for many users, `in_flight` at a time (PostgreSQL takes several; SQLite wants 1)."""
+async def sign_in_many(container: Container, n: int, *, in_flight: int = 1, batch: int = 250) -> list[str]:
+    """Like `sign_in` for many users, `batch` sign-ups and sessions per transaction (the services'
+    `signup` and `sessions.create`, as a first login makes them), `in_flight` transactions at a time."""
     gate = asyncio.Semaphore(in_flight)
 
-    async def one() -> str:
-        async with gate:
-            return (await sign_in(container, 1))[0]
+    async def some(count: int) -> list[str]:
+        async with gate, container.db.transaction() as session:
+            tokens = []
+            now = container.clock.now()
+            for _ in range(count):
+                user, _link = await container.users.signup(
+                    session,
+                    platform="discord",
+                    platform_user_id=uuid.uuid4().hex,
+                    platform_username=None,
+                    platform_avatar_url=None,
+                    now=now,
+                    username=f"bench_{uuid.uuid4().hex[:10]}",
+                    level=0,
+                )
+                new = await container.sessions.create(
+                    session, user, client_ip="127.0.0.1", user_agent="bench", now=now
+                )
+                tokens.append(new.token)
+            return tokens
 
-    return list(await asyncio.gather(*(one() for _ in range(n))))
+    sizes = [min(batch, n - start) for start in range(0, n, batch)]
+    return [token for tokens in await asyncio.gather(*(some(size) for size in sizes)) for token in tokens]
 
 
 # ---- child processes: Portal (`portal serve`) and the ceilings (bench/ceilings/) ---------------------------
@@ -360,7 +382,7 @@ async def ceiling_process(module: str, **env: str) -> AsyncIterator[Child]:
 
 @contextlib.asynccontextmanager
 async def portal_process(settings: Settings, var_root: Path, **env: str) -> AsyncIterator[Child]:
-    """One `portal serve` (one uvicorn worker) on `settings`' database and Redis (`env`: PORTAL_ overrides)."""
+    """One `portal serve` (one uvicorn worker) on `settings`' database and Redis; `env`: PORTAL_ overrides."""
     async with portal_processes(settings, 1, var_root, env) as bases:
         yield Child(bases[0], _PIDS[bases[0]])
 

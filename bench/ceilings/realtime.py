@@ -1,13 +1,15 @@
 """Ceiling of the realtime benchmarks: bare FastAPI + python-socketio, one INSERT and one emit per message.
 
-    python -m bench.ceilings.realtime PORT   # CEILING_TOKENS (JSON file: [token, ...]), CEILING_DATABASE
-                                            # (a SQLite path or a postgresql:// DSN), CEILING_REDIS (optional),
-                                            # CEILING_BODIES (optional, the REST reads' JSON as in rest.py)
+    python -m bench.ceilings.realtime PORT
 
-- connect: the session token (Socket.IO `auth` or the cookie) is looked up in a dict; unknown → refused.
+Environment: CEILING_TOKENS (a JSON file: [token, ...]), CEILING_DATABASE (a SQLite path or a postgresql://
+DSN), CEILING_REDIS (optional), CEILING_BODIES (optional: the REST reads' JSON, as in rest.py).
+
+- connect: the session token (Socket.IO `auth`) is looked up in a dict; unknown → refused.
 - `POST /v1/portal/keys` {public_key}: kept for the user. `room:join` {chat_id}: enter the room, tell the
-  room who arrived, and when the joiner has a key and a distributor is in the room ask it (`key:needed`) to wrap the chat key for the joiner; `key:distribute` hands each blob
-  to its socket (`key:received`). `{distributor: true}` makes the joining socket the distributor.
+  room who arrived, and when the joiner has a key and a distributor is in the room ask it (`key:needed`)
+  to wrap the chat key for the joiner; `key:distribute` hands each blob to its socket (`key:received`).
+  `{distributor: true}` makes the joining socket the distributor.
 - `POST /v1/portal/chats/{id}/messages` {content}: one INSERT (aiosqlite or asyncpg, committed), one emit of
   `message:new` to the room, answer {id}.
 With CEILING_REDIS the emits go through python-socketio's AsyncRedisManager, as Portal's do.
@@ -24,13 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from bench.ceilings.rest import create_app as rest_app
 from bench.ceilings.rest import run
 
-TABLE = "CREATE TABLE IF NOT EXISTS ceiling_messages (id {key}, chat_id INTEGER, user_id INTEGER, content TEXT, created_at REAL)"
+TABLE = (
+    "CREATE TABLE IF NOT EXISTS ceiling_messages "
+    "(id {key}, chat_id INTEGER, user_id INTEGER, content TEXT, created_at REAL)"
+)
 
 
 class Store:
@@ -79,13 +84,14 @@ class Store:
 def create_app(tokens: list[str], store: Store, redis_url: str | None, bodies: dict[str, Any]) -> Any:
     users = {token: n + 1 for n, token in enumerate(tokens)}
     manager = (
-        socketio.AsyncRedisManager(redis_url, channel=f"ceiling_{uuid.uuid4().hex[:8]}") if redis_url else None
+        socketio.AsyncRedisManager(redis_url, channel=f"ceiling_{uuid.uuid4().hex[:8]}")
+        if redis_url
+        else None
     )
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, cors_allowed_origins=[])
     distributors: dict[int, str] = {}
     public_keys: dict[int, str] = {}
 
-    @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("session") if isinstance(auth, dict) else None
         user_id = users.get(token or "")
@@ -94,26 +100,31 @@ def create_app(tokens: list[str], store: Store, redis_url: str | None, bodies: d
         await sio.save_session(sid, {"user_id": user_id})
         await sio.enter_room(sid, f"user:{user_id}")
 
-    @sio.on("room:join")
     async def room_join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(data["chat_id"])
         user_id = (await sio.get_session(sid))["user_id"]
         await sio.enter_room(sid, f"chat:{chat_id}")
-        await sio.emit("room:arrival", {"chat_id": chat_id, "user_id": user_id}, room=f"chat:{chat_id}", skip_sid=sid)
+        await sio.emit(
+            "room:arrival", {"chat_id": chat_id, "user_id": user_id}, room=f"chat:{chat_id}", skip_sid=sid
+        )
         if data.get("distributor"):
             distributors[chat_id] = sid
         elif user_id in public_keys and chat_id in distributors:
             wanted = [{"session_id": sid, "user_id": user_id, "public_key": public_keys[user_id]}]
-            await sio.emit("key:needed", {"chat_id": chat_id, "epoch": 1, "sessions": wanted}, to=distributors[chat_id])
+            await sio.emit(
+                "key:needed", {"chat_id": chat_id, "epoch": 1, "sessions": wanted}, to=distributors[chat_id]
+            )
         return {"ok": True, "chat": {"id": chat_id}, "epoch": 1}
 
-    @sio.on("key:distribute")
     async def key_distribute(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         for key in data["keys"]:
             payload = {"chat_id": data["chat_id"], "epoch": data["epoch"], "blob": key["blob"]}
             await sio.emit("key:received", payload, to=key["session_id"])
         return {"ok": True}
 
+    sio.on("connect", connect)
+    sio.on("room:join", room_join)
+    sio.on("key:distribute", key_distribute)
     api = rest_app(tokens[0], bodies)
 
     @api.post("/v1/portal/chats/{chat_id}/messages")

@@ -37,7 +37,9 @@ def create_app(token: str, bodies: dict[str, Any]) -> FastAPI:
 
 def run(app: Any, port: int) -> None:
     """uvicorn as `portal serve` runs it: one worker, no access log, the same loop and HTTP parser."""
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False, server_header=False)
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False, server_header=False
+    )
 
 
 if __name__ == "__main__":
