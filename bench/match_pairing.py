@@ -5,10 +5,9 @@
 Two `portal serve` processes share one PostgreSQL + Redis (rate limits off). N signed-in users (default
 10,000, `PORTAL_BENCH_USERS`) each queue on 1-3 tags drawn from a pool (one tag per 16 users), half of
 them through each process, all at once (64 requests in flight). Pairing happens inside the enqueue (one
-Redis script),
-the direct chat is written and `match:found` sent before the answer, so when every enqueue has answered,
-everyone who can be paired is. It reports pairs per second and the time to pair everyone, and checks the
-result: every pair unique, nobody twice or with themselves, everyone matched or still searching, and nobody
+Redis script), the direct chat is written and `match:found` sent before the answer, so when every enqueue
+has answered, everyone who can be paired is. It reports pairs per second and the time to pair everyone,
+and checks the result: every pair unique, nobody twice or with themselves, everyone matched or still searching, and nobody
 searching who shares a tag with another searching user.
 
 Its ceiling, run the same way on the same Redis: the bare pairing step alone (`LiveStore.match_enqueue`,
