@@ -7,8 +7,8 @@ Two `portal serve` processes share one PostgreSQL + Redis (rate limits off). N s
 them through each process, all at once (64 requests in flight). Pairing happens inside the enqueue (one
 Redis script), the direct chat is written and `match:found` sent before the answer, so when every enqueue
 has answered, everyone who can be paired is. It reports pairs per second and the time to pair everyone,
-and checks the result: every pair unique, nobody twice or with themselves, everyone matched or still searching, and nobody
-searching who shares a tag with another searching user.
+and checks the result: every pair unique, nobody twice or with themselves, everyone matched or still
+searching, and nobody searching who shares a tag with another searching user.
 
 Its ceiling, run the same way on the same Redis: the bare pairing step alone (`LiveStore.match_enqueue`,
 the same script, no HTTP, no database, no chat) for the same users and tags.
