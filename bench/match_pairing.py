@@ -35,7 +35,7 @@ from bench.support import (
     portal_processes,
     run_backends,
     settings_for,
-    sign_in_many,
+    signed_in_users,
     started,
 )
 from portal.container import Container
@@ -159,12 +159,8 @@ async def measure(b: Backend) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(b, Path(tmp))
         async with started(settings) as container:
-            tokens = await sign_in_many(container, USERS, in_flight=16)
-            user_ids = []
-            for token in tokens:
-                ctx = await container.sessions.authenticate(token)
-                assert ctx is not None
-                user_ids.append(ctx.user.id)
+            signed_in = await signed_in_users(container, USERS, in_flight=16)
+            tokens, user_ids = [token for token, _ in signed_in], [uid for _, uid in signed_in]
             wanted = interests(USERS)
             async with portal_processes(settings, 2, Path(tmp)) as bases:
                 elapsed, states = await through_the_api(bases, tokens, wanted)

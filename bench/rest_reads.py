@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -39,6 +40,7 @@ from portal.container import Container
 from portal.schemas.chats import AdminCreateChatIn
 
 SECONDS = 5
+PROFILE = bool(os.environ.get("PORTAL_BENCH_PROFILE"))  # py-spy each read (docs/performance.md)
 CONNECTIONS = 16
 HISTORY = 50
 

@@ -301,11 +301,18 @@ async def started(settings: Settings) -> AsyncIterator[Container]:
 
 
 async def sign_in_many(container: Container, n: int, *, in_flight: int = 1, batch: int = 250) -> list[str]:
-    """Like `sign_in` for many users, `batch` sign-ups and sessions per transaction (the services'
+    """Like `sign_in` for many users (their session tokens)."""
+    return [token for token, _ in await signed_in_users(container, n, in_flight=in_flight, batch=batch)]
+
+
+async def signed_in_users(
+    container: Container, n: int, *, in_flight: int = 1, batch: int = 250
+) -> list[tuple[str, int]]:
+    """(token, user id) of `n` new users, `batch` sign-ups and sessions per transaction (the services'
     `signup` and `sessions.create`, as a first login makes them), `in_flight` transactions at a time."""
     gate = asyncio.Semaphore(in_flight)
 
-    async def some(count: int) -> list[str]:
+    async def some(count: int) -> list[tuple[str, int]]:
         async with gate, container.db.transaction() as session:
             tokens = []
             now = container.clock.now()
@@ -323,7 +330,7 @@ async def sign_in_many(container: Container, n: int, *, in_flight: int = 1, batc
                 new = await container.sessions.create(
                     session, user, client_ip="127.0.0.1", user_agent="bench", now=now
                 )
-                tokens.append(new.token)
+                tokens.append((new.token, user.id))
             return tokens
 
     sizes = [min(batch, n - start) for start in range(0, n, batch)]
@@ -457,3 +464,57 @@ async def run_backends(
                 figures += await measure(b)
     print(table(figures), flush=True)
     return figures
+
+
+# ---- profiles (py-spy) -------------------------------------------------------------------------------------
+
+
+async def py_spy(pid: int, seconds: float, out: Path) -> None:
+    """Sample `pid` for `seconds` with py-spy (collapsed stacks in `out`); nothing when py-spy is missing."""
+    import shutil
+    import sys
+
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        print("!!! py-spy is not installed: no profile", flush=True)
+        return
+    process = await asyncio.create_subprocess_exec(
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(int(seconds)),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await process.wait()
+
+
+def top_frames(raw: Path, count: int = 25) -> str:
+    """The functions holding the most samples (inclusive: anywhere on the stack; self: on top of it)."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        n = int(samples)
+        total += n
+        frames = [
+            frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+            for frame in stack.split(";")
+        ]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    rows = sorted(inclusive.items(), key=lambda item: -item[1])
+    lines = [f"{total} samples", "| function (file) | inclusive | self |", "|---|---:|---:|"]
+    for frame, n in rows[:count]:
+        lines.append(f"| `{frame}` | {n / total:.0%} | {own.get(frame, 0) / total:.0%} |")
+    return "\n".join(lines)
