@@ -27,10 +27,12 @@ from bench.support import (
     WrkRun,
     ceiling_process,
     portal_process,
+    py_spy,
     run_backends,
     settings_for,
     sign_in,
     started,
+    top_frames,
     wrk,
 )
 from portal.client import PortalClient
@@ -97,6 +99,11 @@ async def measure(b: Backend) -> list[Figure]:
                 portal_runs[name] = await wrk(
                     portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS
                 )
+                if PROFILE:  # a separate run, so sampling does not slow the measured one
+                    out = Path(tmp) / "profile.txt"
+                    reading = wrk(portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS)
+                    await asyncio.gather(reading, py_spy(portal.pid, SECONDS - 1, out))
+                    print(f"profile of Portal under {name} ({b.name}):\n{top_frames(out)}", flush=True)
         bodies_file = Path(tmp) / "bodies.json"
         bodies_file.write_text(json.dumps(bodies))
         async with ceiling_process("rest", token=token, bodies=str(bodies_file)) as ceiling:
