@@ -497,24 +497,47 @@ async def py_spy(pid: int, seconds: float, out: Path) -> None:
     await process.wait()
 
 
-def top_frames(raw: Path, count: int = 25) -> str:
-    """The functions holding the most samples (inclusive: anywhere on the stack; self: on top of it)."""
-    inclusive: dict[str, int] = {}
+def top_frames(raw: Path, count: int = 20) -> str:
+    """Where the event loop's thread spends its samples: the functions on top of the stack (self), and
+    Portal's own functions anywhere on it (inclusive). Idle worker threads (aiosqlite's, the executor's)
+    are left out: their samples are waits, not work."""
     own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
+        if "Thread._bootstrap" in stack:
+            continue
         n = int(samples)
         total += n
-        frames = [
-            frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
-            for frame in stack.split(";")
-        ]
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + n
+        frames = [_frame_name(frame) for frame in stack.split(";")]
         own[frames[-1]] = own.get(frames[-1], 0) + n
-    rows = sorted(inclusive.items(), key=lambda item: -item[1])
-    lines = [f"{total} samples", "| function (file) | inclusive | self |", "|---|---:|---:|"]
-    for frame, n in rows[:count]:
-        lines.append(f"| `{frame}` | {n / total:.0%} | {own.get(frame, 0) / total:.0%} |")
+        for frame in {f for f in frames if f.startswith("portal/")}:
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    if not total:
+        return "no samples"
+    lines = [
+        f"{total} samples of the event loop's thread",
+        "",
+        "| on top of the stack (self) | share |",
+        "|---|---:|",
+    ]
+    for frame, n in sorted(own.items(), key=lambda item: -item[1])[:count]:
+        lines.append(f"| `{frame}` | {n / total:.0%} |")
+    lines += ["", "| Portal's functions (inclusive) | share |", "|---|---:|"]
+    for frame, n in sorted(inclusive.items(), key=lambda item: -item[1])[:count]:
+        lines.append(f"| `{frame}` | {n / total:.0%} |")
     return "\n".join(lines)
+
+
+def _frame_name(frame: str) -> str:
+    """ "fn (/path/site-packages/pkg/mod.py:12)" → "pkg/mod.py:fn" (Portal's: "portal/….py:fn")."""
+    name, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif "/portal/" in path:
+        path = "portal/" + path.rsplit("/portal/", 1)[1]
+    else:
+        path = path.rsplit("/", 1)[-1]
+    return f"{path}:{name}"
