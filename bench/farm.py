@@ -28,6 +28,7 @@ import aiohttp
 
 from portal.client.e2ee import KeyPair
 
+STORM_DEADLINE = 120.0  # seconds a storm's join may take to be answered, and then to be keyed
 IN_FLIGHT = 4  # connects and set-up joins at once per process (the storm itself is all at once)
 
 
@@ -146,13 +147,20 @@ async def main(mode: str, base: str, chat_id: int, api_key: str) -> None:
                     got.set_result(time.monotonic())
 
             socket.handlers['42["key:received"'] = on_key
-            ack = await socket.call("room:join", {"chat_id": chat_id})
+            try:
+                ack = await socket.call("room:join", {"chat_id": chat_id}, timeout=STORM_DEADLINE)
+            except TimeoutError:
+                failures.append(f"no ack within {STORM_DEADLINE:.0f} s")
+                return
             if ack.get("ok") is not True:
                 failures.append(str(ack.get("error")))
                 return
             if ack.get("key"):
                 on_key("42" + json.dumps(["key:received", {"chat_id": chat_id, **ack["key"]}]))
-            keyed[n] = await asyncio.wait_for(got, 300)
+            try:
+                keyed[n] = await asyncio.wait_for(got, STORM_DEADLINE)
+            except TimeoutError:
+                failures.append(f"no key within {STORM_DEADLINE:.0f} s of the ack")
 
         for socket in sockets:
             if mode == "receive":

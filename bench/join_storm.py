@@ -102,7 +102,7 @@ async def measure(b: Backend) -> list[Figure]:
         ) as ceiling:
             ceiling_time, ceiling_failed = await through_ceiling(ceiling.base, tokens, chat_id)
     assert not ceiling_failed, ceiling_failed
-    note = f"{len(failed)} joins failed: {sorted(set(failed))}" if failed else ""
+    note = f"{len(failed)} of {JOINERS} joins failed: {', '.join(sorted(set(failed)))}" if failed else ""
     return [
         Figure(
             f"join storm, {JOINERS} sockets: all joined and keyed",
