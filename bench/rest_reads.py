@@ -100,7 +100,12 @@ async def measure(b: Backend) -> list[Figure]:
                     portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS
                 )
                 if PROFILE:  # a separate run, so sampling does not slow the measured one
-                    out = Path(tmp) / "profile.txt"
+                    out = (
+                        Path("var")
+                        / "bench-profiles"
+                        / f"{b.name.split()[0]}-{path.split('?')[0].replace('/', '_')}.txt"
+                    )
+                    out.parent.mkdir(parents=True, exist_ok=True)
                     reading = wrk(portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS)
                     await asyncio.gather(reading, py_spy(portal.pid, SECONDS - 1, out))
                     print(f"profile of Portal under {name} ({b.name}):\n{top_frames(out)}", flush=True)

@@ -538,6 +538,8 @@ def _frame_name(frame: str) -> str:
         path = path.split("site-packages/", 1)[1]
     elif "/portal/" in path:
         path = "portal/" + path.rsplit("/portal/", 1)[1]
+    elif path.startswith(("portal/", "bench/")):
+        pass
     else:
         path = path.rsplit("/", 1)[-1]
     return f"{path}:{name}"
