@@ -28,7 +28,7 @@ import aiohttp
 
 from portal.client.e2ee import KeyPair
 
-STORM_DEADLINE = 120.0  # seconds a storm's join may take to be answered, and then to be keyed
+STORM_DEADLINE = 60.0  # seconds a storm's join may take to be answered, and then to be keyed
 IN_FLIGHT = 4  # connects and set-up joins at once per process (the storm itself is all at once)
 
 
