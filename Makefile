@@ -18,7 +18,7 @@ WEB_DEPS_CURRENT := [ node_modules/.package-lock.json -nt package-lock.json ] &&
 	[ node_modules/.package-lock.json -nt package.json ]
 CHROMIUM_PACKAGES := chromium fonts-noto-color-emoji
 
-.PHONY: run test soak lint format clean browser
+.PHONY: run test soak bench lint format clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ test: $(STAMP) $(WEB) lint
 # The slow reliability runs (docs/reliability.md): run before resolving reliability work, not on every change.
 soak: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -n $(WORKERS) -m soak --timeout 1800 tests
+
+# Every hot path beside its ceiling (docs/performance.md): ~15 min on 2 cores; needs wrk, and PostgreSQL +
+# Redis for half of it (skipped loudly without them). Run it on a quiet machine.
+bench: $(STAMP)
+	ulimit -n $$(ulimit -Hn); $(BIN)/python -m bench
 
 format: $(STAMP)
 	$(BIN)/ruff format portal tests bench admin_tools.py

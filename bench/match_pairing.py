@@ -1,15 +1,14 @@
 """Benchmark of matchmaking: N users enqueueing at once over two server processes (bench/README.md).
 
-    PORTAL_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1/portal_bench \\
-    PORTAL_BENCH_REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.match_pairing
+    python -m bench.match_pairing       # PostgreSQL + Redis (a fresh database); PORTAL_BENCH_USERS=10000
 
-Two `portal serve` processes share one PostgreSQL + Redis (rate limits off). N signed-in users (default 400,
-`PORTAL_BENCH_USERS`) each queue on 1-3 tags drawn from a pool (one tag per 16 users), half of them through
-each process, all at once (64 requests in flight). Pairing happens inside the enqueue (one Redis script),
-the direct chat is written and `match:found` sent before the answer, so when every enqueue has answered,
-everyone who can be paired is. It reports pairs per second and the time to pair everyone, and checks the
-result: every pair unique, nobody twice or with themselves, everyone matched or still searching, and nobody
-searching who shares a tag with another searching user.
+Two `portal serve` processes share one PostgreSQL + Redis (rate limits off). N signed-in users (default
+10,000, `PORTAL_BENCH_USERS`) each queue on 1-3 tags drawn from a pool (one tag per 16 users), half of
+them through each process, all at once (64 requests in flight). Pairing happens inside the enqueue (one
+Redis script), the direct chat is written and `match:found` sent before the answer, so when every enqueue
+has answered, everyone who can be paired is. It reports pairs per second and the time to pair everyone,
+and checks the result: every pair unique, nobody twice or with themselves, everyone matched or still
+searching, and nobody searching who shares a tag with another searching user.
 
 Its ceiling, run the same way on the same Redis: the bare pairing step alone (`LiveStore.match_enqueue`,
 the same script, no HTTP, no database, no chat) for the same users and tags.
@@ -20,22 +19,30 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import select
 
-from bench.support import PUBLIC_KEY, portal_processes, settings_for_run, sign_in
-from portal.client import PortalClient
+from bench.support import (
+    PUBLIC_KEY,
+    Backend,
+    Figure,
+    portal_processes,
+    run_backends,
+    settings_for,
+    signed_in_users,
+    started,
+)
 from portal.container import Container
-from portal.db.migrate import upgrade_async
 from portal.db.models import Chat, ChatMember
 from portal.live.redis import RedisLiveStore
 
-USERS = int(os.environ.get("PORTAL_BENCH_USERS", "400"))
+USERS = int(os.environ.get("PORTAL_BENCH_USERS", "10000"))
 IN_FLIGHT = 64
 SEED = 7
 
@@ -49,23 +56,41 @@ def interests(n: int) -> list[list[str]]:
 async def through_the_api(
     bases: list[str], tokens: list[str], wanted: list[list[str]]
 ) -> tuple[float, list[str]]:
-    clients = [
-        PortalClient(bases[n % len(bases)], api_key=PUBLIC_KEY, session=token)
-        for n, token in enumerate(tokens)
-    ]
-    gate = asyncio.Semaphore(IN_FLIGHT)
+    """Every user enqueues (IN_FLIGHT at a time, one HTTP connection pool per slot, half the users on each
+    node); answers the time until every enqueue answered and each user's state afterwards."""
+    # A pool of connections per node, IN_FLIGHT in all; user n talks to node n % 2.
+    free: list[asyncio.Queue[httpx.AsyncClient]] = [asyncio.Queue() for _ in bases]
+    for n in range(IN_FLIGHT):
+        free[n % len(bases)].put_nowait(httpx.AsyncClient(base_url=bases[n % len(bases)], timeout=120))
+
+    async def call(n: int, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        client = await free[n % len(bases)].get()
+        try:
+            client.cookies.clear()  # the session is the request's own Cookie header
+            headers = {"X-API-Key": PUBLIC_KEY, "Cookie": f"psession={tokens[n]}"}
+            response = await client.request(method, path, headers=headers, **kwargs)
+            assert response.status_code == 200, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+        finally:
+            free[n % len(bases)].put_nowait(client)
 
     async def enqueue(n: int) -> None:
-        async with gate:
-            answer = await clients[n].call("POST", "/v1/portal/match", json={"interests": wanted[n]})
-            assert answer["state"] == "searching", answer
+        answer = await call(n, "POST", "/v1/portal/match", json={"interests": wanted[n]})
+        assert answer["state"] == "searching", answer
 
     started = time.perf_counter()
     await asyncio.gather(*(enqueue(n) for n in range(len(tokens))))
     elapsed = time.perf_counter() - started
-    states = [str((await c.call("GET", "/v1/portal/match/status"))["state"]) for c in clients]
-    for client in clients:
-        await client.close()
+    states = [
+        str(a["state"])
+        for a in await asyncio.gather(
+            *(call(n, "GET", "/v1/portal/match/status") for n in range(len(tokens)))
+        )
+    ]
+    for queue in free:
+        while not queue.empty():
+            await queue.get_nowait().aclose()
     return elapsed, states
 
 
@@ -90,9 +115,10 @@ async def check(container: Container, user_ids: list[int], wanted: list[list[str
     assert all(set(tags[a]) & set(tags[b]) for a, b in pairs), "paired without a shared tag"
     searching = {uid for uid, state in zip(user_ids, states, strict=True) if state == "searching"}
     assert not searching & set(matched) and len(searching) + len(matched) == len(user_ids)
-    assert all(a == b or not set(tags[a]) & set(tags[b]) for a in searching for b in searching), (
-        "two searching users share a tag"
-    )
+    searching_by_tag: dict[str, int] = {}
+    for uid in searching:
+        for tag in tags[uid]:
+            assert searching_by_tag.setdefault(tag, uid) == uid, "two searching users share a tag"
     return len(pairs)
 
 
@@ -127,47 +153,38 @@ async def bare_pairing(redis_url: str, wanted: list[list[str]]) -> tuple[float, 
         await store.close()
 
 
-async def main() -> None:
-    database, redis_url = (
-        os.environ.get("PORTAL_BENCH_DATABASE_URL"),
-        os.environ.get("PORTAL_BENCH_REDIS_URL"),
-    )
-    if not database or not redis_url or database.startswith("sqlite"):
-        sys.exit(
-            "match_pairing needs PostgreSQL + Redis: set PORTAL_BENCH_DATABASE_URL and PORTAL_BENCH_REDIS_URL"
-        )
+async def measure(b: Backend) -> list[Figure]:
+    if b.redis_url is None:
+        return []  # two nodes need a shared PostgreSQL + Redis
     with tempfile.TemporaryDirectory() as tmp:
-        settings = settings_for_run(Path(tmp), browser_backend="none")
-        await upgrade_async(settings.database_url)
-        container = Container(settings)
-        await container.start()
-        try:
-            tokens = await sign_in(container, USERS)
-            user_ids = []
-            for token in tokens:
-                ctx = await container.sessions.authenticate(token)
-                assert ctx is not None
-                user_ids.append(ctx.user.id)
+        settings = settings_for(b, Path(tmp))
+        async with started(settings) as container:
+            signed_in = await signed_in_users(container, USERS, in_flight=16)
+            tokens, user_ids = [token for token, _ in signed_in], [uid for _, uid in signed_in]
             wanted = interests(USERS)
             async with portal_processes(settings, 2, Path(tmp)) as bases:
                 elapsed, states = await through_the_api(bases, tokens, wanted)
             pairs = await check(container, user_ids, wanted, states)
-        finally:
-            await container.close()
-    bare_elapsed, bare_pairs = await bare_pairing(redis_url, wanted)
+    bare_elapsed, bare_pairs = await bare_pairing(b.redis_url, wanted)
     print(
         f"{USERS} users over 2 processes, {IN_FLIGHT} enqueues in flight, "
-        f"{len({t for tags in wanted for t in tags})} tags"
+        f"{len({t for tags in wanted for t in tags})} tags: {pairs} pairs in {elapsed:.2f} s "
+        f"({USERS - 2 * pairs} still searching), no double match; the Redis step alone: {bare_pairs} pairs "
+        f"in {bare_elapsed:.2f} s",
+        flush=True,
     )
-    print(
-        f"  through the API : {pairs} pairs in {elapsed:.2f} s = {pairs / elapsed:7.1f} pairs/s "
-        f"({USERS / elapsed:.0f} enqueues/s); {USERS - 2 * pairs} still searching; checks passed"
-    )
-    print(
-        f"  ceiling (Redis) : {bare_pairs} pairs in {bare_elapsed:.2f} s = "
-        f"{bare_pairs / bare_elapsed:7.1f} pairs/s (the atomic pairing step alone)"
-    )
+    return [
+        Figure(
+            f"match pairing, {USERS:,} users over 2 nodes: time to pair all",
+            b.name,
+            elapsed,
+            bare_elapsed,
+            "s",
+            ("≤", 10),
+            f"{pairs} pairs, no double match",
+        )
+    ]
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(run_backends(measure, sqlite=False))

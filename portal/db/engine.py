@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import stat
@@ -92,6 +93,11 @@ class Database:
         )
         # Told, after each commit, whose user row or sessions changed (the container wires the auth cache).
         self.on_users_changed: Callable[[ChangedUsers], Awaitable[None]] | None = None
+        # SQLite has one writer at a time. This process's writers queue here, on the event loop, rather
+        # than in `BEGIN IMMEDIATE`: a writer waiting there holds a pooled connection and gives up after
+        # busy_timeout, which a burst of writes (a storm of joins) reaches while the loop is busy. Other
+        # processes (the CLI, a second node in tests) still meet at the file lock. docs/decisions.md.
+        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -101,7 +107,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """The unit of work: a session inside one transaction, committed on success and rolled back on any
         error; after the commit, the callbacks registered with `portal.db.uow.on_commit` run (events)."""
-        async with self.sessionmaker() as session:
+        async with self._writer_turn(), self.sessionmaker() as session:
             async with session.begin():
                 await self.begin_writing(session)
                 yield session
@@ -110,6 +116,14 @@ class Database:
         if changed is not None and self.on_users_changed is not None:
             await self.on_users_changed(changed)  # before the events, so their receivers see the change
         await run_callbacks(callbacks)
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        if self._writer is None:
+            yield
+            return
+        async with self._writer:
+            yield
 
     async def begin_writing(self, session: AsyncSession) -> None:
         """On SQLite, take the database's write lock as the transaction's first statement.

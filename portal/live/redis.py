@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -45,6 +45,11 @@ CONNECT_TIMEOUT = 3.0
 # dropped while idle. Worst case: (CONNECT_TIMEOUT or COMMAND_TIMEOUT) x (1 + COMMAND_RETRIES).
 COMMAND_TIMEOUT = 5.0
 COMMAND_RETRIES = 1
+# A burst (a storm of joins or disconnects) can have more commands in flight than the pool has connections:
+# they wait up to POOL_WAIT for one instead of failing at once (redis-py's default pool raises "Too many
+# connections" past its cap). See docs/decisions.md.
+POOL_SIZE = 100
+POOL_WAIT = 10.0
 PING_TIMEOUT = 2.0
 STATS_TIMEOUT = 5.0
 SUBSCRIBE_TIMEOUT = 5.0
@@ -137,13 +142,16 @@ class RedisLiveStore:
     async def start(self) -> None:
         if self._client is not None:
             return
-        client = Redis.from_url(
+        pool = BlockingConnectionPool.from_url(
             self.url,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
             retry=Retry(ExponentialWithJitterBackoff(), COMMAND_RETRIES),
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT,
         )
+        client = Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
         self._client = client
         self._incr_script = client.register_script(_INCR_LUA)
         self._release_script = client.register_script(_RELEASE_LUA)
