@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("portal")
@@ -63,3 +63,16 @@ def raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def retry_until_done(attempt: Callable[[], Awaitable[Any]], *, first_delay: float = 0.5) -> None:
+    """Call `attempt` until it returns without raising, waiting 0.5 s, 1 s, 2 s … (at most 10 s) between
+    tries: for subscriptions a node keeps trying while the LiveStore is down."""
+    delay = first_delay
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await attempt()
+            return
+        except Exception:
+            delay = min(delay * 2, 10.0)

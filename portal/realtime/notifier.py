@@ -26,7 +26,7 @@ from portal.services.notifier import (
     session_room,
     user_room,
 )
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, retry_until_done
 
 log = logging.getLogger("portal.realtime")
 BUS_CHANNEL = "bus:sockets"
@@ -116,17 +116,14 @@ class SocketNotifier(BusOperations):
             self._retry = asyncio.create_task(self._subscribe_when_possible())
 
     async def _subscribe(self) -> None:
-        self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
-        self._frames = await self.live.subscribe(FRAMES_CHANNEL, self._on_frame)
+        """Each channel once, so a retry after a half-done attempt subscribes only what is missing."""
+        if self._subscription is None:
+            self._subscription = await self.live.subscribe(BUS_CHANNEL, self._on_bus_message)
+        if self._frames is None:
+            self._frames = await self.live.subscribe(FRAMES_CHANNEL, self._on_frame)
 
     async def _subscribe_when_possible(self) -> None:
-        delay = 0.5
-        while self._subscription is None:
-            await asyncio.sleep(delay)
-            try:
-                await self._subscribe()
-            except Exception:
-                delay = min(delay * 2, 10.0)
+        await retry_until_done(self._subscribe)
         log.info("subscribed to the socket bus")
 
     async def close(self) -> None:

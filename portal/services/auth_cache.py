@@ -29,7 +29,7 @@ from portal.db.models import LinkedPlatform, User, UserSession
 from portal.db.uow import ALL_USERS, ChangedUsers
 from portal.live.base import Subscription
 from portal.services.base import Service
-from portal.tasks import cancel_and_wait
+from portal.tasks import cancel_and_wait, retry_until_done
 
 if TYPE_CHECKING:
     from portal.container import Container
@@ -180,19 +180,10 @@ class AuthCache(Service):
             await self._subscribe()
         except Exception:
             log.warning("LiveStore unreachable: the auth cache stays off until its bus subscription works")
-            self._retry = asyncio.create_task(self._subscribe_when_possible(), name="auth-cache-subscribe")
+            self._retry = asyncio.create_task(retry_until_done(self._subscribe), name="auth-cache-subscribe")
 
     async def _subscribe(self) -> None:
         self._subscription = await self.c.live.subscribe(CHANNEL, self._on_message)
-
-    async def _subscribe_when_possible(self) -> None:
-        delay = 0.5
-        while self._subscription is None:
-            await asyncio.sleep(delay)
-            try:
-                await self._subscribe()
-            except Exception:
-                delay = min(delay * 2, 10.0)
 
     async def close(self) -> None:
         retry, self._retry = self._retry, None
