@@ -1,5 +1,6 @@
 // The one Socket.IO connection of a signed-in tab. The browser's `psession` cookie authenticates the
-// handshake, which asks for binary browser frames (docs/realtime.md, "Binary frames"). Rooms re-join themselves after a reconnect through `onReconnect`.
+// handshake, which asks for binary browser frames (docs/realtime.md, "Binary frames"). Rooms re-join
+// themselves after a reconnect through `onReconnect`.
 import { signal } from "@preact/signals";
 import { type Socket, io } from "socket.io-client";
 import { AckError } from "./errors";
