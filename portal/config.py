@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     socket_ping_timeout: float = 10
     # A node refreshes its liveness key every node_ttl/3 s; others clean up its sockets once it lapses.
     node_ttl: float = 30
+    # Where this node listens, stable across its restarts (default: `portal serve` uses hostname:port). A node
+    # that starts on a name a crashed node held sweeps that node's sockets at once instead of after node_ttl.
+    node_name: str | None = None
 
     # Matchmaking and direct chats (docs/configuration.md).
     match_disconnect_grace: int = Field(default=60, ge=0)  # a direct chat's and a queue entry's grace

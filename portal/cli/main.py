@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -55,6 +56,8 @@ def serve(
     from portal.realtime.server import WS_MAX_MESSAGE_BYTES
 
     settings = Settings()
+    if settings.node_name is None:  # stable across restarts: a restarted node cleans up after its crash
+        settings = settings.model_copy(update={"node_name": f"{socket.gethostname()}:{port}"})
     configure_logging(settings.log_level)
     if settings.is_sqlite:
         upgrade(settings.database_url)

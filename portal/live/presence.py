@@ -10,6 +10,8 @@ Keys (all under the store's prefix):
 - `presence:node:{node}`          hash sid → user_id ("" for strangers) of the sockets connected to a node,
                                   and `presence:node:{node}:alive` (a TTL key the node keeps refreshing)
 - `presence:nodes`                set of node ids that have sockets
+- `presence:name:{name}`          the node id that last started under a node name (hostname:port): a node
+                                  restarted on the same name knows its previous run is dead
 
 Counters move with HINCRBY, so "first socket in" / "last socket out" is exact even when two nodes race.
 """
@@ -69,6 +71,10 @@ def _node(node_id: str) -> str:
 
 def _node_alive(node_id: str) -> str:
     return f"presence:node:{node_id}:alive"
+
+
+def _name(name: str) -> str:
+    return f"presence:name:{name}"
 
 
 def _parse(sid: str, raw: str) -> RoomSocket:
@@ -170,6 +176,17 @@ class Presence:
     async def heartbeat(self, node_id: str, ttl: float) -> None:
         await self.live.sadd(NODES, node_id)
         await self.live.set(_node_alive(node_id), "1", ttl=ttl)
+
+    async def claim_name(self, name: str, node_id: str) -> str | None:
+        """This node now runs under `name`; the node that ran under it before (None if none) can no longer
+        be alive — only one process listens on a host and port — so its liveness key is dropped and the
+        next sweep cleans up after it at once. Answers that previous node's id."""
+        previous = await self.live.get(_name(name))
+        await self.live.set(_name(name), node_id)
+        if previous is None or previous == node_id:
+            return None
+        await self.live.delete(_node_alive(previous))
+        return previous
 
     async def dead_nodes(self) -> list[str]:
         return [

@@ -461,12 +461,33 @@ class PresenceKeeper:
         except LockTimeout:
             return 0
 
+    async def _claim_name(self) -> None:
+        """A node restarted under its old name (after a crash) sweeps its previous run's sockets in its first
+        beat, not after PORTAL_NODE_TTL: until then they would stay in rooms, and the E2EE key requests
+        would go to their dead sessions first (docs/reliability.md)."""
+        name = self.c.settings.node_name
+        if name is None:
+            return
+        try:
+            previous = await self.c.presence.claim_name(name, self.c.node_id)
+        except Exception:
+            log.warning("could not claim the node name %s", name, exc_info=True)
+            return
+        if previous is not None:
+            log.info(
+                "node %s took over the name %s from node %s: sweeping its sockets",
+                self.c.node_id,
+                name,
+                previous,
+            )
+
     async def _loop(self) -> None:
         """The heartbeat every node_ttl/3 s; key-distributor and direct-chat grace deadlines at least every
         second."""
         beat_every = self.c.settings.node_ttl / 3
         step = min(1.0, beat_every)
         last_beat = float("-inf")
+        await self._claim_name()
         while True:
             raise_if_cancelling()  # a swallowed stop() (see portal.tasks) must still end the loop
             if time.monotonic() - last_beat >= beat_every:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import pytest
 
@@ -203,6 +204,50 @@ async def test_a_node_that_dies_is_removed_from_rooms_by_another_node(portal: Po
     online_ids = [e["user_id"] for e in (await owner.client.call("GET", "/v1/portal/status"))["users"]]
     assert guest.id in online_ids
     assert await viewer_count(portal, owner, chat["id"]) == 1
+
+
+async def test_a_node_restarted_under_its_name_sweeps_its_crashed_run(portal: Portal, sockets) -> None:
+    """A crashed node's liveness key outlives it by PORTAL_NODE_TTL (here 300 s). The node restarted under the
+    same name (`portal serve` uses hostname:port) knows its previous run is dead: that run's sockets leave
+    their rooms in the new run's first beat, so the room's keys are not asked of dead sessions."""
+    need_two_nodes(portal)
+    owner, chat = await public_room(portal)
+    guest = await portal.login()
+    name = f"host-{uuid.uuid4().hex}:8080"
+    watcher = await online(sockets, owner.client.session_token)
+    await join(watcher, chat["id"])
+    async with node_like(portal.server, node_ttl=300, node_name=name) as crashed:
+        doomed = await online(sockets, guest.client.session_token, crashed.base_url)
+        await join(doomed, chat["id"])
+        await watcher.expect_where("room:member_joined", lambda m: m["user"]["id"] == guest.id)
+        crashed_id = crashed.container.node_id
+        heartbeat = next(t for t in asyncio.all_tasks() if t.get_name() == f"portal-presence:{crashed_id}")
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        assert crashed_id not in await portal.container.presence.dead_nodes()  # its key has ~300 s left
+
+        async with node_like(portal.server, node_ttl=300, node_name=name) as restarted:
+            assert await watcher.expect_where("room:member_left", lambda m: m["user"]["id"] == guest.id) == {
+                "chat_id": chat["id"],
+                "user": user_ref(guest),
+            }
+            presence = portal.container.presence
+
+            async def forgotten() -> bool:  # the sweep's last steps come after the events
+                return crashed_id not in await presence.dead_nodes() + await presence.alive_nodes()
+
+            await eventually(forgotten, timeout=5)
+            assert await presence.sockets_of_node(crashed_id) == {}
+            assert restarted.container.node_id in await presence.alive_nodes()
+
+
+async def test_a_node_name_claimed_again_by_the_same_run_changes_nothing(portal: Portal) -> None:
+    presence = portal.container.presence
+    name = f"again-{uuid.uuid4().hex}:1"
+    assert await presence.claim_name(name, "run-one") is None
+    assert await presence.claim_name(name, "run-one") is None
+    assert await presence.claim_name(name, "run-two") == "run-one"
 
 
 async def _is_dead(presence, node_id: str) -> bool:

@@ -42,9 +42,12 @@ class ServeProcess:
 
 
 @contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], log: Path) -> AsyncIterator[ServeProcess]:
-    """`portal serve` configured only by `env`'s PORTAL_* variables; stopped (if still alive) on exit."""
-    port = free_port()
+async def serve_process(
+    env: dict[str, str], log: Path, port: int | None = None
+) -> AsyncIterator[ServeProcess]:
+    """`portal serve` configured only by `env`'s PORTAL_* variables; stopped (if still alive) on exit. A
+    restart passes the port the killed process had, as a supervisor restarting it would."""
+    port = port or free_port()
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
