@@ -92,12 +92,14 @@ def create_app(container: Container, *, role: str = "all") -> Any:
         try:
             yield
         finally:
+            container.stopping = True
             steps = {
                 "control socket": control.close() if control is not None else _nothing(),
                 "presence": presence.stop(),
                 "janitor": container.janitor.stop(),
                 "notifier": notifier.close(),
                 "socket.io": stop_socket_server(sio),
+                "retire": presence.retire(),
                 "container": container.close(),
             }
             for name, step in steps.items():

@@ -65,6 +65,7 @@ class Container:
         self.node_id = uuid.uuid4().hex[:12]  # this process, for presence bookkeeping across nodes
         # False for processes that serve no clients (the CLI): they start browser VMs on a running server.
         self.hosts_vms = True
+        self.stopping = False  # set when the app's shutdown starts (late socket handlers stand down)
         self.shutdown_overruns: list[str] = []  # shutdown steps that failed or hung (tests report them)
 
     # ---- infrastructure ---------------------------------------------------------------------------

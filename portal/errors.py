@@ -168,6 +168,13 @@ class ServiceUnavailable(PortalError):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
+class SocketGone(Conflict):
+    """The socket disconnected while its event was handled: the answer reaches nobody, and nothing was
+    left behind for it (a `room:join` racing its disconnect)."""
+
+    default_message = "Socket disconnected"
+
+
 def coded(code: ErrorCode, status: int, **extra: Any) -> PortalError:
     """A domain error whose wire text is its `ERR_*` code, e.g. `coded(ErrorCode.MUTED, 403, ttl=30)`."""
     return PortalError(code.value, status=status, extra=extra)

@@ -188,6 +188,10 @@ class Presence:
         await self.live.delete(_node_alive(previous))
         return previous
 
+    async def retire(self, node_id: str) -> None:
+        """The node is stopping: it counts as dead from now on (whoever beats next sweeps its sockets)."""
+        await self.live.delete(_node_alive(node_id))
+
     async def dead_nodes(self) -> list[str]:
         return [
             node for node in await self.live.smembers(NODES) if await self.live.get(_node_alive(node)) is None

@@ -208,8 +208,11 @@ class ControlNotifier(BusOperations):
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.remote.emit(event, data, room=room, skip_sid=skip_sid)
 
-    async def enter_room(self, sid: str, room: str) -> None:  # no sockets in the CLI
-        return None
+    async def enter_room(self, sid: str, room: str) -> bool:  # no sockets in the CLI
+        return False
+
+    def connected(self, sid: str) -> bool:
+        return False
 
     async def leave_room(self, sid: str, room: str) -> None:
         return None

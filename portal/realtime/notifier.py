@@ -141,8 +141,20 @@ class SocketNotifier(BusOperations):
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.sio.emit(event, data, room=room, skip_sid=skip_sid)
 
-    async def enter_room(self, sid: str, room: str) -> None:
+    async def enter_room(self, sid: str, room: str) -> bool:
+        if not self.connected(sid):  # python-socketio would raise KeyError for a socket that is gone
+            return False
         await self.sio.enter_room(sid, room)
+        return True
+
+    def connected(self, sid: str) -> bool:
+        """Connected and not in its disconnect: python-socketio marks a socket "pending disconnect" before it
+        runs the disconnect handler, so a join that finds it so must not record it in a room (the handler
+        may already have looked for the rooms to leave). A socket still in its connect handler counts."""
+        manager = self.sio.manager
+        if sid in manager.pending_disconnect.get(NAMESPACE, ()):
+            return False
+        return sid in manager.rooms.get(NAMESPACE, {}).get(None, {})
 
     async def leave_room(self, sid: str, room: str) -> None:
         await self.sio.leave_room(sid, room)
@@ -277,8 +289,11 @@ class RedisBusNotifier(BusOperations):
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         await self.manager.emit(event, data, namespace=NAMESPACE, room=room, skip_sid=skip_sid)
 
-    async def enter_room(self, sid: str, room: str) -> None:  # no sockets here
-        return None
+    async def enter_room(self, sid: str, room: str) -> bool:  # no sockets here
+        return False
+
+    def connected(self, sid: str) -> bool:
+        return False
 
     async def leave_room(self, sid: str, room: str) -> None:
         return None

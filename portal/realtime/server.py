@@ -354,9 +354,16 @@ class Handlers:
         except KeyError:
             return  # refused at connect: nothing was recorded
         try:
-            await self.c.rooms.disconnected(who, sid)
-        finally:
-            await self.c.socket_limits.release(sid)
+            try:
+                await self.c.rooms.disconnected(who, sid)
+            finally:
+                await self.c.socket_limits.release(sid)
+        except Exception:
+            if not self.c.stopping:
+                raise
+            # Past uvicorn's grace the LiveStore may be closed under a late handler: the node has dropped its
+            # liveness key (PresenceKeeper.retire), so the other nodes sweep this socket instead.
+            log.info("socket %s left to the other nodes' sweep: this node is stopping", sid)
 
     # ---- events -----------------------------------------------------------------------------------
 
@@ -460,6 +467,11 @@ class PresenceKeeper:
                 return await self.c.rooms.sweep_dead_nodes()
         except LockTimeout:
             return 0
+
+    async def retire(self) -> None:
+        """This node is stopping: drop its liveness key, so that any socket it could not take out of its rooms
+        in time is swept by the other nodes at their next beat, not after PORTAL_NODE_TTL."""
+        await self.c.presence.retire(self.c.node_id)
 
     async def _claim_name(self) -> None:
         """A node restarted under its old name (after a crash) sweeps its previous run's sockets in its first

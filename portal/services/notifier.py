@@ -25,8 +25,11 @@ class Notifier(Protocol):
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         """`send` by name with ready-made data."""
 
-    async def enter_room(self, sid: str, room: str) -> None:
-        """Put a socket (of this node) in a room."""
+    async def enter_room(self, sid: str, room: str) -> bool:
+        """Put a socket (of this node) in a room; False when the socket is gone or going (disconnecting)."""
+
+    def connected(self, sid: str) -> bool:
+        """Is the socket (of this node) still connected (not gone, nor in its disconnect)?"""
 
     async def leave_room(self, sid: str, room: str) -> None:
         """Take a socket (of this node) out of a room."""
@@ -73,8 +76,11 @@ class NullNotifier:
     async def emit(self, event: str, data: Any, *, room: Rooms | None, skip_sid: str | None = None) -> None:
         return None
 
-    async def enter_room(self, sid: str, room: str) -> None:
-        return None
+    async def enter_room(self, sid: str, room: str) -> bool:  # no sockets here
+        return False
+
+    def connected(self, sid: str) -> bool:
+        return False
 
     async def leave_room(self, sid: str, room: str) -> None:
         return None

@@ -18,7 +18,7 @@ from portal.db import chats as chats_db
 from portal.db import users as users_db
 from portal.db.models import Chat, ChatMember, User
 from portal.domain import LISTED, ActivityAction, ChatType, JoinMethod
-from portal.errors import AccessDenied, ErrorCode, NotFound, PortalError, coded
+from portal.errors import AccessDenied, ErrorCode, NotFound, PortalError, SocketGone, coded
 from portal.events import ChatStatus, MemberEntry, RoomMemberJoined, RoomMemberLeft, RoomMembers, Typing
 from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.security import match_token_admits, match_token_chat
@@ -30,7 +30,7 @@ from portal.services.sessions import AuthContext
 
 if TYPE_CHECKING:
     from portal.container import Container
-    from portal.live.presence import Presence
+    from portal.live.presence import JoinResult, Presence
 
 log = logging.getLogger("portal.rooms")
 ONLINE_LIST_CAP = 200
@@ -161,9 +161,7 @@ class RoomService:
         direct = chat.chat_type == ChatType.DIRECT
         if direct:
             await self.c.direct_lifecycle.refuse_ended(chat.id)
-        await self.c.notifier.enter_room(sid, chat_room(chat.id))
-        await self.c.notifier.enter_room(sid, screen_room(chat.id))
-        joined = await self.presence.join(chat.id, sid, user.id, who.token_hash, self._now_ms())
+        joined = await self._enter(sid, chat.id, user.id, who.token_hash)
         try:
             if joined is not None and joined.user_first:
                 chat = await self._first_join(ctx, user, via_slug=slug is not None)
@@ -185,6 +183,21 @@ class RoomService:
         if not ack:
             return {"ok": True}
         return await self._ack(ctx, chat, who.token_hash, room=room, keys=keys)
+
+    async def _enter(self, sid: str, chat_id: int, user_id: int, token_hash: str) -> JoinResult | None:
+        """Put the socket in the chat's rooms and record it in the shared presence (None: it had already
+        joined). A socket that disconnected while its join was being checked is refused, and one that
+        disconnected while it was being recorded is taken out again: its disconnect handler may have looked
+        for its rooms before this one was recorded, and nothing else would ever remove it."""
+        notifier = self.c.notifier
+        if not await notifier.enter_room(sid, chat_room(chat_id)):
+            raise SocketGone()
+        await notifier.enter_room(sid, screen_room(chat_id))
+        joined = await self.presence.join(chat_id, sid, user_id, token_hash, self._now_ms())
+        if not notifier.connected(sid):
+            await self.presence.leave(chat_id, sid)
+            raise SocketGone()
+        return joined
 
     async def seat(self, sid: str, chat_id: int, session: dict[str, Any]) -> None:
         """The server joins a socket (this node's) to a room, as its `room:join {chat_id}` would: a new

@@ -242,6 +242,17 @@ async def test_a_node_restarted_under_its_name_sweeps_its_crashed_run(portal: Po
             assert restarted.container.node_id in await presence.alive_nodes()
 
 
+async def test_a_stopped_node_counts_as_dead_at_once(portal: Portal) -> None:
+    """A stopping node drops its liveness key: whatever sockets it could not take out of their rooms in time
+    are swept by the other nodes' next beat, not after PORTAL_NODE_TTL."""
+    need_two_nodes(portal)
+    presence = portal.container.presence
+    async with node_like(portal.server, node_ttl=300) as node_b:
+        b_id = node_b.container.node_id
+        assert b_id in await presence.alive_nodes()
+    assert b_id not in await presence.alive_nodes()
+
+
 async def test_a_node_name_claimed_again_by_the_same_run_changes_nothing(portal: Portal) -> None:
     presence = portal.container.presence
     name = f"again-{uuid.uuid4().hex}:1"

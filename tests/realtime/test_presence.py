@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from typing import Any
 
+import pytest
+
 from portal.config import Settings
 from portal.container import Container
+from portal.errors import SocketGone
 from portal.realtime.server import create_socket_server
+from portal.services.rooms import SocketUser
 from tests.helpers import LoggedIn, Portal
 from tests.realtime.conftest import EVENT_TIMEOUT, SocketProbe, eventually, online
 from tests.realtime.support import assert_system_message, join, public_room, user_ref, viewer_count
@@ -297,3 +302,67 @@ async def test_presence_knows_which_sessions_joined_which_rooms(portal: Portal, 
 
 async def _no_chats(presence, session: str) -> bool:
     return await presence.chats_of_session(session) == []
+
+
+# ---- a join racing its socket's disconnect --------------------------------------------------------------
+
+
+async def test_a_join_for_a_socket_already_gone_is_refused_and_records_nothing(
+    portal: Portal, sockets
+) -> None:
+    """The socket disconnected while its join was being checked: a clean refusal (no KeyError from
+    python-socketio, no ERR_INTERNAL in the log) and no trace of it in the room."""
+    _, chat = await public_room(portal)
+    guest = await portal.login()
+    probe = await online(sockets, guest.client.session_token)
+    sid = probe.sio.get_sid("/")
+    manager = portal.container.notifier.sio.manager  # type: ignore[attr-defined]
+    await probe.sio.disconnect()
+    await eventually(lambda: _gone(manager, sid))
+    who = SocketUser(user_id=guest.id, token_hash=token_hash(guest.client.session_token), is_stranger=False)
+
+    with pytest.raises(SocketGone):
+        await portal.container.rooms.join(who, sid, chat_id=chat["id"])
+    assert [r.sid for r in await portal.container.presence.sockets_in(chat["id"])] == []
+    assert await portal.container.presence.chats_of_socket(sid) == []
+
+
+async def test_a_socket_that_disconnects_while_its_join_is_recorded_leaves_no_ghost(
+    portal: Portal, sockets
+) -> None:
+    """The worst order: the disconnect handler looks for the socket's rooms (none yet) and finishes, then the
+    join records the socket in the room. The join must notice and take it out again, or the room would
+    count a viewer that no longer exists until the node stops."""
+    owner, chat = await public_room(portal)
+    watcher = await online(sockets, owner.client.session_token)
+    await join(watcher, chat["id"])
+    guest = await portal.login()
+    probe = await online(sockets, guest.client.session_token)
+    sid = probe.sio.get_sid("/")
+    presence = portal.container.presence
+    manager = portal.container.notifier.sio.manager  # type: ignore[attr-defined]
+    record = presence.join
+
+    async def disconnect_first(*args: Any, **kwargs: Any) -> Any:
+        await probe.sio.eio.disconnect(abort=True)
+        await eventually(lambda: _gone(manager, sid))  # the disconnect handler is done
+        return await record(*args, **kwargs)
+
+    presence.join = disconnect_first  # type: ignore[method-assign]
+    try:
+        with contextlib.suppress(Exception):  # the client is gone before its ack
+            await probe.call("room:join", {"chat_id": chat["id"]}, timeout=2)
+        await eventually(lambda: _gone(manager, sid))
+        await eventually(lambda: _room_sids(presence, chat["id"], {watcher.sio.get_sid("/")}))
+    finally:
+        presence.join = record  # type: ignore[method-assign]
+    assert await presence.chats_of_socket(sid) == []
+    assert await viewer_count(portal, owner, chat["id"]) == 1
+
+
+async def _room_sids(presence, chat_id: int, expected: set[str]) -> bool:
+    return {r.sid for r in await presence.sockets_in(chat_id)} == expected
+
+
+async def _gone(manager: Any, sid: str) -> bool:
+    return sid not in manager.rooms.get("/", {}).get(None, {})
