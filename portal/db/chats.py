@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.base import valid_id
-from portal.db.conflicts import insert_unless_taken, raise_on_clash
+from portal.db.conflicts import insert_unless_exists, raise_on_clash
 from portal.db.models import Chat, ChatActivity, ChatInvite, ChatMember, User
 from portal.domain import LISTED, ChatType, JoinMethod, Visibility
 
@@ -141,9 +141,10 @@ async def membership(session: AsyncSession, chat_id: int, user_id: int) -> ChatM
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def add_member(session: AsyncSession, member: ChatMember) -> bool:
-    """Insert a membership; False when the user already had one (a concurrent join won)."""
-    return await insert_unless_taken(session, member)
+async def add_member(session: AsyncSession, member: ChatMember, *, gone: Exception) -> bool:
+    """Insert a membership; False when the user already had one (a concurrent join won). The chat or the user
+    deleted meanwhile raises `gone`."""
+    return await insert_unless_exists(session, member, gone=gone)
 
 
 async def touch_membership(session: AsyncSession, chat_id: int, user_id: int, joined_at: datetime) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,3 +39,25 @@ async def insert_unless_taken(session: AsyncSession, row: object) -> bool:
     except Clash:
         return False
     return True
+
+
+async def insert_unless_exists(session: AsyncSession, row: object, *, gone: Exception) -> bool:
+    """Insert `row`'s columns in one `INSERT … ON CONFLICT DO NOTHING` (no savepoint: a hot path's two
+    statements fewer than `insert_unless_taken`); False when a row with its unique key exists. The row object
+    itself stays outside the session (read nothing back from it). A row it references that went meanwhile
+    (a foreign key) raises `gone`: the transaction is lost then, as the caller's answer is an error anyway."""
+    mapper = inspect(row).mapper
+    values = {
+        column.key: value
+        for attribute in mapper.column_attrs
+        for column in attribute.columns[:1]
+        if (value := getattr(row, attribute.key)) is not None
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(mapper.local_table).values(values).on_conflict_do_nothing()
+    try:
+        result = await session.execute(statement)
+    except IntegrityError as exc:
+        raise gone from exc
+    return bool(result.rowcount)  # type: ignore[attr-defined]

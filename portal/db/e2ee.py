@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.conflicts import insert_unless_taken
 from portal.db.models import ChatKeyBlob, SessionKey, UserSession
+from portal.db.restrictions import not_banned
 
 
 async def key_of(session: AsyncSession, session_pk: int) -> SessionKey | None:
@@ -43,16 +44,20 @@ async def drop_keys(session: AsyncSession, session_pks: Sequence[int]) -> None:
 
 
 async def open_sessions_with_keys(
-    session: AsyncSession, token_hashes: Sequence[str]
+    session: AsyncSession, token_hashes: Sequence[str], *, unbanned_in: int, now: datetime
 ) -> dict[str, tuple[int, str | None]]:
     """Token hash → (session pk, registered public key or None) of the open sessions among the hashes
-    (presence records carry the hash), in one query."""
+    (presence records carry the hash) whose users are not banned from chat `unbanned_in`, in one query."""
     if not token_hashes:
         return {}
     query = (
         select(UserSession.token_hash, UserSession.id, SessionKey.public_key)
         .outerjoin(SessionKey, SessionKey.session_pk == UserSession.id)
-        .where(UserSession.token_hash.in_(set(token_hashes)), UserSession.ended_at.is_(None))
+        .where(
+            UserSession.token_hash.in_(set(token_hashes)),
+            UserSession.ended_at.is_(None),
+            not_banned(unbanned_in, UserSession.user_id, now),
+        )
     )
     return {token_hash: (pk, key) for token_hash, pk, key in (await session.execute(query)).all()}
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.db.models import ChatRestriction, HardMute
 from portal.domain import RestrictionKind
@@ -14,6 +15,22 @@ from portal.domain import RestrictionKind
 
 def _in_force(now: datetime) -> ColumnElement[bool]:
     return or_(ChatRestriction.expires_at.is_(None), ChatRestriction.expires_at > now)
+
+
+def not_banned(
+    chat_id: int, user_id: ColumnElement[int] | InstrumentedAttribute[int], now: datetime
+) -> ColumnElement[bool]:
+    """A WHERE clause: the user in `user_id` (a column of the outer query) has no ban in force in the chat."""
+    return ~(
+        select(ChatRestriction.user_id)
+        .where(
+            ChatRestriction.chat_id == chat_id,
+            ChatRestriction.kind == RestrictionKind.BAN,
+            ChatRestriction.user_id == user_id,
+            _in_force(now),
+        )
+        .exists()
+    )
 
 
 async def restriction(

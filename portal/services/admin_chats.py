@@ -167,8 +167,7 @@ class AdminChatService(Service):
             else:
                 chat = (await access_chat(session, actor, chat_id, need=Need.INSPECT)).chat
             rows = [m for m in await chats_db.members(session, chat_id) if m.user_id != chat.owner_id]
-            users = await chats_db.users_by_id(session, [m.user_id for m in rows])
-            platforms = await users_db.platforms_of_many(session, list(users))
+            users, platforms = await users_db.users_with_platforms(session, [m.user_id for m in rows])
         in_room = await self.c.presence.user_ids_in(chat_id)
         members = [
             AdminMemberOut(
@@ -257,6 +256,7 @@ class AdminChatService(Service):
                         joined_at=now,
                         created_at=now,
                     ),
+                    gone=NotFound("Chat"),
                 )
             chat.owner_id, chat.updated_at = new_owner.id, now
             await self.c.audit.record(

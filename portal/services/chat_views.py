@@ -64,8 +64,7 @@ class ChatViews(Service):
     async def views(self, session: AsyncSession, chats: Sequence[Chat]) -> list[ChatOut]:
         """Chat objects with their owners in two queries, whatever the number of chats."""
         owner_ids = [c.owner_id for c in chats if c.owner_id is not None]
-        owners = await chats_db.users_by_id(session, owner_ids)
-        platforms = await users_db.platforms_of_many(session, list(owners))
+        owners, platforms = await users_db.users_with_platforms(session, owner_ids)
         return [self.view_of(chat, owners.get(chat.owner_id or 0), platforms) for chat in chats]
 
     @staticmethod
@@ -199,10 +198,9 @@ class ChatViews(Service):
         async with self.c.db.read() as session:
             await access_chat(session, actor, chat_id, need=Need.MODERATE, refuse_banned_at=self.now)
             rows, total = await chats_db.activity(session, chat_id, offset=offset, limit=limit)
-            users = await chats_db.users_by_id(
+            users, platforms = await users_db.users_with_platforms(
                 session, [r.user_id for r in rows] + [r.actor_id for r in rows if r.actor_id]
             )
-            platforms = await users_db.platforms_of_many(session, list(users))
         events = [
             ActivityEventOut(
                 user=user_ref(users[r.user_id], platforms.get(r.user_id, [])),

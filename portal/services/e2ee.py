@@ -201,9 +201,8 @@ class E2EEService:
         for record in await self.c.presence.sockets_in(chat_id):
             if record.token_hash not in earliest and record.token_hash not in leaving:
                 earliest[record.token_hash] = (record.joined_ms, record.user_id)
-        rows = await e2ee_db.open_sessions_with_keys(session, list(earliest))
-        banned = await self.c.restrictions.banned_user_ids(
-            session, chat_id, {u for _ms, u in earliest.values()}
+        rows = await e2ee_db.open_sessions_with_keys(
+            session, list(earliest), unbanned_in=chat_id, now=self.c.clock.now()
         )
         sessions = [
             JoinedSession(
@@ -214,7 +213,7 @@ class E2EEService:
                 public_key=rows[token_hash][1],
             )
             for token_hash, (joined_ms, user_id) in earliest.items()
-            if token_hash in rows and user_id not in banned
+            if token_hash in rows
         ]
         return sorted(sessions, key=lambda s: (s.joined_ms, s.session_pk))
 

@@ -122,6 +122,7 @@ class InviteService(Service):
                 joined_at=now,
                 created_at=now,
             ),
+            gone=NotFound("Chat"),
         )
         if not added:
             return False  # a concurrent redeem of the same user won

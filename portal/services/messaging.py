@@ -192,8 +192,9 @@ class MessagingService(Service):
         return datetime.fromtimestamp(min(times) / 1000, UTC) if times else self.c.clock.now()
 
     async def views(self, session: AsyncSession, chat: Chat, rows: Sequence[Message]) -> list[dict[str, Any]]:
-        senders = await chats_db.users_by_id(session, [r.sender_id for r in rows if r.sender_id])
-        platforms = await users_db.platforms_of_many(session, list(senders))
+        senders, platforms = await users_db.users_with_platforms(
+            session, [r.sender_id for r in rows if r.sender_id]
+        )
         return [
             message_view(r, chat, senders.get(r.sender_id or 0), platforms.get(r.sender_id or 0, []))
             for r in rows

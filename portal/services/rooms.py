@@ -279,6 +279,7 @@ class RoomService:
                         joined_at=now,
                         created_at=now,
                     ),
+                    gone=NotFound("Chat"),
                 )
                 if added:
                     await self.c.chats.add_activity(
@@ -365,8 +366,7 @@ class RoomService:
             if chat is None:
                 return []
             ids = await self._member_ids(session, chat, in_room)
-            users = await chats_db.users_by_id(session, ids)
-            platforms = await users_db.platforms_of_many(session, list(users))
+            users, platforms = await users_db.users_with_platforms(session, ids)
         return self._member_list(ids, users, platforms, in_room)
 
     async def _room_state(
@@ -376,8 +376,7 @@ class RoomService:
         list, of `also` and the chat's owner come along: the ack's chat object and the arrival need them."""
         ids = await self._member_ids(session, chat, in_room)
         owner = [chat.owner_id] if chat.owner_id is not None else []
-        users = await chats_db.users_by_id(session, [*ids, *also, *owner])
-        platforms = await users_db.platforms_of_many(session, list(users))
+        users, platforms = await users_db.users_with_platforms(session, [*ids, *also, *owner])
         banned = await self.c.restrictions.banned_user_ids(session, chat.id, in_room) if in_room else set()
         return RoomState(
             members=self._member_list(ids, users, platforms, in_room),
