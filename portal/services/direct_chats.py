@@ -121,11 +121,11 @@ class DirectChats(Service):
             rows = await match_db.active_direct(session, user_id, self.now)
         return [
             ActiveDirectChat(
-                chat_id=chat.id,
-                token=self.token(chat.id, user_id),
-                expires_at=chat.expires_at or chat.created_at,
-                created_at=chat.created_at,
-                peer_id=peer_id,
+                chat_id=row.chat_id,
+                token=self.token(row.chat_id, user_id),
+                expires_at=row.expires_at or row.created_at,
+                created_at=row.created_at,
+                peer_id=row.peer_id,
             )
-            for chat, peer_id in rows
+            for row in rows
         ]

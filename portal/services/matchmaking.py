@@ -23,6 +23,7 @@ from portal.services.base import Service
 from portal.services.subscriptions import is_premium
 
 if TYPE_CHECKING:
+    from portal.services.direct_chats import ActiveDirectChat
     from portal.services.sessions import AuthContext
 
 log = logging.getLogger("portal.match")
@@ -106,12 +107,21 @@ class Matchmaking(Service):
                 await self.c.direct_chats.open(first, user.id, matched_on)
             finally:
                 await self.c.live.match_settled(first, user.id)
-        return await self.status(user, searching=(tags, deadline_ms))
+        # The chats read before the queue step are still the user's unless the step paired them.
+        known = None if outcome.kind == "paired" else active
+        return await self.status(user, searching=(tags, deadline_ms), active=known)
 
-    async def status(self, user: User, *, searching: tuple[list[str], int] | None = None) -> MatchStatusOut:
+    async def status(
+        self,
+        user: User,
+        *,
+        searching: tuple[list[str], int] | None = None,
+        active: list[ActiveDirectChat] | None = None,
+    ) -> MatchStatusOut:
         """`GET /v1/portal/match/status`: searching (a live queue entry) before matched (an active direct
-        chat) before idle. A pure read: it never extends the queue entry."""
-        chats = await self.c.direct_chats.active_for(user.id)
+        chat) before idle. A pure read: it never extends the queue entry. `active`: the user's active direct
+        chats when the caller has just read them."""
+        chats = active if active is not None else await self.c.direct_chats.active_for(user.id)
         listed = [
             MatchChatOut(chat_id=c.chat_id, token=c.token, expires_at=c.expires_at) for c in chats
         ] or None
