@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,8 @@ SQLITE_FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection
 POOL_TIMEOUT = 10.0  # seconds to wait for a free pooled connection
+PING_WHEN_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged
+_IDLE_SINCE = "portal_idle_since"
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -64,15 +67,41 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # A database that is away must fail requests fast (503, docs/deployment.md "Outages"), not hang them:
     # connecting gives up after CONNECT_TIMEOUT (asyncpg waits 60 s by default), waiting for a free pooled
-    # connection after POOL_TIMEOUT; `pool_pre_ping` replaces the connections a restart killed.
-    return create_async_engine(
+    # connection after POOL_TIMEOUT; a connection that sat idle is pinged before use (`_ping_when_idle`), so
+    # the connections a restart killed are replaced.
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT,
         connect_args={"timeout": CONNECT_TIMEOUT},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip per transaction, under load the
+    largest single cost of a short request. A connection back in the pool for less than PING_WHEN_IDLE_AFTER
+    seconds was just working; only one idle for longer is pinged. A failed ping invalidates the whole pool
+    (as pre-ping does), and a statement failing on a dead connection does so too (SQLAlchemy's disconnect
+    handling), so after a restart at most the requests already under way fail (503)."""
+    dialect = engine.dialect
+
+    def note_idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < PING_WHEN_IDLE_AFTER:
+            return  # fresh, or just returned by a request that used it
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise InvalidatePoolError("the database did not answer a ping") from exc
+
+    event.listen(engine.sync_engine, "checkin", note_idle)
+    event.listen(engine.sync_engine, "checkout", ping_if_idle)
 
 
 class PortalSession(Session):
@@ -90,6 +119,19 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False, sync_session_class=PortalSession
+        )
+        # Reads on PostgreSQL run in autocommit: no BEGIN and ROLLBACK round trips around them. Under READ
+        # COMMITTED each statement takes its own snapshot anyway, so a read session sees what it would have
+        # seen inside a transaction. SQLite starts no transaction for reads in the first place.
+        self._read_sessionmaker = (
+            async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                autoflush=False,
+                sync_session_class=PortalSession,
+            )
+            if self.dialect == "postgresql"
+            else self.sessionmaker
         )
         # Told, after each commit, whose user row or sessions changed (the container wires the auth cache).
         self.on_users_changed: Callable[[ChangedUsers], Awaitable[None]] | None = None
@@ -139,8 +181,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (no commit)."""
-        async with self.sessionmaker() as session:
+        """A session for reads only (no commit; on PostgreSQL no transaction either)."""
+        async with self._read_sessionmaker() as session:
             yield session
 
     async def ping(self) -> float:

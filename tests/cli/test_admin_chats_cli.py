@@ -69,7 +69,7 @@ async def add_member(cli: CliBackend, chat_id: int, user_id: int) -> None:
         member = ChatMember(
             chat_id=chat_id, user_id=user_id, method=None, invite_code=None, joined_at=now, created_at=now
         )
-        await chats_db.add_member(session, member)
+        await chats_db.add_member(session, member, gone=LookupError(f"chat {chat_id} or user {user_id}"))
 
 
 async def audit(cli: CliBackend, event_type: str, chat_id: int) -> list[AuditLog]:
