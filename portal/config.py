@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     socket_ping_timeout: float = 10
     # A node refreshes its liveness key every node_ttl/3 s; others clean up its sockets once it lapses.
     node_ttl: float = 30
+    # room:members and chat:status at most once per this many seconds per room: the first change is sent at
+    # once, later ones within the interval share one trailing update (docs/decisions.md); 0 = every change.
+    room_list_interval: float = Field(default=0.5, ge=0)
     # Where this node listens, stable across its restarts (default: `portal serve` uses hostname:port). A node
     # that starts on a name a crashed node held sweeps that node's sockets at once instead of after node_ttl.
     node_name: str | None = None

@@ -243,6 +243,7 @@ class Container:
         await self.vms.start_service()
 
     async def close(self) -> None:
+        await self.rooms.close()
         await self.vms.close()
         await self.auth_cache.close()
         await self.live.close()

@@ -147,6 +147,9 @@ def build_settings(
         "console_codes": "off",
         "allowed_origins": "http://127.0.0.1:8080,http://localhost:8080",
         "janitor_interval": 3600,  # tests run the janitor themselves (run_once)
+        # Every change's room:members / chat:status at once, as tests count them; tests/realtime/
+        # test_coalesced_lists.py runs with the production interval.
+        "room_list_interval": 0,
     }
     return Settings(**{**values, **overrides})
 
@@ -397,5 +400,6 @@ def process_env(first: TestServer, var_dir: Path, **overrides: str) -> dict[str,
         "PORTAL_TRUSTED_PROXIES": settings.trusted_proxies,
         "PORTAL_CONSOLE_CODES": "off",
         "PORTAL_LOG_LEVEL": "WARNING",
+        "PORTAL_ROOM_LIST_INTERVAL": str(settings.room_list_interval),
     }
     return {**env, **overrides}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from portal.schemas.chats import OnlineUser, PortalStatusOut
 from portal.security import match_token_admits, match_token_chat
 from portal.services.chat_access import ChatContext, access_chat
 from portal.services.chat_views import ChatViews, member_user, user_ref
+from portal.services.coalesce import Coalescer
 from portal.services.e2ee import KeyState
 from portal.services.notifier import chat_room, screen_room
 from portal.services.sessions import AuthContext
@@ -64,6 +66,10 @@ class SocketUser:
 class RoomService:
     def __init__(self, container: Container) -> None:
         self.c = container
+        self.lists = Coalescer(container.settings.room_list_interval)  # room:members and chat:status
+
+    async def close(self) -> None:
+        await self.lists.close()
 
     @property
     def presence(self) -> Presence:
@@ -110,7 +116,11 @@ class RoomService:
         return len(in_room - banned)
 
     async def broadcast_status(self, chat_id: int) -> None:
-        """Send `chat:status` to everyone who can list the chat."""
+        """Send `chat:status` to everyone who can list the chat (coalesced per room: `Coalescer`)."""
+        fresh = partial(self._send_status, chat_id)
+        await self.lists.run(("status", chat_id), fresh, fresh)
+
+    async def _send_status(self, chat_id: int) -> None:
         async with self.c.db.read() as session:
             chat = await chats_db.get(session, chat_id)
             rooms = await self.c.chats.lister_rooms(session, chat) if chat else []
@@ -309,9 +319,17 @@ class RoomService:
             RoomMemberJoined(chat_id=chat.id, user=user_ref(user, room.platforms.get(user.id, []))),
             room=chat_room(chat.id),
         )
-        await self._emit_members(chat.id, room.members)
+        await self.lists.run(
+            ("members", chat.id),
+            partial(self._emit_members, chat.id, room.members),
+            partial(self._send_members, chat.id),
+        )
         if rooms:
-            await self._emit_status(rooms, await self.status(chat.id, viewers=room.viewer_count))
+
+            async def status_as_read() -> None:
+                await self._emit_status(rooms, await self.status(chat.id, viewers=room.viewer_count))
+
+            await self.lists.run(("status", chat.id), status_as_read, partial(self._send_status, chat.id))
         return room
 
     async def _after_change(self, chat_id: int) -> None:
@@ -320,7 +338,11 @@ class RoomService:
         await self.broadcast_status(chat_id)
 
     async def announce_members(self, chat_id: int) -> None:
-        """`room:members` to the room: sent whenever the list changes."""
+        """`room:members` to the room: sent whenever the list changes (coalesced per room: `Coalescer`)."""
+        fresh = partial(self._send_members, chat_id)
+        await self.lists.run(("members", chat_id), fresh, fresh)
+
+    async def _send_members(self, chat_id: int) -> None:
         await self._emit_members(chat_id, await self.members(chat_id))
 
     async def _emit_members(self, chat_id: int, members: list[MemberEntry]) -> None:
