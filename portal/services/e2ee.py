@@ -145,6 +145,8 @@ class KeyState:
 class E2EEService:
     def __init__(self, container: Container) -> None:
         self.c = container
+        # Chats with an election of this node waiting for the chat's lock (see `ensure_distribution`).
+        self._election_queued: set[int] = set()
 
     # ---- public keys ------------------------------------------------------------------------------
 
@@ -284,8 +286,27 @@ class E2EEService:
 
     async def ensure_distribution(self, chat_id: int) -> KeyState | None:
         """After a join or a new key: make sure someone is named and told who lacks the key. Answers the
-        keys as the election left them (None when it could not run), for a join's ack to reuse."""
-        return await self._elect(chat_id, announce=False)
+        keys as the election left them (None when it could not run, or was left to another), for a join's
+        ack to reuse.
+
+        When an election of this node already waits for the chat's lock, this one is left to it: it has
+        not read the room yet, so it will see this session too. A storm of joins then queues at most one
+        election per node behind the running one, instead of one per join (each reading the whole room)."""
+        if chat_id in self._election_queued:
+            return None
+        self._election_queued.add(chat_id)
+        waiting = True
+        try:
+            async with self._locked(chat_id):
+                self._election_queued.discard(chat_id)  # from here on a change needs an election of its own
+                waiting = False
+                return await self._elect_locked(chat_id, announce=False)
+        except LockTimeout:
+            log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
+            return None
+        finally:
+            if waiting:  # it never ran: the next change queues one again
+                self._election_queued.discard(chat_id)
 
     async def session_left(self, chat_id: int, token_hash: str) -> None:
         """The last socket of a session left the room: if it was the distributor, name the next one."""
@@ -337,14 +358,6 @@ class E2EEService:
 
         on_commit(session, announce)
         return epoch
-
-    async def _elect(self, chat_id: int, *, announce: bool) -> KeyState | None:
-        try:
-            async with self._locked(chat_id):
-                return await self._elect_locked(chat_id, announce=announce)
-        except LockTimeout:
-            log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
-            return None
 
     async def _elect_locked(
         self,

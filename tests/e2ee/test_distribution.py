@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.e2ee.support import (
     wrapped_for,
 )
 from tests.helpers import LoggedIn, Portal
+from tests.sockets import eventually
 
 
 def by_session(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -486,3 +488,27 @@ async def test_a_lone_distributor_with_a_new_key_is_asked_for_itself(portal: Por
     assert (await first.needed(chat["id"]))["sessions"] == [first.with_key()]
     assert await first.distribute(chat["id"], 0, wrapped_for(key, first)) == {"ok": True, "stored": 1}
     assert first.pair.unwrap((await first.received(chat["id"]))["blob"]) == key
+
+
+async def test_joins_while_an_election_waits_leave_it_to_that_one(portal: Portal, sockets: Any) -> None:
+    """A storm of joins queues at most one election per node behind the running one: while one waits for
+    the chat's lock, another join's request returns at once (None), and the waiting one, which reads the
+    room only once it holds the lock, asks the distributor for every session that lacks the key."""
+    _owner, chat = await keyless_chat(portal)
+    first = await keyed(portal, sockets)
+    await first.join(chat["id"])
+    await first.needed(chat["id"])
+    e2ee = portal.container.e2ee
+    lock = portal.container.live.lock(f"e2ee:{chat['id']}", ttl=10, wait=1)
+    async with lock:  # an election running elsewhere
+        waiting = asyncio.create_task(e2ee.ensure_distribution(chat["id"]))
+        await eventually(lambda: _queued(e2ee, chat["id"]))
+        assert await e2ee.ensure_distribution(chat["id"]) is None  # left to the waiting one
+    keys = await waiting
+    assert keys is not None and len(keys.joined) == 1  # it read the room: the one joined session
+    assert chat["id"] not in e2ee._election_queued
+    assert await e2ee.ensure_distribution(chat["id"]) is not None  # nothing queued: it runs itself
+
+
+async def _queued(e2ee: Any, chat_id: int) -> bool:
+    return chat_id in e2ee._election_queued
