@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -150,6 +150,14 @@ async def platforms_of(session: AsyncSession, user_id: int) -> Sequence[LinkedPl
     return (await session.execute(query)).scalars().all()
 
 
+_USERS_WITH_PLATFORMS = (  # built once: building it cost more than running it (docs/performance.md)
+    select(User, LinkedPlatform)
+    .outerjoin(LinkedPlatform, LinkedPlatform.user_id == User.id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+    .order_by(LinkedPlatform.linked_at, LinkedPlatform.id)
+)
+
+
 async def users_with_platforms(
     session: AsyncSession, user_ids: Iterable[int]
 ) -> tuple[dict[int, User], dict[int, list[LinkedPlatform]]]:
@@ -160,13 +168,7 @@ async def users_with_platforms(
     ids = set(user_ids)
     if not ids:
         return users, platforms
-    query = (
-        select(User, LinkedPlatform)
-        .outerjoin(LinkedPlatform, LinkedPlatform.user_id == User.id)
-        .where(User.id.in_(ids))
-        .order_by(LinkedPlatform.linked_at, LinkedPlatform.id)
-    )
-    for user, link in (await session.execute(query)).all():
+    for user, link in (await session.execute(_USERS_WITH_PLATFORMS, {"ids": list(ids)})).all():
         users[user.id] = user
         links = platforms.setdefault(user.id, [])
         if link is not None:
