@@ -7,6 +7,7 @@ nodes; events go out through the Notifier.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,10 +64,14 @@ class SocketUser:
         return cls(user_id=ctx.user.id, token_hash=ctx.token_hash, is_stranger=ctx.user.is_stranger)
 
 
+JOINS_IN_PROGRESS = 16  # per node: below the database pool (2 × PORTAL_DB_POOL_SIZE by default)
+
+
 class RoomService:
     def __init__(self, container: Container) -> None:
         self.c = container
         self.lists = Coalescer(container.settings.room_list_interval)  # room:members and chat:status
+        self._join_slots = asyncio.Semaphore(JOINS_IN_PROGRESS)
 
     async def close(self) -> None:
         await self.lists.close()
@@ -160,7 +165,23 @@ class RoomService:
         server makes for a socket, which answers nobody).
 
         Rows read by one step are handed to the next (the chat, the user and their context, the member
-        list and viewer count, the keys the election read), so a join reads each of them once."""
+        list and viewer count, the keys the election read), so a join reads each of them once.
+
+        At most JOINS_IN_PROGRESS joins run at once on a node; the rest wait before they take a database
+        connection, so a storm of joins queues instead of timing out on the pool (docs/decisions.md)."""
+        async with self._join_slots:
+            return await self._join(who, sid, chat_id=chat_id, slug=slug, token=token, ack=ack)
+
+    async def _join(
+        self,
+        who: SocketUser,
+        sid: str,
+        *,
+        chat_id: int | None,
+        slug: str | None,
+        token: str | None,
+        ack: bool,
+    ) -> dict[str, Any]:
         async with self.c.db.read() as session:
             if token is not None:
                 user, ctx = await self._joinable_by_token(session, who, token, chat_id=chat_id)

@@ -1,7 +1,7 @@
-"""`room:members` and `chat:status` under a burst of joins, with the production interval
+"""Joins in bursts: `room:members` and `chat:status`, with the production interval
 (`PORTAL_ROOM_LIST_INTERVAL`; other tests run with 0): the first change is announced at once, the burst shares
 trailing announcements, and the last list everyone receives is the current one (docs/decisions.md,
-"Coalesced room lists")."""
+"Coalesced room lists"); and joins beyond a node's slots wait for one ("Joins in progress per node")."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 
 from portal.clock import FakeClock
 from portal.services.coalesce import Coalescer
+from portal.services.rooms import JOINS_IN_PROGRESS
 from tests.messaging.support import own_backend, portal_on, serve
 from tests.realtime.support import join
 from tests.servers import TestServer
-from tests.sockets import SocketProbe, eventually
+from tests.sockets import SocketProbe, eventually, online
 
 INTERVAL = 1.0
 NEWCOMERS = 6
@@ -106,3 +107,33 @@ async def test_a_zero_interval_announces_every_change() -> None:
 
         await coalescer.run("room", now, now)
     assert sent == [0, 1, 2]
+
+
+async def test_joins_beyond_the_nodes_slots_wait_for_one_and_then_complete(portal: Any, sockets: Any) -> None:
+    """At most JOINS_IN_PROGRESS joins run at once on a node (a storm queues instead of timing out on the
+    database pool): one more waits, holding nothing, and completes as soon as a slot is free."""
+    owner = await portal.login("user", tier=2)
+    chat = await portal.public_chat(owner)
+    guest = await portal.login()
+    probe = await online(sockets, guest.client.session_token)
+    slots = portal.container.rooms._join_slots
+    for _ in range(JOINS_IN_PROGRESS):
+        await slots.acquire()  # every slot taken by joins in progress
+    released = False
+    try:
+        pending = asyncio.create_task(probe.call("room:join", {"chat_id": chat["id"]}))
+
+        async def waiting() -> bool:
+            return len(slots._waiters or ()) == 1
+
+        await eventually(waiting)
+        assert not pending.done()
+        assert await portal.container.presence.user_ids_in(chat["id"]) == set()  # nothing recorded yet
+        slots.release()
+        released = True
+        ack = await pending
+        assert ack["ok"] is True
+        assert guest.id in await portal.container.presence.user_ids_in(chat["id"])
+    finally:
+        for _ in range(JOINS_IN_PROGRESS - (1 if released else 0)):
+            slots.release()
