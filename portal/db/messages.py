@@ -6,6 +6,7 @@ A message is identified inside its chat by `(ms, seq)` ("{ms}-{seq}" on the wire
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,29 @@ async def add(session: AsyncSession, message: Message) -> Message:
 # ---- read ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A message read for display only: its columns, no ORM object (a history page loads up to 100, and
+    building ORM instances was a tenth of the request: docs/performance.md)."""
+
+    chat_id: int
+    ms: int
+    seq: int
+    sender_id: int | None
+    sender_level: int | None
+    type: str
+    content: str
+    epoch: int
+    created_at: datetime
+
+    @property
+    def wire_id(self) -> str:
+        return f"{self.ms}-{self.seq}"
+
+
+_ROW_COLUMNS = tuple(getattr(Message, field.name) for field in fields(MessageRow))
+
+
 async def page(
     session: AsyncSession,
     chat_id: int,
@@ -68,16 +92,16 @@ async def page(
     limit: int,
     before: MessageId | None = None,
     since: datetime | None = None,
-) -> list[Message]:
+) -> list[MessageRow]:
     """The newest `limit` messages older than `before` (and created at or after `since`), oldest first."""
-    query = select(Message).where(Message.chat_id == chat_id)
+    query = select(*_ROW_COLUMNS).where(Message.chat_id == chat_id)
     if before is not None:
         ms, seq = before
         query = query.where((Message.ms < ms) | ((Message.ms == ms) & (Message.seq < seq)))
     if since is not None:
         query = query.where(Message.created_at >= since)
-    rows = (await session.execute(query.order_by(*_newest_first()).limit(limit))).scalars().all()
-    return list(reversed(rows))
+    rows = (await session.execute(query.order_by(*_newest_first()).limit(limit))).all()
+    return [MessageRow(*row) for row in reversed(rows)]
 
 
 async def by_ids(session: AsyncSession, chat_id: int, ids: Sequence[MessageId]) -> list[Message]:

@@ -30,7 +30,10 @@ def epoch_hex(epoch: int) -> str:
 
 
 def message_view(
-    message: Message, chat: Chat, sender: User | None, platforms: Sequence[LinkedPlatform] = ()
+    message: Message | messages_db.MessageRow,
+    chat: Chat,
+    sender: User | None,
+    platforms: Sequence[LinkedPlatform] = (),
 ) -> dict[str, Any]:
     """The history message object, also the payload of `message:new`. `platforms` are the
     sender's linked platforms (its avatar comes from them unless it chose a default one)."""

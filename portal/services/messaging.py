@@ -191,7 +191,9 @@ class MessagingService(Service):
         ]
         return datetime.fromtimestamp(min(times) / 1000, UTC) if times else self.c.clock.now()
 
-    async def views(self, session: AsyncSession, chat: Chat, rows: Sequence[Message]) -> list[dict[str, Any]]:
+    async def views(
+        self, session: AsyncSession, chat: Chat, rows: Sequence[Message | messages_db.MessageRow]
+    ) -> list[dict[str, Any]]:
         senders, platforms = await users_db.users_with_platforms(
             session, [r.sender_id for r in rows if r.sender_id]
         )
