@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from portal.client import BotClient, PortalAPIError, PortalClient
 from portal.db.models import ChatMember, LinkedPlatform, User
@@ -284,3 +286,19 @@ async def expect_error(call: Any, status: int, error: str | None = None) -> Port
         assert exc.headers.get("x-correlation-id") == exc.body["correlation_id"]
         return exc
     raise AssertionError(f"expected a {status} error, the call succeeded")
+
+
+@contextmanager
+def counted_statements(portal: Portal) -> Iterator[list[str]]:
+    """The SQL statements the portal's engine runs inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = portal.container.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import os
 import secrets
+import signal
 import socket
 import uuid
 import warnings
@@ -354,15 +355,40 @@ async def wait_until_serving(base_url: str, process: asyncio.subprocess.Process,
     raise AssertionError(f"portal serve did not answer within 30 s:\n{await read_text(log)}")
 
 
+@dataclass
+class ServeProcess:
+    """One `portal serve` OS process and its base URL; the test may SIGKILL or stop it."""
+
+    process: asyncio.subprocess.Process
+    base_url: str
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown step runs, nothing is flushed beyond what was committed."""
+        if self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=15)
+            except TimeoutError:
+                self.process.kill()
+        await self.process.wait()
+
+
 @contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], log: Path, cwd: Path | None = None) -> AsyncIterator[str]:
-    """`portal serve` in its own OS process configured only by `env`'s PORTAL_* variables (the test
-    run's own are dropped); answers its base URL."""
+async def serve_handle(
+    env: dict[str, str], log: Path, *, port: int | None = None, cwd: Path | None = None, append: bool = False
+) -> AsyncIterator[ServeProcess]:
+    """`portal serve` in its own OS process configured only by `env`'s PORTAL_* variables (the test run's
+    own are dropped); stopped (if still alive) on exit. A restart passes the port the killed process had,
+    as a supervisor restarting it would, and `append` to keep the earlier runs' log."""
     import sys
 
-    port = free_port()
+    port = port or free_port()
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
-    with log.open("wb") as out:
+    with log.open("ab" if append else "wb") as out:
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "portal"),
             "serve",
@@ -373,18 +399,19 @@ async def serve_process(env: dict[str, str], log: Path, cwd: Path | None = None)
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    running = ServeProcess(process, f"http://127.0.0.1:{port}")
     try:
-        await wait_until_serving(base_url, process, log)
-        yield base_url
+        await wait_until_serving(running.base_url, process, log)
+        yield running
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await running.stop()
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], log: Path, cwd: Path | None = None) -> AsyncIterator[str]:
+    """`serve_handle` for a test that needs only the base URL."""
+    async with serve_handle(env, log, cwd=cwd) as running:
+        yield running.base_url
 
 
 def process_env(first: TestServer, var_dir: Path, **overrides: str) -> dict[str, str]:

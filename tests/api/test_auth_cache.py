@@ -4,34 +4,15 @@ at once, on this node and on every other node (the invalidation goes over the Li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.db.models import LinkedPlatform, User
 from portal.db.uow import ALL_USERS
 from portal.security import sha256_hex
-from tests.helpers import LoggedIn, Portal, expect_error, link_platform
+from tests.helpers import LoggedIn, Portal, counted_statements, expect_error, link_platform
 from tests.servers import another_node
 from tests.sockets import eventually
-
-
-@contextmanager
-def counted_statements(portal: Portal) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = portal.container.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def promote(portal: Portal, who: LoggedIn, level: int) -> None:

@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from tests.helpers import Portal
+from tests.helpers import Portal, counted_statements
 from tests.messaging.support import public_room, secure, secure_send
 from tests.realtime.support import join
 from tests.sockets import online
-
-
-@contextmanager
-def counted_statements(portal: Portal) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = portal.container.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_authenticated_request_costs_two_statements_then_one(portal: Portal) -> None:

@@ -1,70 +1,15 @@
-"""`portal serve` processes a test can SIGKILL, and bursts of acknowledged writes against them."""
+"""Bursts of acknowledged writes against `portal serve` processes (tests/servers.py `serve_handle`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
 from portal.client import PortalClient
 from portal.client.secure import SecureChat
 from tests.messaging.support import bundle, messages_path
-from tests.servers import PUBLIC_KEY, free_port, fresh_ip, wait_until_serving
-
-
-@dataclass
-class ServeProcess:
-    """One `portal serve` OS process (tests/servers.py `serve_process`, but the test holds the handle)."""
-
-    process: asyncio.subprocess.Process
-    base_url: str
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown step runs, nothing is flushed beyond what was committed."""
-        if self.process.returncode is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=15)
-            except TimeoutError:
-                self.process.kill()
-        await self.process.wait()
-
-
-@contextlib.asynccontextmanager
-async def serve_process(
-    env: dict[str, str], log: Path, port: int | None = None
-) -> AsyncIterator[ServeProcess]:
-    """`portal serve` configured only by `env`'s PORTAL_* variables; stopped (if still alive) on exit. A
-    restart passes the port the killed process had, as a supervisor restarting it would."""
-    port = port or free_port()
-    inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "portal"),
-            "serve",
-            "--port",
-            str(port),
-            env={**inherited, **env},
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    running = ServeProcess(process, f"http://127.0.0.1:{port}")
-    try:
-        await wait_until_serving(running.base_url, process, log)
-        yield running
-    finally:
-        await running.stop()
+from tests.servers import PUBLIC_KEY, fresh_ip
 
 
 def client_of(base_url: str, token: str) -> PortalClient:

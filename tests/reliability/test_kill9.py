@@ -25,13 +25,11 @@ from tests.helpers import LoggedIn
 from tests.messaging.support import own_backend, portal_on, serve
 from tests.reliability.support import (
     Burst,
-    ServeProcess,
     client_of,
     secure_member,
     send_until_gone,
-    serve_process,
 )
-from tests.servers import TestServer, free_port, process_env
+from tests.servers import ServeProcess, TestServer, free_port, process_env, serve_handle
 from tests.sockets import SocketProbe, eventually
 
 SENDS_BEFORE_JOINS = 20  # acknowledged messages before the joins start (the sends go on meanwhile)
@@ -143,14 +141,16 @@ async def kill_9_drill(server: TestServer, tmp_path: Path, *, rounds: int, joine
         acked_joins: list[int] = []
         port = free_port()  # every restart on the same port: a node name the next run takes over
         for n in range(rounds):
-            async with serve_process(env, log, port) as node:
+            async with serve_handle(env, log, port=port, append=True) as node:
                 batch = newcomers[n * joiners : (n + 1) * joiners]
                 burst, joins = await _burst(node, chat["id"], senders, batch)
             assert len(joins) < len(batch), "every join was answered before the kill: not mid-burst"
             acked_messages += burst.acked
             acked_joins += joins
 
-        async with serve_process(env, log, port) as node:  # the last restart: what was acknowledged is there
+        async with serve_handle(
+            env, log, port=port, append=True
+        ) as node:  # the last restart: what was acknowledged is there
             missing = set(acked_messages) - await _history_ids(node.base_url, owner, chat["id"])
             assert not missing, f"{len(missing)} acknowledged messages lost: {sorted(missing)[:5]}"
         members = await _members(settings.database_url, chat["id"])

@@ -8,8 +8,7 @@ from pathlib import Path
 from portal.clock import FakeClock
 from portal.live.presence import Presence
 from tests.messaging.support import own_backend, portal_on, serve
-from tests.reliability.support import serve_process
-from tests.servers import TestServer, process_env
+from tests.servers import TestServer, process_env, serve_handle
 from tests.sockets import SocketProbe
 
 
@@ -23,7 +22,7 @@ async def test_a_stopping_node_takes_its_sockets_out_of_their_rooms_first(
             guests = [await here.login() for _ in range(3)]
             env = process_env(first, tmp_path / "var", PORTAL_BROWSER_BACKEND="none", PORTAL_LOG_LEVEL="INFO")
         log = tmp_path / "serve.log"
-        async with serve_process(env, log) as node:
+        async with serve_handle(env, log) as node:
             probes = [SocketProbe(node.base_url) for _ in guests]
             for probe, guest in zip(probes, guests, strict=True):
                 await probe.connect(token=guest.client.session_token)
