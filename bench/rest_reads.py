@@ -14,21 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import tempfile
 import uuid
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
+from bench.ceilings.rest import Statements
 from bench.support import (
     PUBLIC_KEY,
     Backend,
     Figure,
     WrkRun,
+    captured_statements,
     ceiling_process,
     portal_process,
     py_spy,
     run_backends,
+    serving_settings,
     settings_for,
     sign_in,
     started,
@@ -38,6 +43,7 @@ from bench.support import (
 from portal.client import PortalClient
 from portal.client.e2ee import encrypt
 from portal.client.secure import SecureChat
+from portal.config import Settings
 from portal.container import Container
 from portal.schemas.chats import AdminCreateChatIn
 
@@ -109,9 +115,16 @@ async def measure(b: Backend) -> list[Figure]:
                     reading = wrk(portal.base + path, token, seconds=SECONDS, connections=CONNECTIONS)
                     await asyncio.gather(reading, py_spy(portal.pid, SECONDS - 1, out))
                     print(f"profile of Portal under {name} ({b.name}):\n{top_frames(out)}", flush=True)
-        bodies_file = Path(tmp) / "bodies.json"
+        queries = await portal_statements(settings, token, list(paths.values()))
+        bodies_file, queries_file = Path(tmp) / "bodies.json", Path(tmp) / "queries.pickle"
         bodies_file.write_text(json.dumps(bodies))
-        async with ceiling_process("rest", token=token, bodies=str(bodies_file)) as ceiling:
+        queries_file.write_bytes(pickle.dumps(queries))
+        database = settings.database_url
+        if database.startswith("sqlite"):
+            database = str(make_url(database).database)
+        async with ceiling_process(
+            "rest", token=token, bodies=str(bodies_file), queries=str(queries_file), database=database
+        ) as ceiling:
             async with httpx.AsyncClient(base_url=ceiling.base, cookies={"psession": token}) as client:
                 for path in paths.values():
                     assert (await client.get(path)).json() == bodies[path], "the ceiling answers other JSON"
@@ -120,6 +133,24 @@ async def measure(b: Backend) -> list[Figure]:
                 ceiling_run = await wrk(ceiling.base + path, token, seconds=SECONDS, connections=CONNECTIONS)
                 figures += pair(name, b.name, portal_runs[name], ceiling_run)
     return figures
+
+
+async def portal_statements(settings: Settings, token: str, paths: list[str]) -> dict[str, Statements]:
+    """The SQL statements (in the driver's paramstyle, with their parameters) Portal runs for each path once
+    warm, captured from a server in this process on the same database: what the ceiling replays."""
+    captured: dict[str, Statements] = {}
+    async with (
+        serving_settings(settings) as (container, base),
+        httpx.AsyncClient(
+            base_url=base, cookies={"psession": token}, headers={"X-API-Key": PUBLIC_KEY}
+        ) as client,
+    ):
+        for path in paths:
+            (await client.get(path)).raise_for_status()  # warm: the session is cached after this
+            with captured_statements(container) as statements:
+                (await client.get(path)).raise_for_status()
+            captured[path] = statements
+    return captured
 
 
 def pair(name: str, backend: str, portal: WrkRun, ceiling: WrkRun) -> list[Figure]:

@@ -11,32 +11,12 @@ new member's `room:join` up to its ack (target ≤ 15). No ceiling: a bare progr
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
-from typing import Any
-
-from sqlalchemy import event
 
 from bench.rest_reads import official_chat
-from bench.support import PUBLIC_KEY, Backend, Figure, run_backends, serving, sign_in
+from bench.support import PUBLIC_KEY, Backend, Figure, captured_statements, run_backends, serving, sign_in
 from portal.client import PortalClient
 from portal.client.e2ee import encrypt
 from portal.client.secure import SecureChat
-from portal.container import Container
-
-
-@contextlib.contextmanager
-def counted(container: Container) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(container.db.engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(container.db.engine.sync_engine, "before_cursor_execute", note)
 
 
 async def measure(b: Backend) -> list[Figure]:
@@ -59,14 +39,14 @@ async def measure(b: Backend) -> list[Figure]:
             }
             for name, read in reads.items():
                 await owner.client.call("GET", read)
-                with counted(c) as statements:
+                with captured_statements(c) as statements:
                     await owner.client.call("GET", read)
                 counts[name] = len(statements)
-            with counted(c) as statements:
+            with captured_statements(c) as statements:
                 await owner.client.call("POST", path, json={"content": encrypt(key, epoch, "counted")})
             counts["message send"] = len(statements)
             async with SecureChat(PortalClient(base, api_key=PUBLIC_KEY, session=second)) as newcomer:
-                with counted(c) as statements:
+                with captured_statements(c) as statements:
                     await newcomer.join(chat_id, wait_for_key=False)
                 counts["room:join (a new member, up to its ack)"] = len(statements)
                 await newcomer.client.close()

@@ -7,12 +7,13 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import event
 
 from portal.app import create_app
 from portal.config import Settings
@@ -46,18 +47,25 @@ async def serving(**overrides: Any) -> AsyncIterator[tuple[Container, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for_run(Path(tmp), **overrides)
         await upgrade_async(settings.database_url)
-        container = Container(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(container), host="127.0.0.1", port=0, log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
-            await asyncio.sleep(0.01)
-        try:
-            yield container, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            await task
+        async with serving_settings(settings) as served:
+            yield served
+
+
+@contextlib.asynccontextmanager
+async def serving_settings(settings: Settings) -> AsyncIterator[tuple[Container, str]]:
+    """A running server in this process on `settings`' (migrated) database: answers (container, base URL)."""
+    container = Container(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=0, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no "started" event
+        await asyncio.sleep(0.01)
+    try:
+        yield container, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @contextlib.asynccontextmanager
@@ -138,6 +146,21 @@ async def sign_in(container: Container, n: int) -> list[str]:
             )
         tokens.append(new.token)
     return tokens
+
+
+@contextlib.contextmanager
+def captured_statements(container: Container) -> Iterator[list[tuple[str, Any]]]:
+    """Every SQL statement `container` runs meanwhile, as sent to the driver: (SQL, parameters)."""
+    statements: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(container.db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(container.db.engine.sync_engine, "before_cursor_execute", note)
 
 
 # ---- what `make bench` (bench/__main__.py) collects --------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from portal.db.sqlite_driver import one_hop_dbapi
 from portal.db.uow import ChangedUsers, note_flushed_users, run_callbacks, take_callbacks, take_changed_users
 
 SQLITE_FILE_MODE = 0o600
@@ -62,7 +63,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        # One thread hop per statement (portal/db/sqlite_driver.py), not aiosqlite's four or five.
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, module=one_hop_dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # A database that is away must fail requests fast (503, docs/deployment.md "Outages"), not hang them:

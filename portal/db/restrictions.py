@@ -13,15 +13,17 @@ from portal.db.models import ChatRestriction, HardMute
 from portal.domain import RestrictionKind
 
 
-def _in_force(now: datetime) -> ColumnElement[bool]:
+def _in_force(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return or_(ChatRestriction.expires_at.is_(None), ChatRestriction.expires_at > now)
 
 
-def not_banned(
-    chat_id: int, user_id: ColumnElement[int] | InstrumentedAttribute[int], now: datetime
+def ban_in_force(
+    chat_id: int | ColumnElement[int] | InstrumentedAttribute[int],
+    user_id: ColumnElement[int] | InstrumentedAttribute[int],
+    now: datetime | ColumnElement[datetime],
 ) -> ColumnElement[bool]:
-    """A WHERE clause: the user in `user_id` (a column of the outer query) has no ban in force in the chat."""
-    return ~(
+    """An EXISTS: the user has a ban in force in the chat (either may be a column of the outer query)."""
+    return (
         select(ChatRestriction.user_id)
         .where(
             ChatRestriction.chat_id == chat_id,
@@ -31,6 +33,13 @@ def not_banned(
         )
         .exists()
     )
+
+
+def not_banned(
+    chat_id: int, user_id: ColumnElement[int] | InstrumentedAttribute[int], now: datetime
+) -> ColumnElement[bool]:
+    """A WHERE clause: the user in `user_id` (a column of the outer query) has no ban in force in the chat."""
+    return ~ban_in_force(chat_id, user_id, now)
 
 
 async def restriction(

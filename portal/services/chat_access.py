@@ -79,21 +79,39 @@ async def access_chat(
     user banned from the chat get 403 ERR_BANNED right after the visibility check: the chat's content
     (history, members, activity) is closed to them, as joining is (docs/decisions.md).
     """
-    chat = await load_chat(session, chat_id, lock=lock)
-    ctx = await chat_context(session, chat, actor)
+    ctx, banned = await _context_of(session, actor, chat_id, lock=lock, banned_at=refuse_banned_at)
+    chat = ctx.chat
     if need not in (Need.ADMINISTER, Need.INSPECT) and not can_see(ctx):
         if need is Need.LEAVE and chat.chat_type == ChatType.GROUP:
             raise NotFound("Member")
         raise AccessDenied()
-    if refuse_banned_at is not None and await restrictions_db.restriction(
-        session, chat.id, actor.id, RestrictionKind.BAN, refuse_banned_at
-    ):
+    if banned:
         raise coded(ErrorCode.BANNED, 403)
     if chat.chat_type == ChatType.DIRECT and (group_only or need not in (Need.VIEW, Need.INSPECT)):
         raise coded(ErrorCode.DIRECT_CHAT, 409)
     if not has_right(ctx, need, is_host=is_host):
         raise AccessDenied()
     return ctx
+
+
+async def _context_of(
+    session: AsyncSession, actor: User, chat_id: int, *, lock: bool, banned_at: datetime | None
+) -> tuple[ChatContext, bool]:
+    """The actor's view of the chat and whether a ban is in force at `banned_at` (False when None).
+    Unlocked, that is one statement (`chats_db.access_facts`); locked, the chat row is taken first."""
+    if lock:
+        chat = await load_chat(session, chat_id, lock=True)
+        ctx = await chat_context(session, chat, actor)
+        banned = banned_at is not None and (
+            await restrictions_db.restriction(session, chat.id, actor.id, RestrictionKind.BAN, banned_at)
+            is not None
+        )
+        return ctx, banned
+    facts = await chats_db.access_facts(session, chat_id, actor.id, banned_at=banned_at)
+    if facts is None:
+        raise NotFound("Chat")
+    ctx = ChatContext(chat=facts.chat, owner=facts.owner, actor=actor, is_member=facts.is_member)
+    return ctx, facts.is_banned
 
 
 async def load_chat(session: AsyncSession, chat_id: int, *, lock: bool = False) -> Chat:
