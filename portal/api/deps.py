@@ -150,15 +150,22 @@ async def current_auth(request: Request) -> AuthContext:
     return ctx
 
 
-async def current_user(ctx: Annotated[AuthContext, Depends(current_auth)]) -> AuthContext:
+# These call each other rather than chain as `Depends`: each level of a dependency tree costs FastAPI a
+# resolution step on every request (docs/performance.md), and `optional_auth` remembers its answer on the
+# request, so asking twice still authenticates once.
+
+
+async def current_user(request: Request) -> AuthContext:
     """A registered user: strangers get 403."""
+    ctx = await current_auth(request)
     if ctx.user.is_stranger:
         raise AccessDenied()
     return ctx
 
 
-def require_level(level: Level) -> Callable[[AuthContext], Awaitable[AuthContext]]:
-    async def gate(ctx: Annotated[AuthContext, Depends(current_user)]) -> AuthContext:
+def require_level(level: Level) -> Callable[[Request], Awaitable[AuthContext]]:
+    async def gate(request: Request) -> AuthContext:
+        ctx = await current_user(request)
         if ctx.user.permission_level < level:
             raise LevelRequired(LEVEL_TEXT[level])
         return ctx

@@ -5,12 +5,13 @@ A message is identified inside its chat by `(ms, seq)` ("{ms}-{seq}" on the wire
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -94,14 +95,26 @@ async def page(
     since: datetime | None = None,
 ) -> list[MessageRow]:
     """The newest `limit` messages older than `before` (and created at or after `since`), oldest first."""
-    query = select(*_ROW_COLUMNS).where(Message.chat_id == chat_id)
+    params: dict[str, Any] = {"chat_id": chat_id, "limit": limit}
     if before is not None:
-        ms, seq = before
-        query = query.where((Message.ms < ms) | ((Message.ms == ms) & (Message.seq < seq)))
+        params["ms"], params["seq"] = before
     if since is not None:
-        query = query.where(Message.created_at >= since)
-    rows = (await session.execute(query.order_by(*_newest_first()).limit(limit))).all()
+        params["since"] = since
+    rows = (await session.execute(_page_query(before is not None, since is not None), params)).all()
     return [MessageRow(*row) for row in reversed(rows)]
+
+
+@functools.cache
+def _page_query(before: bool, since: bool) -> Select[Any]:
+    """Built once per shape (building it was a tenth of a history request, docs/performance.md).
+    Parameters: `chat_id`, `limit`, and `ms` + `seq` with `before`, `since` with `since`."""
+    query = select(*_ROW_COLUMNS).where(Message.chat_id == bindparam("chat_id"))
+    if before:
+        ms, seq = bindparam("ms"), bindparam("seq")
+        query = query.where((Message.ms < ms) | ((Message.ms == ms) & (Message.seq < seq)))
+    if since:
+        query = query.where(Message.created_at >= bindparam("since"))
+    return query.order_by(*_newest_first()).limit(bindparam("limit"))
 
 
 async def by_ids(session: AsyncSession, chat_id: int, ids: Sequence[MessageId]) -> list[Message]:

@@ -37,17 +37,32 @@ def message_view(
 ) -> dict[str, Any]:
     """The history message object, also the payload of `message:new`. `platforms` are the
     sender's linked platforms (its avatar comes from them unless it chose a default one)."""
+    return message_object(message, chat.id, chat.name, sender_ref(sender, platforms))
+
+
+def sender_ref(sender: User | None, platforms: Sequence[LinkedPlatform] = ()) -> dict[str, Any] | None:
+    """A message's `sender`: shared by every message of one sender on a history page."""
+    if sender is None:
+        return None
+    return {"id": sender.id, "username": sender.username, "avatar_url": avatar_url(sender, platforms)}
+
+
+def message_object(
+    message: Message | messages_db.MessageRow,
+    chat_id: int,
+    chat_name: str | None,
+    sender: dict[str, Any] | None,
+) -> dict[str, Any]:
+    kind = message.type
     return {
-        "chat_id": chat.id,
-        "chat_name": chat.name,
+        "chat_id": chat_id,
+        "chat_name": chat_name,
         "id": message.wire_id,
-        "sender": None
-        if sender is None
-        else {"id": sender.id, "username": sender.username, "avatar_url": avatar_url(sender, platforms)},
+        "sender": sender,
         "permission_level": message.sender_level,
         "content": message.content,
-        "type": message.type,
-        "epoch": SYSTEM_EPOCH if message.type == MessageType.SYSTEM else epoch_hex(message.epoch),
+        "type": kind,
+        "epoch": SYSTEM_EPOCH if kind == MessageType.SYSTEM else epoch_hex(message.epoch),
         "timestamp": isoformat(message.created_at),
     }
 

@@ -28,7 +28,7 @@ from portal.events import MessageBulkDeleted, MessageNew, PortalCleared
 from portal.services.audit import AuditEvent
 from portal.services.base import Service
 from portal.services.chat_access import ChatContext, Need, access_chat, can_manage, may_target
-from portal.services.messages import message_view
+from portal.services.messages import message_object, message_view, sender_ref
 from portal.services.notifier import chat_room
 from portal.services.sessions import AuthContext
 
@@ -197,10 +197,8 @@ class MessagingService(Service):
         senders, platforms = await users_db.users_with_platforms(
             session, [r.sender_id for r in rows if r.sender_id]
         )
-        return [
-            message_view(r, chat, senders.get(r.sender_id or 0), platforms.get(r.sender_id or 0, []))
-            for r in rows
-        ]
+        refs = {uid: sender_ref(user, platforms.get(uid, [])) for uid, user in senders.items()}
+        return [message_object(r, chat.id, chat.name, refs.get(r.sender_id or 0)) for r in rows]
 
     # ---- deletes ----------------------------------------------------------------------------------
 
