@@ -57,16 +57,17 @@ class AccessFacts:
 
 
 async def access_facts(
-    session: AsyncSession, chat_id: int, actor_id: int, *, banned_at: datetime | None
+    session: AsyncSession, chat_id: int, actor_id: int, *, banned_at: datetime | None, lock: bool = False
 ) -> AccessFacts | None:
     """The chat, its owner, whether the actor is a member and (with `banned_at`) banned, or None: one
-    statement where loading them one by one took four (docs/performance.md)."""
+    statement where loading them one by one took four (docs/performance.md). `lock` takes the chat row's
+    lock (`FOR UPDATE OF chats`: the owner, on the outer join's nullable side, is not locked)."""
     if not valid_id(chat_id):
         return None
     params: dict[str, Any] = {"chat_id": chat_id, "actor_id": actor_id}
     if banned_at is not None:
         params["now"] = banned_at
-    row = (await session.execute(_access_query(banned_at is not None), params)).one_or_none()
+    row = (await session.execute(_access_query(banned_at is not None, lock), params)).one_or_none()
     if row is None:
         return None
     chat, owner, is_member, *banned = row
@@ -74,7 +75,7 @@ async def access_facts(
 
 
 @functools.cache
-def _access_query(with_ban: bool) -> Select[Any]:
+def _access_query(with_ban: bool, lock: bool) -> Select[Any]:
     """Built once per shape. Parameters: `chat_id`, `actor_id`, and `now` with the ban."""
     owner = aliased(User)
     actor: BindParameter[int] = bindparam("actor_id")
@@ -84,7 +85,10 @@ def _access_query(with_ban: bool) -> Select[Any]:
     columns: list[Any] = [Chat, owner, is_member.label("is_member")]
     if with_ban:
         columns.append(restrictions_db.ban_in_force(Chat.id, actor, bindparam("now")).label("is_banned"))
-    return select(*columns).outerjoin(owner, owner.id == Chat.owner_id).where(Chat.id == bindparam("chat_id"))
+    query = (
+        select(*columns).outerjoin(owner, owner.id == Chat.owner_id).where(Chat.id == bindparam("chat_id"))
+    )
+    return query.with_for_update(of=Chat) if lock else query
 
 
 async def get_for_update(session: AsyncSession, chat_id: int) -> Chat | None:

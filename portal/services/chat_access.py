@@ -15,10 +15,9 @@ from enum import Enum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import chats as chats_db
-from portal.db import restrictions as restrictions_db
 from portal.db import users as users_db
 from portal.db.models import Chat, User
-from portal.domain import LISTED, ChatType, RestrictionKind, Visibility
+from portal.domain import LISTED, ChatType, Visibility
 from portal.errors import AccessDenied, ErrorCode, NotFound, coded
 from portal.services.permissions import Level, can_act_on
 from portal.services.subscriptions import Tier, effective_tier, is_premium
@@ -97,17 +96,9 @@ async def access_chat(
 async def _context_of(
     session: AsyncSession, actor: User, chat_id: int, *, lock: bool, banned_at: datetime | None
 ) -> tuple[ChatContext, bool]:
-    """The actor's view of the chat and whether a ban is in force at `banned_at` (False when None).
-    Unlocked, that is one statement (`chats_db.access_facts`); locked, the chat row is taken first."""
-    if lock:
-        chat = await load_chat(session, chat_id, lock=True)
-        ctx = await chat_context(session, chat, actor)
-        banned = banned_at is not None and (
-            await restrictions_db.restriction(session, chat.id, actor.id, RestrictionKind.BAN, banned_at)
-            is not None
-        )
-        return ctx, banned
-    facts = await chats_db.access_facts(session, chat_id, actor.id, banned_at=banned_at)
+    """The actor's view of the chat and whether a ban is in force at `banned_at` (False when None), in one
+    statement (`chats_db.access_facts`); `lock` takes the chat row's lock for the transaction."""
+    facts = await chats_db.access_facts(session, chat_id, actor.id, banned_at=banned_at, lock=lock)
     if facts is None:
         raise NotFound("Chat")
     ctx = ChatContext(chat=facts.chat, owner=facts.owner, actor=actor, is_member=facts.is_member)

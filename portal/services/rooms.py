@@ -187,7 +187,6 @@ class RoomService:
                 user, ctx = await self._joinable_by_token(session, who, token, chat_id=chat_id)
             else:
                 user, ctx = await self._joinable(session, who, chat_id=chat_id, slug=slug)
-            await self.c.restrictions.refuse_banned(session, ctx.chat.id, user.id)
         chat = ctx.chat
         direct = chat.chat_type == ChatType.DIRECT
         if direct:
@@ -258,32 +257,30 @@ class RoomService:
         user = (await chats_db.users_by_id(session, [who.user_id])).get(who.user_id)
         if user is None or holder != user.id:
             raise AccessDenied()
-        return user, await access_chat(session, user, chat.id)
+        return user, await access_chat(session, user, chat.id, refuse_banned_at=self.c.clock.now())
 
     async def _joinable(
         self, session: AsyncSession, who: SocketUser, *, chat_id: int | None, slug: str | None
     ) -> tuple[User, ChatContext]:
-        """The user and the chat as they see it. The user and the chat's owner are loaded in one query;
-        `access_chat` then finds both rows (and the chat) in the session without reading them again (the
-        session's identity map holds rows only while they are referenced: `users` keeps them)."""
-        chat = await self._find(session, chat_id=chat_id, slug=slug)
-        wanted = [who.user_id, *([chat.owner_id] if chat is not None and chat.owner_id is not None else [])]
-        users = await chats_db.users_by_id(session, wanted)
-        user = users.get(who.user_id)
+        """The user and the chat as they see it, a user banned from it refused (403 ERR_BANNED, after the
+        visibility check). By id that is two statements: the user, then `access_chat`'s one."""
+        user = (await chats_db.users_by_id(session, [who.user_id])).get(who.user_id)
         if user is None:
             raise AccessDenied()
-        if chat is None:
+        if slug is not None:
+            chat = await self._find(session, chat_id=chat_id, slug=slug)
+            if chat is None:
+                raise NotFound("Chat")
+            chat_id = chat.id
+        if chat_id is None:
             raise NotFound("Chat")
-        return user, await access_chat(session, user, chat.id)
+        return user, await access_chat(session, user, chat_id, refuse_banned_at=self.c.clock.now())
 
     @staticmethod
-    async def _find(session: AsyncSession, *, chat_id: int | None, slug: str | None) -> Chat | None:
-        chat = await chats_db.by_slug(session, slug) if slug is not None else None
-        if slug is None and chat_id is not None:
-            chat = await chats_db.get(session, chat_id)
-        if chat is None or (slug is not None and chat_id is not None and chat.id != chat_id):
-            return None
-        if slug is not None and chat.visibility not in LISTED:
+    async def _find(session: AsyncSession, *, chat_id: int | None, slug: str) -> Chat | None:
+        """The listed group chat with this slug (and this id, when both are given)."""
+        chat = await chats_db.by_slug(session, slug)
+        if chat is None or (chat_id is not None and chat.id != chat_id) or chat.visibility not in LISTED:
             return None
         return chat
 
