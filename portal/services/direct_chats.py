@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import chats as chats_db
 from portal.db import match as match_db
 from portal.db import users as users_db
-from portal.db.models import ChatMember, User
+from portal.db.models import ChatMember, LinkedPlatform, User
 from portal.db.uow import on_commit
 from portal.domain import ChatType, Visibility
 from portal.events import MatchFound, MatchPeer
@@ -53,7 +53,7 @@ class DirectChats(Service):
         now = self.now
         expires_at = now + timedelta(seconds=self.c.settings.direct_chat_ttl)
         async with self.c.db.transaction() as session:
-            users = await chats_db.users_by_id(session, [first_user_id, second_user_id])
+            users, platforms = await users_db.users_with_platforms(session, [first_user_id, second_user_id])
             first, second = users[first_user_id], users[second_user_id]
             chat = ChatService.new_chat(
                 name=direct_chat_name(),
@@ -83,8 +83,8 @@ class DirectChats(Service):
             # One message both read: it greets the user who was waiting with the newcomer's name.
             await self.c.messages.post_system(session, chat, opening_text(second.username, matched_on))
             peers = {
-                first.id: await self._peer(session, second),
-                second.id: await self._peer(session, first),
+                first.id: await self._peer(session, second, platforms.get(second.id, [])),
+                second.id: await self._peer(session, first, platforms.get(first.id, [])),
             }
             chat_id = chat.id
 
@@ -103,9 +103,8 @@ class DirectChats(Service):
             on_commit(session, announce)
         return chat_id
 
-    async def _peer(self, session: AsyncSession, user: User) -> MatchPeer:
+    async def _peer(self, session: AsyncSession, user: User, platforms: list[LinkedPlatform]) -> MatchPeer:
         """How a matched user is shown to the other; strangers with a country from their session's IP."""
-        platforms = await users_db.platforms_of(session, user.id)
         country = await self.c.strangers.country_in(session, user)
         return MatchPeer(
             id=user.id,
