@@ -151,6 +151,7 @@ def build_settings(
         # Every change's room:members / chat:status at once, as tests count them; tests/realtime/
         # test_coalesced_lists.py runs with the production interval.
         "room_list_interval": 0,
+        "key_ask_interval": 0,  # every join asks the distributor (tests/e2ee/test_key_asks.py: the interval)
     }
     return Settings(**{**values, **overrides})
 
@@ -428,5 +429,6 @@ def process_env(first: TestServer, var_dir: Path, **overrides: str) -> dict[str,
         "PORTAL_CONSOLE_CODES": "off",
         "PORTAL_LOG_LEVEL": "WARNING",
         "PORTAL_ROOM_LIST_INTERVAL": str(settings.room_list_interval),
+        "PORTAL_KEY_ASK_INTERVAL": str(settings.key_ask_interval),
     }
     return {**env, **overrides}

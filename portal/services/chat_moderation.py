@@ -226,7 +226,7 @@ class ChatModerationService(Service):
             await self.c.rooms.announce_members(chat_id)
             await self.c.rooms.broadcast_status(chat_id)
             if rekey:
-                await self.c.e2ee.ensure_distribution(chat_id)
+                await self.c.e2ee.ensure_distribution(chat_id, ask=True)
 
         on_commit(session, announce)
 

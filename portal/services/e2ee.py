@@ -174,7 +174,7 @@ class E2EEService:
                 chat_id=chat_id, user_id=ctx.user.id, session_id=ctx.session_id, public_key=public_key
             )
             await self.c.notifier.send(added, room=chat_room(chat_id))
-            await self.ensure_distribution(chat_id)  # the distributor is asked again
+            await self.ensure_distribution(chat_id, ask=True)  # the distributor is asked again
         return "registered"
 
     async def sessions_ended(self, ended: list[tuple[int, int, str]]) -> None:
@@ -284,14 +284,22 @@ class E2EEService:
 
     # ---- the distributor --------------------------------------------------------------------------
 
-    async def ensure_distribution(self, chat_id: int) -> KeyState | None:
+    async def ensure_distribution(self, chat_id: int, *, ask: bool = False) -> KeyState | None:
         """After a join or a new key: make sure someone is named and told who lacks the key. Answers the
         keys as the election left them (None when it could not run, or was left to another), for a join's
         ack to reuse.
 
         When an election of this node already waits for the chat's lock, this one is left to it: it has
         not read the room yet, so it will see this session too. A storm of joins then queues at most one
-        election per node behind the running one, instead of one per join (each reading the whole room)."""
+        election per node behind the running one, instead of one per join (each reading the whole room).
+        `ask` (a key registered, an unban) asks the distributor even while its last ask is unanswered."""
+        if ask:
+            try:
+                async with self._locked(chat_id):
+                    return await self._elect_locked(chat_id, announce=False, ask=True)
+            except LockTimeout:
+                log.warning("could not ask the key distributor of chat %s again (lock busy)", chat_id)
+                return None
         if chat_id in self._election_queued:
             return None
         self._election_queued.add(chat_id)
@@ -366,10 +374,15 @@ class E2EEService:
         announce: bool,
         exclude: str | None = None,
         force_announce: bool = False,
+        ask: bool = False,
     ) -> KeyState | None:
         """Name (or keep) the distributor and ask it for the sessions that lack the key. Call with the
         chat's lock held. `exclude` is a distributor that left or stayed silent. Answers the keys as the
-        election leaves them (None when the chat is gone)."""
+        election leaves them (None when the chat is gone).
+
+        While the distributor has not answered its last ask (for up to `key_ask_interval`), a join does not
+        ask again (`_ask`); `ask` does anyway: its answer came, a session registered a key, the clock ran
+        out."""
         async with self.c.db.read() as session:
             state = await self._key_state(session, chat_id, with_holders=True)
         if state is None:
@@ -403,6 +416,15 @@ class E2EEService:
                 await e2ee_db.drop_epoch_blobs(session, chat_id, epoch)
             holders = set()
         lacking = [s for s in with_key if s.session_pk not in holders]
+        # An ask the same distributor has not answered yet, younger than `key_ask_interval`: newcomers wait
+        # for its answer, whose own election lists them (`_ask`). The record keeps what was actually asked.
+        now = self.c.clock.time()
+        outstanding = (
+            not (changed or ask or current is None)
+            and chosen is not None
+            and bool(current.get("pending"))
+            and now - float(current.get("asked_at", 0)) < self.c.settings.key_ask_interval
+        )
         if chosen is None:
             await self.c.live.delete(_distributor_key(chat_id))
             await self.c.live.zrem(DEADLINES, str(chat_id))
@@ -413,7 +435,11 @@ class E2EEService:
                 "user_id": chosen.user_id,
                 "epoch": epoch,
                 "skipped": sorted(skipped),
-                "asked": [s.token_hash for s in lacking],
+                "asked": current.get("asked", [])
+                if outstanding and current
+                else [s.token_hash for s in lacking],
+                "pending": outstanding or bool(lacking),
+                "asked_at": current.get("asked_at", now) if outstanding and current else now,
             }
             await self.c.live.set(_distributor_key(chat_id), json.dumps(record))
         if force_announce or (changed and (announce or current is not None)):
@@ -421,7 +447,7 @@ class E2EEService:
                 chat_id=chat_id, epoch=epoch, distributor=chosen.ref() if chosen else None
             )
             await self.c.notifier.send(epoch_changed, room=chat_room(chat_id))
-        if chosen is not None:
+        if chosen is not None and not outstanding:
             await self._ask(chat_id, epoch, chosen, lacking, restart_clock=changed)
         return KeyState(epoch=epoch, joined=joined, holders=frozenset(holders))
 
@@ -435,7 +461,13 @@ class E2EEService:
         restart_clock: bool,
     ) -> None:
         """Tell the distributor who lacks the key. Its 5-second clock starts now unless one is already
-        running for it (asking again does not give a silent distributor more time)."""
+        running for it (asking again does not give a silent distributor more time).
+
+        Joins do not ask while an ask of the same distributor is unanswered and younger than
+        `key_ask_interval` (the record's `pending` and `asked_at`): its `key:distribute` runs an election that
+        asks for everyone still lacking the key, newcomers included. A storm of n joins then costs the
+        distributor a few asks per interval, each answered once, not up to n asks listing up to n sessions
+        each (docs/realtime.md, "Keys")."""
         if not lacking:
             await self.c.live.zrem(DEADLINES, str(chat_id))
             return
@@ -460,7 +492,7 @@ class E2EEService:
                     current = await self._current(chat_id)
                     if current is None or not await self._still_lacking(chat_id, current):
                         continue  # nobody is waiting any more
-                    await self._elect_locked(chat_id, announce=True, exclude=current["token_hash"])
+                    await self._elect_locked(chat_id, announce=True, exclude=current["token_hash"], ask=True)
                     failed += 1
             except LockTimeout:
                 log.warning("key distributor failover of chat %s postponed (lock busy)", chat_id)
@@ -541,7 +573,6 @@ class E2EEService:
         for target_hash, blob in recipients:
             received = KeyReceived(chat_id=chat_id, epoch=epoch, blob=blob)
             await self.c.notifier.send(received, room=session_room(target_hash))
-        await self._elect_locked(
-            chat_id, announce=False
-        )  # re-list whoever still lacks a key (or stop the clock)
+        # It answered: re-list whoever still lacks a key, newcomers included (or stop the clock).
+        await self._elect_locked(chat_id, announce=False, ask=True)
         return len(recipients)
