@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db.conflicts import insert_unless_taken
@@ -78,6 +80,38 @@ async def store_blob(session: AsyncSession, blob: ChatKeyBlob) -> bool:
     if await session.get(ChatKeyBlob, (blob.chat_id, blob.epoch, blob.session_pk)) is not None:
         return False
     return await insert_unless_taken(session, blob)
+
+
+BLOBS_PER_INSERT = 1000  # rows per statement, far under PostgreSQL's 32,767 parameters
+
+
+async def store_blobs(session: AsyncSession, blobs: Sequence[ChatKeyBlob]) -> set[int]:
+    """Insert each unless a blob is stored for its (chat, epoch, session): the first one wins. Answers the
+    sessions (`session_pk`) whose blob went in. One `INSERT … ON CONFLICT DO NOTHING RETURNING` per
+    thousand blobs, where one by one took four statements each (a join storm's batches hold hundreds:
+    docs/performance.md). A session deleted meanwhile (its foreign key) fails the batch's savepoint; the
+    batch is then stored one by one, so the others still get theirs."""
+    first_per_session = list({blob.session_pk: blob for blob in reversed(blobs)}.values())[::-1]
+    stored: set[int] = set()
+    for start in range(0, len(first_per_session), BLOBS_PER_INSERT):
+        batch = first_per_session[start : start + BLOBS_PER_INSERT]
+        rows = [{c: getattr(blob, c) for c in _BLOB_COLUMNS} for blob in batch]
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(ChatKeyBlob).values(rows).on_conflict_do_nothing().returning(ChatKeyBlob.session_pk)
+        )
+        try:
+            async with session.begin_nested():
+                stored.update((await session.execute(statement)).scalars().all())
+        except IntegrityError:
+            for blob in batch:
+                if await store_blob(session, blob):
+                    stored.add(blob.session_pk)
+    return stored
+
+
+_BLOB_COLUMNS = ("chat_id", "epoch", "session_pk", "user_id", "blob", "created_at")
 
 
 async def drop_old_blobs(session: AsyncSession, chat_id: int, epoch: int) -> None:

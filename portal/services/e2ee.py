@@ -548,22 +548,25 @@ class E2EEService:
             if sender is None or not (named or sender.session_pk in holders):
                 raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
             now = self.c.clock.now()
+            offered: list[tuple[JoinedSession, ChatKeyBlob]] = []
             for entry in keys:
                 target = joined.get(str(entry.get("session_id")))
                 if target is None or target.user_id != entry.get("user_id"):
                     continue  # sessions that have not joined are skipped
-                if await e2ee_db.store_blob(
-                    session,
-                    ChatKeyBlob(
-                        chat_id=chat_id,
-                        epoch=epoch,
-                        session_pk=target.session_pk,
-                        user_id=target.user_id,
-                        blob=entry["blob"],
-                        created_at=now,
-                    ),
-                ):
-                    recipients.append((target.token_hash, entry["blob"]))
+                blob = ChatKeyBlob(
+                    chat_id=chat_id,
+                    epoch=epoch,
+                    session_pk=target.session_pk,
+                    user_id=target.user_id,
+                    blob=entry["blob"],
+                    created_at=now,
+                )
+                offered.append((target, blob))
+            stored = await e2ee_db.store_blobs(session, [blob for _target, blob in offered])
+            for target, blob in offered:
+                if target.session_pk in stored:
+                    stored.discard(target.session_pk)  # a session listed twice is sent its first blob once
+                    recipients.append((target.token_hash, blob.blob))
                     holders.add(target.session_pk)
             by_hash = {s.token_hash: s for s in joined.values()}
             asked = current.get("asked", []) if current is not None else []
