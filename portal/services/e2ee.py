@@ -268,6 +268,15 @@ class E2EEService:
             return None
         return record
 
+    def _unanswered(self, current: dict[str, Any] | None) -> bool:
+        """The distributor has not answered its last ask, sent less than `key_ask_interval` ago: a join
+        need not ask again (docs/realtime.md, "Keys")."""
+        return (
+            current is not None
+            and bool(current.get("pending"))
+            and self.c.clock.time() - float(current.get("asked_at", 0)) < self.c.settings.key_ask_interval
+        )
+
     async def _leaving(self, chat_id: int, epoch: int) -> frozenset[str]:
         raw = await self.c.live.get(_leaving_key(chat_id))
         record = json.loads(raw) if raw else None
@@ -292,6 +301,8 @@ class E2EEService:
         When an election of this node already waits for the chat's lock, this one is left to it: it has
         not read the room yet, so it will see this session too. A storm of joins then queues at most one
         election per node behind the running one, instead of one per join (each reading the whole room).
+        While the distributor has not answered its last ask, a join runs no election at all (read without
+        the lock: the answer's election, which runs under it, sees every session that joined before).
         `ask` (a key registered, an unban) asks the distributor even while its last ask is unanswered."""
         if ask:
             try:
@@ -300,6 +311,8 @@ class E2EEService:
             except LockTimeout:
                 log.warning("could not ask the key distributor of chat %s again (lock busy)", chat_id)
                 return None
+        if self._unanswered(await self._current(chat_id)):
+            return None  # the distributor's answer runs the election that asks for this session too
         if chat_id in self._election_queued:
             return None
         self._election_queued.add(chat_id)
@@ -419,12 +432,7 @@ class E2EEService:
         # An ask the same distributor has not answered yet, younger than `key_ask_interval`: newcomers wait
         # for its answer, whose own election lists them (`_ask`). The record keeps what was actually asked.
         now = self.c.clock.time()
-        outstanding = (
-            not (changed or ask or current is None)
-            and chosen is not None
-            and bool(current.get("pending"))
-            and now - float(current.get("asked_at", 0)) < self.c.settings.key_ask_interval
-        )
+        outstanding = not (changed or ask) and chosen is not None and self._unanswered(current)
         if chosen is None:
             await self.c.live.delete(_distributor_key(chat_id))
             await self.c.live.zrem(DEADLINES, str(chat_id))
