@@ -330,7 +330,15 @@ class E2EEService:
                 self._election_queued.discard(chat_id)
 
     async def session_left(self, chat_id: int, token_hash: str) -> None:
-        """The last socket of a session left the room: if it was the distributor, name the next one."""
+        """The last socket of a session left the room: if it was the distributor, name the next one.
+
+        Most who leave are neither the distributor nor a kicked session on the leaving list: they are
+        told apart without the chat's lock, which a room emptying at once would otherwise queue on."""
+        current = await self._current(chat_id)
+        if (
+            current is None or current["token_hash"] != token_hash
+        ) and token_hash not in await self._leaving_hashes(chat_id):
+            return
         try:
             async with self._locked(chat_id):
                 await self._forget_leaving(chat_id, token_hash)
@@ -339,6 +347,10 @@ class E2EEService:
                     await self._elect_locked(chat_id, announce=True, exclude=token_hash)
         except LockTimeout:
             log.warning("could not replace the key distributor of chat %s (lock busy)", chat_id)
+
+    async def _leaving_hashes(self, chat_id: int) -> list[str]:
+        raw = await self.c.live.get(_leaving_key(chat_id))
+        return list(json.loads(raw).get("token_hashes", [])) if raw else []
 
     async def _forget_leaving(self, chat_id: int, token_hash: str) -> None:
         raw = await self.c.live.get(_leaving_key(chat_id))
