@@ -244,6 +244,7 @@ class Container:
 
     async def close(self) -> None:
         await self.rooms.close()
+        await self.e2ee.close()
         await self.vms.close()
         await self.auth_cache.close()
         await self.live.close()

@@ -27,6 +27,7 @@ How it is kept consistent:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -147,6 +148,8 @@ class E2EEService:
         self.c = container
         # Chats with an election of this node waiting for the chat's lock (see `ensure_distribution`).
         self._election_queued: set[int] = set()
+        # Chats whose joins skipped their election (an ask was unanswered): one later look each, per node.
+        self._rechecks: dict[int, asyncio.Task[None]] = {}
 
     # ---- public keys ------------------------------------------------------------------------------
 
@@ -268,6 +271,29 @@ class E2EEService:
             return None
         return record
 
+    def _recheck_later(self, chat_id: int) -> None:
+        if chat_id in self._rechecks:
+            return
+
+        async def recheck() -> None:
+            try:
+                await asyncio.sleep(self.c.settings.key_ask_interval)
+            finally:
+                self._rechecks.pop(chat_id, None)
+            try:
+                await self.ensure_distribution(chat_id)
+            except Exception:
+                log.warning("a deferred key election of chat %s failed", chat_id, exc_info=True)
+
+        self._rechecks[chat_id] = asyncio.create_task(recheck(), name=f"e2ee-recheck:{chat_id}")
+
+    async def close(self) -> None:
+        """Cancel the deferred elections (the node is stopping)."""
+        pending, self._rechecks = list(self._rechecks.values()), {}
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def _unanswered(self, current: dict[str, Any] | None) -> bool:
         """The distributor has not answered its last ask, sent less than `key_ask_interval` ago: a join
         need not ask again (docs/realtime.md, "Keys")."""
@@ -312,7 +338,10 @@ class E2EEService:
                 log.warning("could not ask the key distributor of chat %s again (lock busy)", chat_id)
                 return None
         if self._unanswered(await self._current(chat_id)):
-            return None  # the distributor's answer runs the election that asks for this session too
+            # The answer's election asks for this session too, unless it read the room just before this
+            # join entered it: a look once the interval has passed covers that case.
+            self._recheck_later(chat_id)
+            return None
         if chat_id in self._election_queued:
             return None
         self._election_queued.add(chat_id)

@@ -6,12 +6,14 @@ repeated by the next join; a registered key always asks (docs/realtime.md, "Keys
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from portal.clock import FakeClock
+from portal.services.e2ee import _distributor_key as distributor_key
 from tests.e2ee.support import Keyed, fresh_key, wrapped_for
 from tests.helpers import Portal
 from tests.messaging.support import own_backend, portal_on, serve
@@ -27,19 +29,19 @@ def by_session(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def room(
-    server: TestServer, tmp_path: Path, people: int
-) -> AsyncIterator[tuple[FakeClock, int, list[Keyed]]]:
+    server: TestServer, tmp_path: Path, people: int, interval: float = INTERVAL
+) -> AsyncIterator[tuple[FakeClock, int, list[Keyed], TestServer]]:
     """A node with the interval on a frozen clock, a public chat, and `people` keyed sessions online."""
     clock = FakeClock(start=time.time())  # frozen: only the test moves it
     async with (
-        own_backend(server.backend, tmp_path, key_ask_interval=INTERVAL) as settings,
+        own_backend(server.backend, tmp_path, key_ask_interval=interval) as settings,
         serve(settings, server.backend, clock) as node,
         portal_on(node) as here,
     ):
         chat = await here.public_chat(await here.login("user", tier=2))
         members = [await keyed_on(here, node) for _ in range(people)]
         try:
-            yield clock, chat["id"], members
+            yield clock, chat["id"], members, node
         finally:
             for member in members:
                 await member.sock.close()
@@ -56,7 +58,7 @@ async def keyed_on(here: Portal, node: TestServer) -> Keyed:
 async def test_joins_during_an_unanswered_ask_are_listed_together_once_it_is_answered(
     server: TestServer, tmp_path: Path
 ) -> None:
-    async with room(server, tmp_path, 4) as (_clock, chat_id, (first, *later)):
+    async with room(server, tmp_path, 4) as (_clock, chat_id, (first, *later), _node):
         await first.join(chat_id)
         assert (await first.needed(chat_id))["sessions"] == [first.with_key()]
         for member in later:
@@ -76,7 +78,7 @@ async def test_joins_during_an_unanswered_ask_are_listed_together_once_it_is_ans
 async def test_an_unanswered_ask_older_than_the_interval_is_repeated_by_the_next_join(
     server: TestServer, tmp_path: Path
 ) -> None:
-    async with room(server, tmp_path, 3) as (clock, chat_id, (first, second, third)):
+    async with room(server, tmp_path, 3) as (clock, chat_id, (first, second, third), _node):
         await first.join(chat_id)
         await first.needed(chat_id)
         await second.join(chat_id)
@@ -93,7 +95,7 @@ async def test_an_unanswered_ask_older_than_the_interval_is_repeated_by_the_next
 async def test_a_registered_key_asks_even_while_an_ask_is_unanswered(
     server: TestServer, tmp_path: Path
 ) -> None:
-    async with room(server, tmp_path, 2) as (_clock, chat_id, (first, second)):
+    async with room(server, tmp_path, 2) as (_clock, chat_id, (first, second), _node):
         await first.join(chat_id)
         await first.needed(chat_id)
         await second.join(chat_id)
@@ -103,3 +105,26 @@ async def test_a_registered_key_asks_even_while_an_ask_is_unanswered(
         assert await second.register() == {"status": "registered"}
         needed = await first.needed(chat_id)
         assert by_session(needed["sessions"]) == by_session([first.with_key(), second.with_key()])
+
+
+async def test_a_join_whose_skipped_election_the_answer_missed_is_asked_for_after_the_interval(
+    server: TestServer, tmp_path: Path
+) -> None:
+    """The answer's election may read the room just before a join enters it, while the join still sees the
+    old ask unanswered and skips its election. The join looks again once the interval has passed (real
+    time: 0.2 s here)."""
+    async with room(server, tmp_path, 2, interval=0.2) as (clock, chat_id, (first, second), node):
+        await first.join(chat_id)
+        await first.needed(chat_id)
+        key = fresh_key()
+        assert await first.distribute(chat_id, 0, wrapped_for(key, first)) == {"ok": True, "stored": 1}
+        live, name = node.container.live, distributor_key(chat_id)
+        answered = json.loads(await live.get(name) or "{}")
+        assert answered["pending"] is False  # nobody lacked the key: no ask out
+        # What the join sees in the race: the ask as it was before the answer's election closed it.
+        await live.set(name, json.dumps({**answered, "pending": True, "asked_at": clock.time()}))
+        await second.join(chat_id)
+        await first.sock.assert_silent("key:needed", chat_id)
+        await live.set(name, json.dumps(answered))  # what the answer's election wrote
+
+        assert (await first.needed(chat_id))["sessions"] == [second.with_key()]
