@@ -139,7 +139,13 @@ class ControlService(Service):
             )
 
     async def drop(self, chat_id: int, user_id: int) -> None:
-        """The user left the room (last socket), or was kicked or banned: no hosting, no request."""
+        """The user left the room (last socket), or was kicked or banned: no hosting, no request.
+
+        Most who leave neither host nor wait: they are told apart without the control lock, which a room
+        emptying at once would otherwise queue on (a user who starts waiting later is not in the room)."""
+        seen = await self.state(chat_id)
+        if seen["host_user_id"] != user_id and user_id not in seen["queue"]:
+            return
 
         def remove(state: State) -> None:
             self._unqueue(state, user_id)

@@ -69,6 +69,7 @@ DEADLINES = "e2ee:deadlines"
 LEAVING_TTL = 86400.0  # garbage collection only: the record is ignored once the epoch moves on
 LOCK_TTL = 10.0
 LOCK_WAIT = 5.0
+RECHECK_AFTER_BUSY = 0.5  # seconds before an election the lock kept out tries again (with no ask interval)
 BAD_BLOB = "blob must be a sealed 32-byte chat key, base64-encoded"
 BAD_KEY_SIZE = "public_key must be 32 bytes, base64-encoded"
 BAD_KEY_POINT = "public_key must be a valid X25519 public key"
@@ -277,7 +278,7 @@ class E2EEService:
 
         async def recheck() -> None:
             try:
-                await asyncio.sleep(self.c.settings.key_ask_interval)
+                await asyncio.sleep(self.c.settings.key_ask_interval or RECHECK_AFTER_BUSY)
             finally:
                 self._rechecks.pop(chat_id, None)
             try:
@@ -352,7 +353,8 @@ class E2EEService:
                 waiting = False
                 return await self._elect_locked(chat_id, announce=False)
         except LockTimeout:
-            log.warning("could not elect a key distributor for chat %s (lock busy)", chat_id)
+            log.warning("could not elect a key distributor for chat %s (lock busy): trying again", chat_id)
+            self._recheck_later(chat_id)  # else this session might never be asked for
             return None
         finally:
             if waiting:  # it never ran: the next change queues one again
