@@ -574,13 +574,25 @@ class E2EEService:
             raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
         try:
             async with self._locked(chat_id):
-                return await self._distribute_locked(token_hash, chat_id, epoch, keys)
+                recipients = await self._distribute_locked(token_hash, chat_id, epoch, keys)
         except LockTimeout:
             raise coded(ErrorCode.CONFLICT, 409) from None
+        # After the lock: a batch of hundreds is hundreds of emits, which need not hold up the next election.
+        await asyncio.gather(
+            *(
+                self.c.notifier.send(
+                    KeyReceived(chat_id=chat_id, epoch=epoch, blob=blob), room=session_room(to)
+                )
+                for to, blob in recipients
+            )
+        )
+        return len(recipients)
 
     async def _distribute_locked(
         self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]
-    ) -> int:
+    ) -> list[tuple[str, str]]:
+        """Store the blobs and run the election the answer calls for; answers (token hash, blob) of each
+        session whose blob went in, for the caller to send once the lock is released."""
         recipients: list[tuple[str, str]] = []
         async with self.c.db.transaction() as session:
             chat = await chats_db.get(session, chat_id)
@@ -624,9 +636,6 @@ class E2EEService:
             covered = named and all(t not in by_hash or by_hash[t].session_pk in holders for t in asked)
         if covered:
             await self.c.live.zrem(DEADLINES, str(chat_id))  # it answered: a further ask gets a fresh 5 s
-        for target_hash, blob in recipients:
-            received = KeyReceived(chat_id=chat_id, epoch=epoch, blob=blob)
-            await self.c.notifier.send(received, room=session_room(target_hash))
         # It answered: re-list whoever still lacks a key, newcomers included (or stop the clock).
         await self._elect_locked(chat_id, announce=False, ask=True)
-        return len(recipients)
+        return recipients
