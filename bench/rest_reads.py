@@ -5,8 +5,10 @@
 A `portal serve` child (one uvicorn worker) on a fresh database holds one signed-in user who joined an
 official chat with 50 messages. `wrk --latency` (one thread, 16 connections, the session cookie) reads
 `GET /v1/users/me`, `GET /v1/portal/chats` and the chat's history (50 messages) from it, then from the
-ceiling (bench/ceilings/rest.py): a bare FastAPI app on the same uvicorn answering the very JSON Portal
-answered, for the same cookie. Requests/s (target ≥ 0.5× the ceiling) and p99 (target ≤ 3×).
+ceiling (bench/ceilings/rest.py): a bare FastAPI app on the same uvicorn that, for the same cookie, runs
+the SQL statements Portal ran for the path (captured from a server in this process) through the bare
+driver and answers the very JSON Portal answered. Requests/s (target ≥ 0.5× the ceiling) and p99
+(target ≤ 3×).
 """
 
 from __future__ import annotations

@@ -572,6 +572,9 @@ class E2EEService:
         # chat exists, is hidden from it or is merely not joined, and never contends for the chat's lock.
         if not any(record.token_hash == token_hash for record in await self.c.presence.sockets_in(chat_id)):
             raise coded(ErrorCode.NOT_DISTRIBUTOR, 403)
+        await self._answer_arrived(
+            token_hash, chat_id, epoch, {str(entry.get("session_id")) for entry in keys}
+        )
         try:
             async with self._locked(chat_id):
                 recipients = await self._distribute_locked(token_hash, chat_id, epoch, keys)
@@ -587,6 +590,20 @@ class E2EEService:
             )
         )
         return len(recipients)
+
+    async def _answer_arrived(self, token_hash: str, chat_id: int, epoch: int, offered: set[str]) -> None:
+        """The named distributor answered for everyone it was asked for: it is not silent while its answer
+        waits for the chat's lock. Under load that wait can pass its 5 s and fail over a distributor that did
+        answer in time; its clock starts again now instead. An answer that leaves someone out changes
+        nothing (answering in part again and again must not keep the role)."""
+        current = await self._current(chat_id, epoch)
+        if current is None or current["token_hash"] != token_hash:
+            return
+        if not all(session_public_id(asked) in offered for asked in current.get("asked", [])):
+            return
+        if await self.c.live.zscore(DEADLINES, str(chat_id)) is not None:
+            deadline = self.c.clock.time() + self.c.settings.key_distributor_timeout
+            await self.c.live.zadd(DEADLINES, {str(chat_id): deadline})
 
     async def _distribute_locked(
         self, token_hash: str, chat_id: int, epoch: int, keys: list[dict[str, Any]]

@@ -3,11 +3,14 @@ session (00 §4, 08 §13)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from portal.client.secure import SecureChat
+from portal.services.e2ee import DEADLINES
 from tests.e2ee.support import Keyed, blobs, fresh_key, keyed, session_pk, wrapped_for
 from tests.helpers import LoggedIn, Portal
+from tests.sockets import eventually
 
 TIMEOUT = 5.0
 
@@ -337,3 +340,32 @@ async def test_a_distributor_that_skips_one_session_leaves_only_that_one_to_the_
     assert len(stored) == 3 and {
         m.pair.unwrap(stored[(0, await session_pk(portal, m))]) for m in (first, second, third)
     } == {key}
+
+
+async def test_an_answer_waiting_for_the_lock_is_not_taken_for_silence(portal: Portal, sockets) -> None:
+    """Under load the named distributor's `key:distribute` can wait for the chat's lock past its 5 s: an
+    answer that covers everyone asked restarts its clock when it arrives, so no failover names another;
+    an answer that leaves someone out does not."""
+    chat, first, second = await two_waiting(portal, sockets)
+    live, clock, e2ee = portal.container.live, portal.server.clock, portal.container.e2ee
+    member = str(chat["id"])
+    deadline = await live.zscore(DEADLINES, member)
+    assert deadline is not None
+    key = fresh_key()
+    assert await first.distribute(chat["id"], 0, wrapped_for(key, first)) == {"ok": True, "stored": 1}
+    assert await live.zscore(DEADLINES, member) == deadline  # it left the second out: its clock runs on
+    assert (await first.needed(chat["id"]))["sessions"] == [second.with_key()]
+
+    clock.advance(TIMEOUT - 0.5)
+    async with live.lock(f"e2ee:{chat['id']}", ttl=10, wait=5):  # the chat's lock, busy elsewhere
+        answer = asyncio.create_task(first.distribute(chat["id"], 0, wrapped_for(key, second)))
+
+        async def restarted() -> bool:
+            return (await live.zscore(DEADLINES, member) or 0) > deadline
+
+        await eventually(restarted)
+    assert await answer == {"ok": True, "stored": 1}
+    clock.advance(1.0)  # past the first deadline
+    assert await e2ee.check_deadlines() == 0
+    await first.sock.assert_silent("room:epoch_changed", chat["id"])
+    assert second.pair.unwrap((await second.received(chat["id"]))["blob"]) == key
