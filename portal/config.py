@@ -70,8 +70,10 @@ class Settings(BaseSettings):
     # once, later ones within the interval share one trailing update (docs/decisions.md); 0 = every change.
     room_list_interval: float = Field(default=0.5, ge=0)
     # A join does not ask the key distributor again while its last ask, younger than this many seconds, is
-    # unanswered: the answer asks for the rest (docs/realtime.md, "Keys"); 0 = every join asks.
-    key_ask_interval: float = Field(default=0.5, ge=0)
+    # unanswered: the answer asks for the rest (docs/realtime.md, "Keys"); 0 = every join asks. As long as
+    # the distributor's 5 s by default: asks that overlap make answers that cover only an older list, which
+    # a loaded node would take for silence.
+    key_ask_interval: float = Field(default=5.0, ge=0)
     # Where this node listens, stable across its restarts (default: `portal serve` uses hostname:port). A node
     # that starts on a name a crashed node held sweeps that node's sockets at once instead of after node_ttl.
     node_name: str | None = None
