@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import BindParameter, Select, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -110,7 +110,8 @@ def _page_query(before: bool, since: bool) -> Select[Any]:
     Parameters: `chat_id`, `limit`, and `ms` + `seq` with `before`, `since` with `since`."""
     query = select(*_ROW_COLUMNS).where(Message.chat_id == bindparam("chat_id"))
     if before:
-        ms, seq = bindparam("ms"), bindparam("seq")
+        ms: BindParameter[int] = bindparam("ms")
+        seq: BindParameter[int] = bindparam("seq")
         query = query.where((Message.ms < ms) | ((Message.ms == ms) & (Message.seq < seq)))
     if since:
         query = query.where(Message.created_at >= bindparam("since"))

@@ -91,7 +91,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         adapt: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapt._execute_mutex:
-            outcome: Outcome = await self._connection._execute(  # type: ignore[attr-defined]
+            outcome: Outcome = await self._connection._execute(
                 _run, self._connection, operation, parameters, many
             )
         self._description, rows, self._rowcount, self._lastrowid, adapt._in_transaction = outcome
@@ -100,7 +100,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("_in_transaction",)
-    _cursor_cls = OneHopCursor
+    _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass of the adapter's cursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
