@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from portal.db.models import ChatRestriction, HardMute
+from portal.db.models import ChatKeyBlob, ChatRestriction, HardMute
 from portal.domain import RestrictionKind
 
 
@@ -137,3 +139,62 @@ async def put_hard_mute(session: AsyncSession, row: HardMute) -> None:
 async def lift_hard_mute(session: AsyncSession, user_id: int) -> bool:
     result = await session.execute(delete(HardMute).where(HardMute.user_id == user_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SendFacts:
+    """What a send's checks read about its sender, in one statement (`send_facts`)."""
+
+    banned: bool
+    hard_muted: bool
+    hard_mute_expires: datetime | None
+    muted: bool
+    mute_expires: datetime | None
+    holds_key: bool  # the sending session holds a blob of `epoch`
+
+
+async def send_facts(
+    session: AsyncSession, chat_id: int, user_id: int, session_pk: int, epoch: int, now: datetime
+) -> SendFacts:
+    """The sender's ban and mute in the chat, platform hard mute and key for `epoch`: one statement where
+    they took three (docs/performance.md)."""
+    params = {"chat_id": chat_id, "user_id": user_id, "session_pk": session_pk, "epoch": epoch, "now": now}
+    row = (await session.execute(_send_facts_query(), params)).one()
+    return SendFacts(
+        banned=bool(row.banned),
+        hard_muted=bool(row.hard_muted),
+        hard_mute_expires=row.hard_mute_expires,
+        muted=bool(row.muted),
+        mute_expires=row.mute_expires,
+        holds_key=bool(row.holds_key),
+    )
+
+
+@functools.cache
+def _send_facts_query() -> Select[bool, bool, datetime | None, bool, datetime | None, bool]:
+    """Built once. Parameters: `chat_id`, `user_id`, `session_pk`, `epoch`, `now`."""
+    chat: BindParameter[int] = bindparam("chat_id")
+    user: BindParameter[int] = bindparam("user_id")
+    now: BindParameter[datetime] = bindparam("now")
+    mute = select(ChatRestriction.expires_at).where(
+        ChatRestriction.chat_id == chat,
+        ChatRestriction.user_id == user,
+        ChatRestriction.kind == RestrictionKind.MUTE,
+        _in_force(now),
+    )
+    hard = select(HardMute.expires_at).where(
+        HardMute.user_id == user, or_(HardMute.expires_at.is_(None), HardMute.expires_at > now)
+    )
+    key = select(ChatKeyBlob.session_pk).where(
+        ChatKeyBlob.chat_id == chat,
+        ChatKeyBlob.epoch == bindparam("epoch"),
+        ChatKeyBlob.session_pk == bindparam("session_pk"),
+    )
+    return select(
+        ban_in_force(chat, user, now).label("banned"),
+        hard.exists().label("hard_muted"),
+        hard.limit(1).scalar_subquery().label("hard_mute_expires"),
+        mute.exists().label("muted"),
+        mute.limit(1).scalar_subquery().label("mute_expires"),
+        key.exists().label("holds_key"),
+    )

@@ -31,19 +31,16 @@ class RestrictionService(Service):
         ):
             raise coded(ErrorCode.BANNED, 403)
 
-    async def refuse_silenced(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """A send's checks in the contract's order — banned, hard-muted, muted (the mutes with their `ttl`) —
-        in two queries: the user's chat restrictions at once, then the platform hard mute."""
-        now = self.c.clock.now()
-        chat_restrictions = await restrictions_db.restrictions_of(session, chat_id, user_id, now)
-        if RestrictionKind.BAN in chat_restrictions:
+    @staticmethod
+    def refuse_silenced(facts: restrictions_db.SendFacts, now: datetime) -> None:
+        """A send's checks in the contract's order: banned, hard-muted, muted (the mutes with their `ttl`).
+        `facts` come from one statement (`restrictions_db.send_facts`)."""
+        if facts.banned:
             raise coded(ErrorCode.BANNED, 403)
-        hard = await restrictions_db.hard_mute(session, user_id, now)
-        if hard is not None:
-            raise coded(ErrorCode.HARD_MUTED, 403, ttl=ttl_seconds(hard.expires_at, now))
-        mute = chat_restrictions.get(RestrictionKind.MUTE)
-        if mute is not None:
-            raise coded(ErrorCode.MUTED, 403, ttl=ttl_seconds(mute.expires_at, now))
+        if facts.hard_muted:
+            raise coded(ErrorCode.HARD_MUTED, 403, ttl=ttl_seconds(facts.hard_mute_expires, now))
+        if facts.muted:
+            raise coded(ErrorCode.MUTED, 403, ttl=ttl_seconds(facts.mute_expires, now))
 
     async def is_hard_muted(self, user_id: int) -> bool:
         async with self.c.db.read() as session:
