@@ -91,10 +91,13 @@ async def store_blobs(session: AsyncSession, blobs: Sequence[ChatKeyBlob]) -> se
     thousand blobs, where one by one took four statements each (a join storm's batches hold hundreds:
     docs/performance.md). A session deleted meanwhile (its foreign key) fails the batch's savepoint; the
     batch is then stored one by one, so the others still get theirs."""
-    first_per_session = list({blob.session_pk: blob for blob in reversed(blobs)}.values())[::-1]
+    first_per_session: dict[int, ChatKeyBlob] = {}
+    for blob in blobs:
+        first_per_session.setdefault(blob.session_pk, blob)
+    unique = list(first_per_session.values())
     stored: set[int] = set()
-    for start in range(0, len(first_per_session), BLOBS_PER_INSERT):
-        batch = first_per_session[start : start + BLOBS_PER_INSERT]
+    for start in range(0, len(unique), BLOBS_PER_INSERT):
+        batch = unique[start : start + BLOBS_PER_INSERT]
         rows = [{c: getattr(blob, c) for c in _BLOB_COLUMNS} for blob in batch]
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

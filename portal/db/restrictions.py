@@ -56,16 +56,6 @@ async def restriction(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def restrictions_of(
-    session: AsyncSession, chat_id: int, user_id: int, now: datetime
-) -> dict[str, ChatRestriction]:
-    """The user's bans and mutes in force in the chat, by kind."""
-    query = select(ChatRestriction).where(
-        ChatRestriction.chat_id == chat_id, ChatRestriction.user_id == user_id, _in_force(now)
-    )
-    return {row.kind: row for row in (await session.execute(query)).scalars().all()}
-
-
 async def banned_among(
     session: AsyncSession, chat_id: int, user_ids: Iterable[int], now: datetime
 ) -> set[int]:

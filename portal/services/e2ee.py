@@ -259,9 +259,6 @@ class E2EEService:
         holders = frozenset(await e2ee_db.holders(session, chat_id, chat.epoch)) if with_holders else None
         return KeyState(epoch=chat.epoch, joined=joined, holders=holders)
 
-    async def holds_key(self, session: AsyncSession, chat_id: int, epoch: int, session_pk: int) -> bool:
-        return await e2ee_db.blob_for(session, chat_id, epoch, session_pk) is not None
-
     # ---- live records -----------------------------------------------------------------------------
 
     async def _current(self, chat_id: int, epoch: int | None = None) -> dict[str, Any] | None:
