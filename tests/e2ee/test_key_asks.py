@@ -1,7 +1,8 @@
 """Key asks under a burst of joins, with an ask interval (`PORTAL_KEY_ASK_INTERVAL`; other tests run with 0,
 so every join asks): while the distributor has not answered its last ask, a join does not ask again; the
 answer brings one ask listing everyone who joined meanwhile; an unanswered ask older than the interval is
-repeated by the next join; a registered key always asks (docs/realtime.md, "Keys")."""
+repeated by the next join; a registered key always asks; an election the chat's lock kept out runs again
+(docs/realtime.md, "Keys"; docs/decisions.md, "Batched key asks")."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from portal.clock import FakeClock
+from portal.services import e2ee as e2ee_service
 from portal.services.e2ee import _distributor_key as distributor_key
-from tests.e2ee.support import Keyed, fresh_key, wrapped_for
+from tests.e2ee.support import Keyed, fresh_key, keyed, wrapped_for
 from tests.helpers import Portal
 from tests.messaging.support import own_backend, portal_on, serve
 from tests.servers import TestServer
@@ -128,3 +132,22 @@ async def test_a_join_whose_skipped_election_the_answer_missed_is_asked_for_afte
         await live.set(name, json.dumps(answered))  # what the answer's election wrote
 
         assert (await first.needed(chat_id))["sessions"] == [second.with_key()]
+
+
+async def test_an_election_the_chats_lock_kept_out_tries_again(
+    portal: Portal, sockets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A join whose election gives up on the chat's lock (busy past LOCK_WAIT, shortened here) is not left
+    unasked: the election runs again a moment later (`RECHECK_AFTER_BUSY`; this server's interval is 0)."""
+    monkeypatch.setattr(e2ee_service, "LOCK_WAIT", 0.1)
+    chat = await portal.public_chat(await portal.login("user", tier=2))
+    first, second = await keyed(portal, sockets), await keyed(portal, sockets)
+    await first.join(chat["id"])
+    assert (await first.needed(chat["id"]))["sessions"] == [first.with_key()]
+
+    async with portal.container.live.lock(f"e2ee:{chat['id']}", ttl=10, wait=5):  # busy elsewhere
+        await second.join(chat["id"])  # its election gave up on the lock
+        await first.sock.assert_silent("key:needed", chat["id"])
+
+    needed = await first.needed(chat["id"])
+    assert by_session(needed["sessions"]) == by_session([first.with_key(), second.with_key()])
